@@ -1,0 +1,50 @@
+//! Command-line interface: clap definitions and dispatch to subcommands.
+
+mod stack;
+
+use clap::{Parser, Subcommand};
+use gauntlet::exit;
+
+/// gauntlet: load-testing and contract-testing harness for microservices.
+#[derive(Debug, Parser)]
+#[command(name = "gauntlet", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The bundled reference microservice stack (iam, catalog) to test against.
+    Stack {
+        #[command(subcommand)]
+        command: stack::StackCommand,
+    },
+}
+
+/// Parses the arguments and runs the command; returns the process exit code.
+pub fn run() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                exit::INVALID_INPUT
+            } else {
+                exit::PASSED
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("gauntlet: cannot start the async runtime: {err}");
+            return exit::RUN_FAILED;
+        }
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::Stack { command } => stack::run(command).await,
+        }
+    })
+}

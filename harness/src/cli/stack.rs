@@ -1,0 +1,96 @@
+//! `gauntlet stack up`: runs the reference stack in this process until Ctrl-C.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use gauntlet::exit;
+
+#[derive(Debug, Subcommand)]
+pub enum StackCommand {
+    /// Start iam and catalog on 127.0.0.1 and run until Ctrl-C (or SIGTERM).
+    Up(UpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Keep the services' data (SQLite databases, signing key) in this directory; by default a
+    /// fresh temporary directory is used and removed on exit.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// iam listens on this port and catalog on the next one; 0 picks free ports.
+    #[arg(long, default_value_t = 8081, value_name = "PORT")]
+    base_port: u16,
+    /// Log filter for the services' logs on stderr (e.g. `info`, `debug`, `stack_iam=debug`).
+    #[arg(long, default_value = "warn", value_name = "FILTER")]
+    log: String,
+    /// Log as JSON lines instead of compact text.
+    #[arg(long)]
+    json_logs: bool,
+}
+
+pub async fn run(command: StackCommand) -> u8 {
+    match command {
+        StackCommand::Up(args) => up(args).await,
+    }
+}
+
+async fn up(args: UpArgs) -> u8 {
+    stack_common::telemetry::init(args.json_logs, &args.log);
+    let options = stack_local::StackOptions {
+        data_dir: args.data_dir,
+        base_port: args.base_port,
+        ..Default::default()
+    };
+    let stack = match stack_local::start(options).await {
+        Ok(stack) => stack,
+        Err(err) => {
+            eprintln!("gauntlet: the stack could not start: {err:#}");
+            return exit::RUN_FAILED;
+        }
+    };
+    print_banner(&stack);
+    stack_common::shutdown::signal().await;
+    eprintln!("gauntlet: stopping the stack (finishing in-flight requests)...");
+    match stack.shutdown().await {
+        Ok(()) => {
+            eprintln!("gauntlet: stack stopped");
+            exit::PASSED
+        }
+        Err(err) => {
+            eprintln!("gauntlet: the stack did not stop cleanly: {err:#}");
+            exit::RUN_FAILED
+        }
+    }
+}
+
+fn print_banner(stack: &stack_local::RunningStack) {
+    let iam = &stack.iam.url;
+    let catalog = &stack.catalog.url;
+    let (admin, admin_pw) = &stack.admin;
+    let mut out = String::new();
+    let data_note = if stack.data_is_temporary {
+        " (temporary: removed on exit; --data-dir keeps it)"
+    } else {
+        ""
+    };
+    out.push_str(&format!(
+        "gauntlet reference stack is up; data in {}{data_note}\n",
+        stack.data_dir.display()
+    ));
+    out.push_str(&format!("  iam      {iam}   contract {iam}/openapi.yaml\n"));
+    out.push_str(&format!(
+        "  catalog  {catalog}   contract {catalog}/openapi.yaml; gRPC catalog.v1.MovieService on the same port (h2c)\n"
+    ));
+    out.push_str(&format!("  admin user   {admin} / {admin_pw}\n"));
+    if let Some((id, secret)) = &stack.demo_client {
+        out.push_str(&format!("  demo client  {id} / {secret}\n"));
+    }
+    out.push_str(&format!(
+        "try:\n  TOKEN=$(curl -s {iam}/v1/token -d grant_type=password -d username={admin} -d password={admin_pw} | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n  curl -s -H \"Authorization: Bearer $TOKEN\" {catalog}/v1/movies\n"
+    ));
+    out.push_str("Press Ctrl-C to stop.\n");
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
+}

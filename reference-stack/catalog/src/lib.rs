@@ -1,0 +1,101 @@
+//! catalog, the reference stack's resource service: movies over REST (`/v1/movies`) and gRPC
+//! (`catalog.v1.MovieService`) on the same port, every call checked against iam's tokens
+//! (signature by JWKS, `iss`, `aud`, `exp`, revocation, scope).
+//!
+//! `open(config)` prepares the state, `app(state)` is the router, `serve(..)` runs it.
+
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod db;
+pub mod grpc;
+pub mod model;
+mod rest;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use stack_common::auth::TokenVerifier;
+use stack_common::metrics::Metrics;
+
+pub use config::CatalogConfig;
+
+/// Code generated from `contracts/proto/catalog/v1/catalog.proto`.
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod proto {
+    tonic::include_proto!("catalog.v1");
+}
+
+/// catalog's contract, served at `/openapi.yaml`.
+pub const OPENAPI: &str = include_str!("../../../contracts/openapi/catalog.yaml");
+
+/// Scope needed to read movies.
+pub const SCOPE_READ: &str = "movies:read";
+/// Scope needed to change movies.
+pub const SCOPE_WRITE: &str = "movies:write";
+
+/// Shared state of all requests.
+#[derive(Clone)]
+pub struct AppState {
+    db: db::Db,
+    verifier: Arc<TokenVerifier>,
+    metrics: Metrics,
+    max_body_bytes: usize,
+}
+
+/// Opens the database under `config.data_dir`.
+pub fn open(config: &CatalogConfig) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let db = db::Db::open(&config.data_dir)
+        .with_context(|| format!("opening {}/catalog.db", config.data_dir.display()))?;
+    Ok(AppState {
+        db,
+        verifier: TokenVerifier::new(config.verifier()),
+        metrics: Metrics::default(),
+        max_body_bytes: config.max_body_bytes,
+    })
+}
+
+/// The router: REST and gRPC routes plus the common ones.
+pub fn app(state: AppState) -> Router {
+    let grpc = proto::movie_service_server::MovieServiceServer::new(grpc::Movies::new(state.clone()));
+    let routes = rest::router(state.clone()).route_service("/catalog.v1.MovieService/{*method}", grpc);
+    let db = state.db.clone();
+    stack_common::ops::finish(
+        routes,
+        state.metrics.clone(),
+        Arc::new(move || db.is_ready()),
+        OPENAPI,
+        state.max_body_bytes,
+    )
+}
+
+/// Serves catalog on `listener` until `shutdown` completes, then drains in-flight requests.
+/// Polls iam's revocation list meanwhile.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let poller = state.verifier.spawn_revocation_poller(async move {
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+    });
+    let result = stack_common::ops::serve(listener, app(state), async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    })
+    .await;
+    let _ = poller.await;
+    result
+}
+
+/// The current time in RFC 3339 (UTC, milliseconds).
+fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,118 @@
+//! The REST API (`/v1/movies`), behind the token check.
+
+use axum::extract::{Path, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json as JsonResponse, Router};
+use serde::Deserialize;
+use stack_common::ApiError;
+use stack_common::extract::{Json, Query};
+
+use crate::model::{DEFAULT_LIMIT, ListQuery, MovieInput, parse_id};
+use crate::{AppState, SCOPE_READ, SCOPE_WRITE};
+
+/// The movie routes, each requiring a valid token with the right scope.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/movies", get(list).post(create))
+        .route("/v1/movies/{id}", get(fetch).put(replace).delete(remove))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), authorize))
+        .with_state(state)
+}
+
+/// Reads need `movies:read`, everything else `movies:write`.
+async fn authorize(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let scope = if req.method() == Method::GET || req.method() == Method::HEAD {
+        SCOPE_READ
+    } else {
+        SCOPE_WRITE
+    };
+    let header = match req.headers().get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| ApiError::invalid_token("malformed Authorization header"))?,
+        ),
+    };
+    let claims = state.verifier.authorize(header, scope).await?;
+    req.extensions_mut().insert(claims);
+    Ok(next.run(req).await)
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    limit: Option<u32>,
+    cursor: Option<String>,
+    genre: Option<String>,
+    year: Option<i32>,
+    title: Option<String>,
+}
+
+async fn list(State(state): State<AppState>, Query(params): Query<ListParams>) -> Result<Response, ApiError> {
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid_request("limit must be between 1 and 1000"));
+    }
+    if let Some(year) = params.year
+        && !(1888..=2100).contains(&year)
+    {
+        return Err(ApiError::invalid_request("year must be between 1888 and 2100"));
+    }
+    let query = ListQuery {
+        limit,
+        cursor: params.cursor,
+        genre: params.genre,
+        year: params.year,
+        title: params.title,
+    };
+    Ok(JsonResponse(state.db.list(query).await?).into_response())
+}
+
+async fn create(State(state): State<AppState>, Json(input): Json<MovieInput>) -> Result<Response, ApiError> {
+    input.validate()?;
+    let movie = state.db.insert(input, crate::now_rfc3339()).await?;
+    let location = format!("/v1/movies/{}", movie.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        JsonResponse(movie),
+    )
+        .into_response())
+}
+
+async fn fetch(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    match state.db.get(id).await? {
+        Some(movie) => Ok(JsonResponse(movie).into_response()),
+        None => Err(ApiError::not_found("no such movie")),
+    }
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(input): Json<MovieInput>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    input.validate()?;
+    match state.db.update(id, input, crate::now_rfc3339()).await? {
+        Some(movie) => Ok(JsonResponse(movie).into_response()),
+        None => Err(ApiError::not_found("no such movie")),
+    }
+}
+
+async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    if state.db.delete(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no such movie"))
+    }
+}

@@ -1,0 +1,17 @@
+//! Plumbing shared by the reference stack's services: typed configuration, JSON logs, graceful
+//! shutdown, the one JSON error shape (and its gRPC mapping), request extractors that report bad
+//! input as that shape, health/readiness/metrics routes, and bearer-token verification against
+//! iam's JWKS. The services depend on this crate; it depends on none of them.
+
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod ops;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::ApiError;

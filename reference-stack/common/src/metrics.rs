@@ -1,0 +1,134 @@
+//! Prometheus metrics per route: a request counter by method, route template and status, and a
+//! latency histogram by method and route. Kept deliberately small: two maps behind one mutex,
+//! rendered in the Prometheus text format on `/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// Upper bounds (seconds) of the latency histogram's buckets.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: BTreeMap<(String, String, u16), u64>,
+    durations: BTreeMap<(String, String), Histogram>,
+}
+
+/// A service's request metrics; cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct Metrics {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Metrics {
+    /// Records one finished request.
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        *inner
+            .requests
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default() += 1;
+        let hist = inner
+            .durations
+            .entry((method.to_string(), route.to_string()))
+            .or_default();
+        hist.count += 1;
+        hist.sum += seconds;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                hist.counts[i] += 1;
+            }
+        }
+    }
+
+    /// The Prometheus text exposition (version 0.0.4).
+    pub fn render(&self) -> String {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = String::new();
+        out.push_str("# HELP http_requests_total Requests served, by method, route and status.\n");
+        out.push_str("# TYPE http_requests_total counter\n");
+        for ((method, route, status), n) in &inner.requests {
+            let _ = writeln!(
+                out,
+                "http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+                escape(route)
+            );
+        }
+        out.push_str("# HELP http_request_duration_seconds Time to produce the response.\n");
+        out.push_str("# TYPE http_request_duration_seconds histogram\n");
+        for ((method, route), h) in &inner.durations {
+            let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
+            for (bound, count) in BUCKETS.iter().zip(h.counts) {
+                let _ = writeln!(
+                    out,
+                    "http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(out, "http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(out, "http_request_duration_seconds_count{{{labels}}} {}", h.count);
+        }
+        out
+    }
+}
+
+fn escape(label: &str) -> String {
+    label.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Middleware recording every request under its route template (`/v1/movies/{id}`), so that
+/// ids do not explode the label set; unmatched requests count under `unmatched`.
+pub async fn track(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().as_str().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(req).await;
+    metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counter_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.observe("GET", "/v1/movies", 200, 0.003);
+        m.observe("GET", "/v1/movies", 200, 0.2);
+        m.observe("GET", "/v1/movies", 404, 0.001);
+        let text = m.render();
+        assert!(text.contains("http_requests_total{method=\"GET\",route=\"/v1/movies\",status=\"200\"} 2"));
+        assert!(text.contains("http_requests_total{method=\"GET\",route=\"/v1/movies\",status=\"404\"} 1"));
+        assert!(text.contains("le=\"0.005\"} 2\n"), "{text}");
+        assert!(text.contains("le=\"0.25\"} 3\n"), "{text}");
+        assert!(text.contains("http_request_duration_seconds_count{method=\"GET\",route=\"/v1/movies\"} 3"));
+    }
+}
