@@ -1,1 +1,5 @@
-fn main() {}
+//! Integration tests of the `gauntlet` command, run as a user runs it: as a child process.
+
+mod cli;
+mod stack_up;
+mod support;

@@ -1,0 +1,54 @@
+//! Argument handling: help, and exit code 2 naming the bad flag.
+
+use std::process::Command;
+
+#[test]
+fn help_lists_the_stack_command() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("stack"), "{text}");
+}
+
+#[test]
+fn unknown_flag_is_exit_2_and_names_the_flag() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(["stack", "up", "--base-prot", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("--base-prot"), "{text}");
+}
+
+#[test]
+fn bad_port_value_is_exit_2_and_names_the_flag() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(["stack", "up", "--base-port", "70000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("--base-port"), "{text}");
+}
+
+#[test]
+fn port_in_use_is_exit_3_with_a_clear_message() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(["stack", "up", "--base-port", &port.to_string(), "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains(&format!("127.0.0.1:{port}")) && text.contains("--base-port"),
+        "{text}"
+    );
+}
