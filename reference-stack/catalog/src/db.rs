@@ -69,6 +69,9 @@ impl Db {
                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
                 id TEXT NOT NULL UNIQUE,
                 title TEXT NOT NULL,
+                -- the title in Unicode lower case, for the case-insensitive filter (SQLite's
+                -- lower() folds ASCII only)
+                title_folded TEXT NOT NULL,
                 year INTEGER NOT NULL,
                 genres TEXT NOT NULL,
                 rating REAL,
@@ -131,8 +134,8 @@ impl Db {
         let row = movie.clone();
         self.write(move |c| {
             c.execute(
-                "INSERT INTO movies (id, title, year, genres, rating, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO movies (id, title, year, genres, rating, created_at, updated_at, title_folded)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     row.id,
                     row.title,
@@ -140,7 +143,8 @@ impl Db {
                     serde_json::to_string(&row.genres).unwrap_or_else(|_| "[]".into()),
                     row.rating,
                     row.created_at,
-                    row.updated_at
+                    row.updated_at,
+                    row.title.to_lowercase()
                 ],
             )
         })
@@ -172,7 +176,7 @@ impl Db {
         self.write(move |c| {
             c.query_row(
                 &format!(
-                    "UPDATE movies SET title = ?2, year = ?3, genres = ?4, rating = ?5, updated_at = ?6
+                    "UPDATE movies SET title = ?2, year = ?3, genres = ?4, rating = ?5, updated_at = ?6, title_folded = ?7
                      WHERE id = ?1 RETURNING {MOVIE_COLUMNS}"
                 ),
                 params![
@@ -181,7 +185,8 @@ impl Db {
                     input.year,
                     serde_json::to_string(&input.genres).unwrap_or_else(|_| "[]".into()),
                     input.rating,
-                    now
+                    now,
+                    input.title.to_lowercase()
                 ],
                 movie_from_row,
             )
@@ -211,13 +216,19 @@ impl Db {
                  WHERE seq > ?1
                    AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(movies.genres) WHERE value = ?2))
                    AND (?3 IS NULL OR year = ?3)
-                   AND (?4 IS NULL OR instr(lower(title), lower(?4)) > 0)
+                   AND (?4 IS NULL OR instr(title_folded, ?4) > 0)
                  ORDER BY seq LIMIT ?5"
             );
             let mut stmt = c.prepare_cached(&sql).map_err(ApiError::internal)?;
             let rows = stmt
                 .query_map(
-                    params![after, query.genre, query.year, query.title, i64::from(limit) + 1],
+                    params![
+                        after,
+                        query.genre,
+                        query.year,
+                        query.title.map(|t| t.to_lowercase()),
+                        i64::from(limit) + 1
+                    ],
                     |r| Ok((movie_from_row(r)?, r.get::<_, i64>(7)?)),
                 )
                 .map_err(ApiError::internal)?

@@ -85,17 +85,14 @@ impl MovieService for Movies {
     ) -> Result<Response<Self::ListMoviesStream>, Status> {
         self.authorize(&request, SCOPE_READ).await?;
         let req = request.into_inner();
-        let limit = if req.limit == 0 { DEFAULT_LIMIT } else { req.limit };
-        if limit > 1000 {
-            return Err(ApiError::invalid_request("limit must be between 1 and 1000").into());
-        }
         let query = ListQuery {
-            limit,
+            limit: if req.limit == 0 { DEFAULT_LIMIT } else { req.limit },
             cursor: Some(req.cursor).filter(|c| !c.is_empty()),
             genre: req.genre,
             year: req.year,
             title: req.title_contains,
         };
+        query.validate()?;
         let page = self.state.db.list(query).await?;
         let stream = tokio_stream::iter(page.items.into_iter().map(|m| Ok(to_proto(m))));
         Ok(Response::new(Box::pin(stream)))

@@ -23,7 +23,7 @@ impl MovieInput {
     /// Checks the documented ranges; the first violation is the error.
     pub fn validate(&self) -> Result<(), ApiError> {
         let title_len = self.title.chars().count();
-        if !(1..=200).contains(&title_len) || self.title.trim().is_empty() {
+        if !(1..=200).contains(&title_len) {
             return Err(ApiError::invalid_request("title must be 1 to 200 characters"));
         }
         if !(1888..=2100).contains(&self.year) {
@@ -83,6 +83,21 @@ pub struct ListQuery {
     pub year: Option<i32>,
     /// Case-insensitive title substring.
     pub title: Option<String>,
+}
+
+impl ListQuery {
+    /// Checks the documented ranges (the same for REST and gRPC).
+    pub fn validate(&self) -> Result<(), ApiError> {
+        if !(1..=1000).contains(&self.limit) {
+            return Err(ApiError::invalid_request("limit must be between 1 and 1000"));
+        }
+        if let Some(year) = self.year
+            && !(1888..=2100).contains(&year)
+        {
+            return Err(ApiError::invalid_request("year must be between 1888 and 2100"));
+        }
+        Ok(())
+    }
 }
 
 /// Default page size.

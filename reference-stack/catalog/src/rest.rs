@@ -1,6 +1,7 @@
 //! The REST API (`/v1/movies`), behind the token check.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -11,6 +12,21 @@ use stack_common::ApiError;
 use stack_common::extract::{Json, Query};
 
 use crate::model::{DEFAULT_LIMIT, ListQuery, MovieInput, parse_id};
+
+/// The `{id}` of a movie path: a UUID, else 400 in the JSON shape (also for ids that are not
+/// valid UTF-8 once percent-decoded, which axum's own rejection answers in plain text).
+struct MovieId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for MovieId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::invalid_request(format!("bad movie id: {}", e.body_text())))?;
+        parse_id(&raw).map(MovieId)
+    }
+}
 use crate::{AppState, SCOPE_READ, SCOPE_WRITE};
 
 /// The movie routes, each requiring a valid token with the right scope.
@@ -56,22 +72,14 @@ struct ListParams {
 }
 
 async fn list(State(state): State<AppState>, Query(params): Query<ListParams>) -> Result<Response, ApiError> {
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid_request("limit must be between 1 and 1000"));
-    }
-    if let Some(year) = params.year
-        && !(1888..=2100).contains(&year)
-    {
-        return Err(ApiError::invalid_request("year must be between 1888 and 2100"));
-    }
     let query = ListQuery {
-        limit,
+        limit: params.limit.unwrap_or(DEFAULT_LIMIT),
         cursor: params.cursor,
         genre: params.genre,
         year: params.year,
         title: params.title,
     };
+    query.validate()?;
     Ok(JsonResponse(state.db.list(query).await?).into_response())
 }
 
@@ -87,8 +95,7 @@ async fn create(State(state): State<AppState>, Json(input): Json<MovieInput>) ->
         .into_response())
 }
 
-async fn fetch(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
+async fn fetch(State(state): State<AppState>, MovieId(id): MovieId) -> Result<Response, ApiError> {
     match state.db.get(id).await? {
         Some(movie) => Ok(JsonResponse(movie).into_response()),
         None => Err(ApiError::not_found("no such movie")),
@@ -97,10 +104,9 @@ async fn fetch(State(state): State<AppState>, Path(id): Path<String>) -> Result<
 
 async fn replace(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    MovieId(id): MovieId,
     Json(input): Json<MovieInput>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
     input.validate()?;
     match state.db.update(id, input, crate::now_rfc3339()).await? {
         Some(movie) => Ok(JsonResponse(movie).into_response()),
@@ -108,8 +114,7 @@ async fn replace(
     }
 }
 
-async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&id)?;
+async fn remove(State(state): State<AppState>, MovieId(id): MovieId) -> Result<StatusCode, ApiError> {
     if state.db.delete(id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

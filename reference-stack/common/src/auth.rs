@@ -108,11 +108,9 @@ impl TokenVerifier {
         let header = authorization.ok_or_else(ApiError::missing_token)?;
         let token = match header.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            _ => {
-                return Err(ApiError::invalid_token(
-                    "the Authorization header is not a Bearer token",
-                ));
-            }
+            // Another scheme (Basic, ...) is no bearer token at all: RFC 6750 §3.1 says answer
+            // without an error attribute, as for a missing header.
+            _ => return Err(ApiError::missing_token()),
         };
         if token.is_empty() {
             return Err(ApiError::missing_token());

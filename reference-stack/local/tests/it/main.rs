@@ -1,1 +1,10 @@
-fn main() {}
+//! The reference stack's integration tests: one test binary, one stack per test on free ports.
+//! Every HTTP response goes through the OpenAPI validator (`openapi.rs`) via `support::Api`.
+
+mod catalog;
+mod grpc;
+mod iam;
+mod openapi;
+mod ops;
+mod support;
+mod tokens;

@@ -1,0 +1,657 @@
+//! Helpers: a stack per test, an HTTP client whose every response is checked against the
+//! OpenAPI contract, token helpers (real ones from iam, forged ones signed with iam's key), and
+//! the gRPC client.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde::Serialize;
+use serde_json::{Value, json};
+use stack_catalog::proto::movie_service_client::MovieServiceClient;
+use stack_common::auth::Claims;
+use stack_local::{RunningStack, StackOptions};
+use tonic::transport::Channel;
+
+use crate::openapi::{self, Contract, Exchange};
+
+/// PKCS#8 v1 prefix of an Ed25519 private key (RFC 8410); the 32-byte seed follows.
+pub const PKCS8_ED25519_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// SubjectPublicKeyInfo prefix of an Ed25519 public key (RFC 8410); the 32-byte key follows.
+pub const SPKI_ED25519_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    time::OffsetDateTime::now_utc().unix_timestamp() as u64
+}
+
+/// Parses an RFC 3339 timestamp (compare times as times: with trimmed fractions, RFC 3339
+/// strings do not sort as text).
+pub fn parse_time(text: &str) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("{text} is not RFC 3339: {e}"))
+}
+
+/// base64url without padding.
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes base64url without padding.
+pub fn unb64(text: &str) -> Vec<u8> {
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap_or_else(|e| panic!("not base64url: {text}: {e}"))
+}
+
+/// A JWT's payload, decoded without any check.
+pub fn payload(token: &str) -> Value {
+    let part = token.split('.').nth(1).expect("a JWT has a payload");
+    serde_json::from_slice(&unb64(part)).expect("the payload is JSON")
+}
+
+/// A JWT's header, decoded without any check.
+pub fn jwt_header(token: &str) -> Value {
+    let part = token.split('.').next().expect("a JWT has a header");
+    serde_json::from_slice(&unb64(part)).expect("the header is JSON")
+}
+
+/// Polls `probe` every 25 ms until it returns `Some`, for at most `deadline`.
+pub async fn poll<T, F, Fut>(deadline: Duration, mut probe: F) -> Option<(T, Duration)>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = probe().await {
+            return Some((v, start.elapsed()));
+        }
+        if start.elapsed() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP, validated against the contract.
+
+/// A service's base URL and contract; every response is validated.
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    contract: &'static Contract,
+}
+
+impl Api {
+    /// A client for the service at `base`, checked against `contract`.
+    pub fn new(base: &str, contract: &'static Contract) -> Api {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("an HTTP client");
+        Api {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            contract,
+        }
+    }
+
+    /// The contract responses are checked against.
+    pub fn contract(&self) -> &'static Contract {
+        self.contract
+    }
+
+    /// Any method.
+    pub fn request(&self, method: Method, path: &str) -> Call {
+        Call {
+            builder: self.http.request(method, format!("{}{path}", self.base)),
+            http: self.http.clone(),
+            contract: self.contract,
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Call {
+        self.request(Method::GET, path)
+    }
+
+    /// `POST path`.
+    pub fn post(&self, path: &str) -> Call {
+        self.request(Method::POST, path)
+    }
+
+    /// `PUT path`.
+    pub fn put(&self, path: &str) -> Call {
+        self.request(Method::PUT, path)
+    }
+
+    /// `DELETE path`.
+    pub fn delete(&self, path: &str) -> Call {
+        self.request(Method::DELETE, path)
+    }
+}
+
+/// A request being built.
+pub struct Call {
+    builder: reqwest::RequestBuilder,
+    http: reqwest::Client,
+    contract: &'static Contract,
+}
+
+impl Call {
+    /// `Authorization: Bearer token`.
+    pub fn bearer(self, token: &str) -> Call {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// HTTP Basic credentials.
+    pub fn basic(mut self, user: &str, password: &str) -> Call {
+        self.builder = self.builder.basic_auth(user, Some(password));
+        self
+    }
+
+    /// Any header.
+    pub fn header(mut self, name: &str, value: &str) -> Call {
+        self.builder = self.builder.header(name, value);
+        self
+    }
+
+    /// A JSON body.
+    pub fn json(mut self, body: &Value) -> Call {
+        self.builder = self.builder.json(body);
+        self
+    }
+
+    /// A form-encoded body.
+    pub fn form<T: Serialize + ?Sized>(mut self, body: &T) -> Call {
+        self.builder = self.builder.form(body);
+        self
+    }
+
+    /// Query parameters.
+    pub fn query<T: Serialize + ?Sized>(mut self, query: &T) -> Call {
+        self.builder = self.builder.query(query);
+        self
+    }
+
+    /// A raw body with this Content-Type (none when `content_type` is empty).
+    pub fn raw(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Call {
+        if !content_type.is_empty() {
+            self.builder = self.builder.header("content-type", content_type);
+        }
+        self.builder = self.builder.body(body.into());
+        self
+    }
+
+    async fn exchange(self) -> Reply {
+        let request = self.builder.build().expect("a well-formed request");
+        let method = request.method().to_string();
+        let path = request.url().path().to_string();
+        let response = self
+            .http
+            .execute(request)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: reading the body: {e}"))
+            .to_vec();
+        Reply {
+            method,
+            path,
+            status,
+            headers,
+            body,
+            operation: String::new(),
+        }
+    }
+
+    /// Sends the request; the response must match the contract (documented operation, status,
+    /// headers, media type and body schema), else the test fails naming the violation.
+    pub async fn send(self) -> Reply {
+        let contract = self.contract;
+        let mut reply = self.exchange().await;
+        match contract.validate(&reply.exchange()) {
+            Ok(op) => reply.operation = op,
+            Err(violation) => panic!(
+                "{violation}\nresponse headers: {:?}\nresponse body: {}",
+                reply.headers,
+                reply.text()
+            ),
+        }
+        reply
+    }
+
+    /// Sends a request the contract does not document (an unknown route, another method): the
+    /// response must indeed be undocumented, and still have the one JSON error shape.
+    pub async fn send_undocumented(self) -> Reply {
+        let contract = self.contract;
+        let mut reply = self.exchange().await;
+        if let Err(e) = contract.validate_undocumented_error(&reply.exchange()) {
+            panic!("{e}\nresponse body: {}", reply.text());
+        }
+        reply.operation = format!("{} {} (undocumented)", reply.method, reply.path);
+        reply
+    }
+}
+
+/// A response that passed the contract check.
+#[derive(Debug)]
+pub struct Reply {
+    /// Request method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// Response status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Response body.
+    pub body: Vec<u8>,
+    /// The contract's operationId.
+    pub operation: String,
+}
+
+impl Reply {
+    fn exchange(&self) -> Exchange<'_> {
+        Exchange {
+            method: &self.method,
+            path: &self.path,
+            status: self.status,
+            headers: &self.headers,
+            body: &self.body,
+        }
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{} {}: body is not JSON ({e}): {}",
+                self.method,
+                self.path,
+                self.text()
+            )
+        })
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().expect("an ASCII header"))
+    }
+
+    /// Asserts the status; returns the reply.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Reply {
+        assert_eq!(
+            self.status,
+            status,
+            "{} {} ({}): expected {status}, got {}: {}",
+            self.method,
+            self.path,
+            self.operation,
+            self.status,
+            self.text()
+        );
+        self
+    }
+
+    /// Asserts the status and the success body as JSON.
+    #[track_caller]
+    pub fn ok_json(self, status: u16) -> Value {
+        self.expect(status).json()
+    }
+
+    /// Asserts an error response: status, `error.code`, a non-empty message. Returns the body.
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) -> Value {
+        let body = self.json();
+        assert_eq!(
+            (self.status, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{} {} ({}): expected {status} {code}, got {}: {}",
+            self.method,
+            self.path,
+            self.operation,
+            self.status,
+            self.text()
+        );
+        assert!(
+            body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "empty error message: {body}"
+        );
+        body
+    }
+
+    /// Asserts 401 `invalid_token` with an RFC 6750 challenge naming it.
+    #[track_caller]
+    pub fn expect_invalid_token(&self) {
+        self.expect_error(401, "invalid_token");
+        let challenge = self.header("www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with("Bearer realm=\"gauntlet\"")
+                && challenge.contains("error=\"invalid_token\""),
+            "{} {}: WWW-Authenticate is {challenge:?}",
+            self.method,
+            self.path
+        );
+    }
+
+    /// Asserts 403 `insufficient_scope` naming the missing scope in the challenge.
+    #[track_caller]
+    pub fn expect_insufficient_scope(&self, scope: &str) {
+        self.expect_error(403, "insufficient_scope");
+        let challenge = self.header("www-authenticate").unwrap_or_default();
+        assert_eq!(
+            challenge,
+            format!("Bearer realm=\"gauntlet\", error=\"insufficient_scope\", scope=\"{scope}\""),
+            "{} {}",
+            self.method,
+            self.path
+        );
+    }
+
+    /// Asserts 401 `missing_token` with the bare challenge (no error attribute, RFC 6750 §3.1).
+    #[track_caller]
+    pub fn expect_missing_token(&self) {
+        self.expect_error(401, "missing_token");
+        assert_eq!(
+            self.header("www-authenticate"),
+            Some("Bearer realm=\"gauntlet\""),
+            "{} {}",
+            self.method,
+            self.path
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stack.
+
+/// A running stack with contract-checked clients for its services.
+pub struct TestStack {
+    stack: Option<RunningStack>,
+    /// iam, checked against contracts/openapi/iam.yaml.
+    pub iam: Api,
+    /// catalog, checked against contracts/openapi/catalog.yaml.
+    pub catalog: Api,
+}
+
+/// Starts the stack on free ports with default settings.
+pub async fn start() -> TestStack {
+    start_with(|_| {}).await
+}
+
+/// Starts the stack on free ports, after `tune` adjusted the options.
+pub async fn start_with(tune: impl FnOnce(&mut StackOptions)) -> TestStack {
+    let mut options = StackOptions {
+        base_port: 0,
+        ..Default::default()
+    };
+    tune(&mut options);
+    let stack = stack_local::start(options).await.expect("the stack starts");
+    TestStack {
+        iam: Api::new(&stack.iam.url, openapi::iam()),
+        catalog: Api::new(&stack.catalog.url, openapi::catalog()),
+        stack: Some(stack),
+    }
+}
+
+impl TestStack {
+    /// The running stack.
+    pub fn running(&self) -> &RunningStack {
+        self.stack.as_ref().expect("the stack is running")
+    }
+
+    /// Stops the stack gracefully; fails the test if it does not stop cleanly within 10 s.
+    pub async fn stop(mut self) {
+        let stack = self.stack.take().expect("the stack is running");
+        tokio::time::timeout(Duration::from_secs(10), stack.shutdown())
+            .await
+            .expect("the stack stops within 10 s")
+            .expect("the stack stops cleanly");
+    }
+
+    /// A token from the password grant; `scope` `None` asks for no particular scope.
+    pub async fn password_token(&self, username: &str, password: &str, scope: Option<&str>) -> String {
+        let mut form = vec![
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        let body = self.iam.post("/v1/token").form(&form).send().await.ok_json(200);
+        body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_string()
+    }
+
+    /// The admin's token with every user scope (`movies:read movies:write`).
+    pub async fn admin_token(&self) -> String {
+        let (user, password) = self.running().admin.clone();
+        self.password_token(&user, &password, None).await
+    }
+
+    /// The admin's token with only `scope`.
+    pub async fn admin_token_with_scope(&self, scope: &str) -> String {
+        let (user, password) = self.running().admin.clone();
+        self.password_token(&user, &password, Some(scope)).await
+    }
+
+    /// A client-credentials token for the demo client (credentials in the body).
+    pub async fn client_token(&self, scope: Option<&str>) -> String {
+        let (id, secret) = self.running().demo_client.clone().expect("a demo client");
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", id.as_str()),
+            ("client_secret", secret.as_str()),
+        ];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        let body = self.iam.post("/v1/token").form(&form).send().await.ok_json(200);
+        body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_string()
+    }
+
+    /// Creates a movie over REST; returns it.
+    pub async fn create_movie(&self, token: &str, input: &Value) -> Value {
+        self.catalog
+            .post("/v1/movies")
+            .bearer(token)
+            .json(input)
+            .send()
+            .await
+            .ok_json(201)
+    }
+
+    /// iam's introspection of `token`.
+    pub async fn introspect(&self, token: &str) -> Value {
+        self.iam
+            .post("/v1/tokens/introspect")
+            .form(&[("token", token)])
+            .send()
+            .await
+            .ok_json(200)
+    }
+
+    /// iam's JWKS (exactly one key).
+    pub async fn jwk(&self) -> Value {
+        let jwks = self.iam.get("/.well-known/jwks.json").send().await.ok_json(200);
+        let keys = jwks["keys"].as_array().expect("keys");
+        assert_eq!(keys.len(), 1, "one signing key: {jwks}");
+        keys[0].clone()
+    }
+
+    /// A forger holding iam's real signing key (from `data_dir/iam/signing-key.der`) and kid.
+    pub async fn forger(&self) -> Forger {
+        let path = self.running().data_dir.join("iam").join("signing-key.der");
+        let der = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(der.len(), 48, "a PKCS#8 Ed25519 key is 48 bytes");
+        let jwk = self.jwk().await;
+        Forger {
+            key: EncodingKey::from_ed_der(&der),
+            kid: jwk["kid"].as_str().expect("kid").to_string(),
+            x: jwk["x"].as_str().expect("x").to_string(),
+        }
+    }
+
+    /// A gRPC client on catalog's port (HTTP/2 cleartext).
+    pub async fn grpc(&self) -> MovieServiceClient<Channel> {
+        let channel = tonic::transport::Endpoint::from_shared(self.running().catalog.url.clone())
+            .expect("a valid endpoint")
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(20))
+            .connect()
+            .await
+            .expect("a gRPC connection");
+        MovieServiceClient::new(channel)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens.
+
+/// Signs tokens with iam's real key (and others), for claims iam would never issue.
+pub struct Forger {
+    key: EncodingKey,
+    /// iam's kid.
+    pub kid: String,
+    /// iam's public key (JWK `x`).
+    pub x: String,
+}
+
+impl Forger {
+    /// Claims iam would issue for the admin: valid for 5 minutes, both movie scopes.
+    pub fn claims(&self) -> Claims {
+        let now = now();
+        Claims {
+            iss: "gauntlet-iam".into(),
+            sub: "forged-subject".into(),
+            aud: "gauntlet".into(),
+            exp: now + 300,
+            iat: now,
+            jti: uuid::Uuid::new_v4().to_string(),
+            scope: "movies:read movies:write".into(),
+            client_id: None,
+        }
+    }
+
+    /// An EdDSA header with iam's kid.
+    pub fn header(&self) -> Header {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        header
+    }
+
+    /// Signs `claims` (any serialisable value) with iam's key and kid.
+    pub fn sign<T: Serialize>(&self, claims: &T) -> String {
+        jsonwebtoken::encode(&self.header(), claims, &self.key).expect("signing")
+    }
+
+    /// Signs `claims` with iam's key under another header.
+    pub fn sign_with_header<T: Serialize>(&self, header: &Header, claims: &T) -> String {
+        jsonwebtoken::encode(header, claims, &self.key).expect("signing")
+    }
+
+    /// The raw 32-byte public key.
+    pub fn public_key(&self) -> Vec<u8> {
+        let raw = unb64(&self.x);
+        assert_eq!(raw.len(), 32, "an Ed25519 public key is 32 bytes");
+        raw
+    }
+}
+
+/// A fresh Ed25519 key (not iam's), PKCS#8 DER.
+pub fn other_ed25519_key() -> EncodingKey {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).expect("randomness");
+    EncodingKey::from_ed_der(&[PKCS8_ED25519_PREFIX.as_slice(), &seed].concat())
+}
+
+/// An unsigned `alg: none` token.
+pub fn alg_none_token<T: Serialize>(kid: &str, claims: &T) -> String {
+    let header = json!({"alg": "none", "typ": "JWT", "kid": kid});
+    format!(
+        "{}.{}.",
+        b64(serde_json::to_vec(&header).unwrap()),
+        b64(serde_json::to_vec(claims).unwrap())
+    )
+}
+
+/// An HS256 token whose HMAC secret is `secret` (the public-key confusion attack).
+pub fn hs256_token<T: Serialize>(kid: &str, secret: &[u8], claims: &T) -> String {
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(kid.to_string());
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).expect("signing")
+}
+
+/// `token` with one character of its signature changed (in the middle, so every bit of the
+/// changed character is significant).
+pub fn tamper_signature(token: &str) -> String {
+    let (head, signature) = token.rsplit_once('.').expect("a JWT");
+    let mut sig: Vec<char> = signature.chars().collect();
+    let i = sig.len() / 2;
+    sig[i] = if sig[i] == 'A' { 'B' } else { 'A' };
+    let tampered = format!("{head}.{}", sig.into_iter().collect::<String>());
+    assert_ne!(tampered, token);
+    tampered
+}
+
+/// `token` with its payload replaced by `change(payload)`, the signature kept.
+pub fn tamper_payload(token: &str, change: impl FnOnce(&mut Value)) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "a JWT");
+    let mut claims = payload(token);
+    change(&mut claims);
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64(serde_json::to_vec(&claims).unwrap()),
+        parts[2]
+    );
+    assert_ne!(tampered, token);
+    tampered
+}
+
+/// A gRPC request carrying `authorization: Bearer token`.
+pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ASCII metadata"),
+    );
+    request
+}
+
+/// A valid MovieInput body.
+pub fn movie_input(title: &str, year: i32, genres: &[&str]) -> Value {
+    json!({"title": title, "year": year, "genres": genres})
+}
