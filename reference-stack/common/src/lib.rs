@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod ops;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 
