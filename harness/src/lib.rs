@@ -6,4 +6,8 @@
 
 #![warn(missing_docs)]
 
+pub mod engine;
 pub mod exit;
+pub mod gate;
+pub mod report;
+pub mod scenario;

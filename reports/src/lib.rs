@@ -1,8 +1,15 @@
 //! gauntlet's report model: plain data, no engine types, so a saved report can be re-read,
-//! compared and merged by any version that knows its schema. Renderers (HTML, Markdown, JUnit,
-//! console), compare and merge arrive with the load-engine and reports issues.
+//! compared and merged by any version that knows its schema. Histograms are kept losslessly
+//! (HdrHistogram V2 + DEFLATE, base64) so reports can be merged exactly; percentiles are
+//! never averaged. The JSON Schema is `reports/schema/report.schema.json`; the format is
+//! documented in docs/report-format.md.
 
 #![warn(missing_docs)]
+
+pub mod console;
+pub mod histogram;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,45 +20,167 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// Every threshold and check held.
+    /// Every threshold held.
     Passed,
-    /// A threshold, contract check or regression check failed.
+    /// A threshold failed.
     Failed,
+    /// The run was interrupted before its end; thresholds were still evaluated.
+    Interrupted,
 }
 
-/// One run's report. Only the envelope exists so far.
+/// One run's report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Always [`SCHEMA_VERSION`] when written by this version.
     pub schema_version: u32,
-    /// The outcome.
+    /// The scenario file's name.
+    pub scenario: String,
+    /// Its description, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Base URL the run targeted.
+    pub target: String,
+    /// When the run started, RFC 3339 UTC.
+    pub started_at: String,
+    /// How long the run lasted, seconds.
+    pub duration_secs: f64,
+    /// The load that was applied.
+    pub load: LoadSummary,
+    /// Iterations completed by all users.
+    pub iterations: u64,
+    /// All HTTP steps together.
+    pub total: StepReport,
+    /// Per step, in plan order.
+    pub steps: Vec<StepReport>,
+    /// Each threshold condition and its outcome.
+    pub thresholds: Vec<ThresholdOutcome>,
+    /// The verdict.
     pub verdict: Verdict,
+    /// Where and with what the run was made.
+    pub environment: Environment,
+}
+
+/// The load model and its size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadSummary {
+    /// `closed`.
+    pub model: String,
+    /// Virtual users.
+    pub users: u32,
+    /// Planned duration, seconds (when the run is time-bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<f64>,
+    /// Planned iterations per user (when the run is count-bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations_per_user: Option<u64>,
+}
+
+/// The numbers of one step (or of all steps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// Step name (`all` for the total).
+    pub name: String,
+    /// Scenario the step belongs to (absent for the total).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    /// Requests sent.
+    pub requests: u64,
+    /// Requests that failed (any kind).
+    pub failed: u64,
+    /// Failed requests by kind: `connect`, `timeout`, `io`, `status_4xx`, `status_5xx`,
+    /// `status` (not in the step's allowed set), `check`, `extract`.
+    pub failures: BTreeMap<String, u64>,
+    /// Check conditions that held.
+    pub checks_passed: u64,
+    /// Check conditions that did not.
+    pub checks_failed: u64,
+    /// Response bytes received (bodies).
+    pub bytes_received: u64,
+    /// Requests per second over the run.
+    pub rate_per_sec: f64,
+    /// Latency summary, microseconds (absent when nothing was timed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_us: Option<LatencySummary>,
+    /// The latency histogram (microseconds, 3 significant digits): HdrHistogram V2 +
+    /// DEFLATE, base64 (standard alphabet).
+    pub histogram: String,
+}
+
+/// Latency percentiles, microseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Minimum.
+    pub min: u64,
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 95th percentile.
+    pub p95: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// Maximum.
+    pub max: u64,
+}
+
+/// One threshold condition and whether it held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdOutcome {
+    /// Metric with tags, e.g. `http_req_duration{step:login}`.
+    pub metric: String,
+    /// The condition as written, e.g. `p(99) < 250ms`.
+    pub condition: String,
+    /// The observed value (microseconds for durations), absent when there was no data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<f64>,
+    /// Whether it held (no data never holds).
+    pub passed: bool,
+}
+
+/// Where the run was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    /// gauntlet's version.
+    pub harness_version: String,
+    /// Operating system and architecture.
+    pub os: String,
+    /// Logical CPUs of the generator machine.
+    pub cpus: usize,
 }
 
 impl Report {
     /// Reads a report, refusing a schema version this crate does not know.
     pub fn from_json(text: &str) -> Result<Report, ReportError> {
-        let report: Report = serde_json::from_str(text).map_err(ReportError::Malformed)?;
-        if report.schema_version != SCHEMA_VERSION {
-            return Err(ReportError::UnknownSchemaVersion(report.schema_version));
+        let version: serde_json::Value = serde_json::from_str(text).map_err(ReportError::Malformed)?;
+        match version.get("schema_version").and_then(serde_json::Value::as_u64) {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) => return Err(ReportError::UnknownSchemaVersion(v)),
+            None => return Err(ReportError::NotAReport),
         }
-        Ok(report)
+        serde_json::from_value(version).map_err(ReportError::Malformed)
     }
 }
 
 /// Why a report could not be read.
 #[derive(Debug)]
 pub enum ReportError {
-    /// Not JSON, or not a report.
+    /// Not JSON, or a field has the wrong shape.
     Malformed(serde_json::Error),
+    /// No `schema_version`.
+    NotAReport,
     /// Written by a version with another format.
-    UnknownSchemaVersion(u32),
+    UnknownSchemaVersion(u64),
 }
 
 impl std::fmt::Display for ReportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ReportError::Malformed(e) => write!(f, "not a gauntlet report: {e}"),
+            ReportError::Malformed(e) => write!(f, "not a valid gauntlet report: {e}"),
+            ReportError::NotAReport => f.write_str("not a gauntlet report (no schema_version)"),
             ReportError::UnknownSchemaVersion(v) => {
                 write!(
                     f,
@@ -69,11 +198,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refuses_other_schema_versions() {
-        let ok = Report::from_json(r#"{"schema_version":1,"verdict":"passed"}"#).unwrap();
-        assert_eq!(ok.verdict, Verdict::Passed);
-        let err = Report::from_json(r#"{"schema_version":2,"verdict":"passed"}"#).unwrap_err();
-        assert!(matches!(err, ReportError::UnknownSchemaVersion(2)));
-        assert!(Report::from_json("{}").is_err());
+    fn refuses_other_schema_versions_and_non_reports() {
+        assert!(matches!(
+            Report::from_json(r#"{"schema_version":2}"#).unwrap_err(),
+            ReportError::UnknownSchemaVersion(2)
+        ));
+        assert!(matches!(
+            Report::from_json("{}").unwrap_err(),
+            ReportError::NotAReport
+        ));
+        assert!(matches!(
+            Report::from_json(r#"{"schema_version":1}"#).unwrap_err(),
+            ReportError::Malformed(_)
+        ));
     }
 }

@@ -1,5 +1,6 @@
 //! Command-line interface: clap definitions and dispatch to subcommands.
 
+mod run;
 mod stack;
 
 use clap::{Parser, Subcommand};
@@ -15,6 +16,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a load scenario and judge it by its thresholds.
+    Run(run::RunArgs),
     /// The bundled reference microservice stack (iam, catalog) to test against.
     Stack {
         #[command(subcommand)]
@@ -44,6 +47,7 @@ pub fn run() -> u8 {
     };
     runtime.block_on(async {
         match cli.command {
+            Command::Run(args) => run::run(args).await,
             Command::Stack { command } => stack::run(command).await,
         }
     })

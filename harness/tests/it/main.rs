@@ -1,5 +1,6 @@
 //! Integration tests of the `gauntlet` command, run as a user runs it: as a child process.
 
 mod cli;
+mod run;
 mod stack_up;
 mod support;

@@ -1,0 +1,110 @@
+//! `gauntlet run SCENARIO`: load and validate the scenario, run it, print the summary, write
+//! the report, exit with the verdict (docs/exit-codes.md).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use gauntlet::exit;
+use gauntlet::scenario::{self, LoadError, Overrides};
+use gauntlet_reports::Verdict;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML; see docs/scenarios.md).
+    scenario: PathBuf,
+    /// Replaces the scenario's `[target] base_url`.
+    #[arg(long, value_name = "URL")]
+    target: Option<String>,
+    /// Sets a scenario variable (repeatable), replacing its `[vars]` value.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Replaces the scenario's duration (e.g. 30s, 2m).
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Replaces the scenario's number of virtual users.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    users: Option<u32>,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Print only the verdict line.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    scenario::duration::parse_duration(text)
+}
+
+pub async fn run(args: RunArgs) -> u8 {
+    let overrides = Overrides {
+        base_url: args.target,
+        vars: args.vars,
+        duration: args.duration,
+        users: args.users,
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let plan = match scenario::load(&args.scenario, &env, &overrides) {
+        Ok(plan) => plan,
+        Err(LoadError::Invalid(errors)) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!(
+                "gauntlet: {} problem(s) in {}; nothing was sent",
+                errors.len(),
+                args.scenario.display()
+            );
+            return exit::INVALID_INPUT;
+        }
+        Err(err) => {
+            eprintln!("gauntlet: {err}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    if !args.quiet {
+        eprintln!(
+            "gauntlet: running {} against {} with {} users...",
+            plan.name, plan.base_url, plan.load.users
+        );
+    }
+    let result = match gauntlet::engine::run(&plan, stack_common::shutdown::signal()).await {
+        Ok(result) => result,
+        Err(err) => {
+            eprintln!("gauntlet: {err}");
+            return exit::RUN_FAILED;
+        }
+    };
+    let report = gauntlet::report::build(&plan, &result);
+    if let Some(path) = &args.out {
+        let written = serde_json::to_vec_pretty(&report)
+            .map_err(std::io::Error::other)
+            .and_then(|json| std::fs::write(path, json));
+        if let Err(err) = written {
+            eprintln!("gauntlet: cannot write the report to {}: {err}", path.display());
+            return exit::RUN_FAILED;
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    if args.quiet {
+        let _ = writeln!(stdout, "verdict: {:?}", report.verdict);
+    } else {
+        let _ = stdout.write_all(gauntlet_reports::console::render(&report).as_bytes());
+        if let Some(path) = &args.out {
+            let _ = writeln!(stdout, "report: {}", path.display());
+        }
+    }
+    match report.verdict {
+        Verdict::Passed => exit::PASSED,
+        Verdict::Failed => exit::GATE_FAILED,
+        Verdict::Interrupted => exit::INTERRUPTED,
+    }
+}

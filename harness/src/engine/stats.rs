@@ -1,0 +1,160 @@
+//! What a virtual user records: per step, an HDR latency histogram and counters. Each user
+//! owns its own `Stats` (no shared state, no locks on the hot path); the engine adds them up
+//! at the end. Histograms add exactly, so the merged percentiles are exact too.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+/// Highest latency recorded, microseconds (1 hour); longer values are clamped to it.
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+/// A new latency histogram: microseconds, 1 us to 1 h, 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid histogram bounds")
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailureKind {
+    /// The connection could not be made.
+    Connect,
+    /// No complete response within the timeout.
+    Timeout,
+    /// The connection broke mid-request or the response was malformed.
+    Io,
+    /// 4xx where the step allows any status.
+    Status4xx,
+    /// 5xx where the step allows any status.
+    Status5xx,
+    /// A status outside the step's allowed set.
+    Status,
+    /// A header or body check did not hold.
+    Check,
+    /// A value to extract was not in the response.
+    Extract,
+}
+
+impl FailureKind {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Connect => "connect",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Io => "io",
+            FailureKind::Status4xx => "status_4xx",
+            FailureKind::Status5xx => "status_5xx",
+            FailureKind::Status => "status",
+            FailureKind::Check => "check",
+            FailureKind::Extract => "extract",
+        }
+    }
+}
+
+/// One step's numbers.
+#[derive(Debug, Clone)]
+pub struct StepStats {
+    /// Latency of every timed request, microseconds.
+    pub latency: Histogram<u64>,
+    /// Requests sent.
+    pub requests: u64,
+    /// Failed requests by kind (a request counts once, under its first failure).
+    pub failures: BTreeMap<FailureKind, u64>,
+    /// Check conditions that held.
+    pub checks_passed: u64,
+    /// Check conditions that did not.
+    pub checks_failed: u64,
+    /// Response body bytes.
+    pub bytes_received: u64,
+}
+
+impl Default for StepStats {
+    fn default() -> Self {
+        StepStats {
+            latency: new_histogram(),
+            requests: 0,
+            failures: BTreeMap::new(),
+            checks_passed: 0,
+            checks_failed: 0,
+            bytes_received: 0,
+        }
+    }
+}
+
+impl StepStats {
+    /// Requests that failed.
+    pub fn failed(&self) -> u64 {
+        self.failures.values().sum()
+    }
+
+    /// Records one latency, clamped into the histogram's range.
+    pub fn record_latency(&mut self, micros: u64) {
+        let _ = self.latency.record(micros.clamp(1, MAX_LATENCY_US));
+    }
+
+    /// Adds `other` into `self`.
+    pub fn add(&mut self, other: &StepStats) {
+        let _ = self.latency.add(&other.latency);
+        self.requests += other.requests;
+        for (kind, n) in &other.failures {
+            *self.failures.entry(*kind).or_default() += n;
+        }
+        self.checks_passed += other.checks_passed;
+        self.checks_failed += other.checks_failed;
+        self.bytes_received += other.bytes_received;
+    }
+}
+
+/// Everything one user (or, once merged, the whole run) recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Per step, indexed like the plan's steps flattened in scenario order.
+    pub steps: Vec<StepStats>,
+    /// Iterations completed.
+    pub iterations: u64,
+}
+
+impl Stats {
+    /// Zeroed stats for `steps` steps.
+    pub fn new(steps: usize) -> Stats {
+        Stats {
+            steps: (0..steps).map(|_| StepStats::default()).collect(),
+            iterations: 0,
+        }
+    }
+
+    /// Adds `other` into `self` (same plan).
+    pub fn add(&mut self, other: &Stats) {
+        for (mine, theirs) in self.steps.iter_mut().zip(&other.steps) {
+            mine.add(theirs);
+        }
+        self.iterations += other.iterations;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_histograms_equal_one_histogram_of_all_values() {
+        let values: Vec<u64> = (1..5000).map(|i| (i * 7919) % 250_000 + 1).collect();
+        let mut all = StepStats::default();
+        let mut a = StepStats::default();
+        let mut b = StepStats::default();
+        for (i, v) in values.iter().enumerate() {
+            all.record_latency(*v);
+            if i % 3 == 0 {
+                a.record_latency(*v)
+            } else {
+                b.record_latency(*v)
+            }
+        }
+        a.add(&b);
+        assert_eq!(a.latency, all.latency);
+        assert_eq!(
+            a.latency.value_at_quantile(0.99),
+            all.latency.value_at_quantile(0.99)
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! The verdict: thresholds evaluated on the final (merged) numbers of a run. A threshold names
+//! a metric that exists (the scenario loader refuses others), so none passes silently; one
+//! with no data to judge fails.
+
+pub mod threshold;
+
+use gauntlet_reports::ThresholdOutcome;
+
+use crate::engine::stats::StepStats;
+use crate::scenario::plan::{MetricRef, RunPlan, StepKind, ThresholdPlan};
+use threshold::{Aggregate, Condition};
+
+/// Per-step numbers with the names thresholds filter on.
+pub struct Measured<'a> {
+    /// (scenario, step name, is an HTTP step, numbers), in plan order.
+    pub steps: Vec<(&'a str, &'a str, bool, &'a StepStats)>,
+    /// Iterations completed.
+    pub iterations: u64,
+}
+
+impl<'a> Measured<'a> {
+    /// Pairs a plan's steps with their merged stats.
+    pub fn new(plan: &'a RunPlan, stats: &'a [StepStats], iterations: u64) -> Measured<'a> {
+        let steps = plan
+            .scenarios
+            .iter()
+            .flat_map(|s| s.steps.iter().map(move |st| (s.name.as_str(), st)))
+            .zip(stats)
+            .map(|((scenario, step), stats)| {
+                (
+                    scenario,
+                    step.name.as_str(),
+                    matches!(step.kind, StepKind::Http(_)),
+                    stats,
+                )
+            })
+            .collect();
+        Measured { steps, iterations }
+    }
+
+    /// The merged numbers of the HTTP steps a metric reference selects.
+    fn select(&self, metric: &MetricRef) -> StepStats {
+        let mut total = StepStats::default();
+        for (scenario, step, is_http, stats) in &self.steps {
+            let wanted = *is_http
+                && metric.step.as_deref().is_none_or(|s| s == *step)
+                && metric.scenario.as_deref().is_none_or(|s| s == *scenario);
+            if wanted {
+                total.add(stats);
+            }
+        }
+        total
+    }
+}
+
+/// The observed value of `aggregate` over `metric`, or `None` when there is no data.
+fn observe(measured: &Measured<'_>, metric: &MetricRef, aggregate: Aggregate) -> Option<f64> {
+    if metric.name == "iterations" {
+        return Some(measured.iterations as f64);
+    }
+    let s = measured.select(metric);
+    let ratio = |num: u64, den: u64| (den > 0).then(|| num as f64 / den as f64);
+    match (metric.name.as_str(), aggregate) {
+        ("http_reqs", _) => Some(s.requests as f64),
+        ("http_req_failed", Aggregate::Count) => Some(s.failed() as f64),
+        ("http_req_failed", _) => ratio(s.failed(), s.requests),
+        ("checks", Aggregate::Count) => Some(s.checks_passed as f64),
+        ("checks", _) => ratio(s.checks_passed, s.checks_passed + s.checks_failed),
+        ("http_req_duration", aggregate) => {
+            let h = &s.latency;
+            if h.is_empty() {
+                return if aggregate == Aggregate::Count {
+                    Some(0.0)
+                } else {
+                    None
+                };
+            }
+            Some(match aggregate {
+                Aggregate::Percentile(p) => h.value_at_quantile(p / 100.0) as f64,
+                Aggregate::Avg => h.mean(),
+                Aggregate::Min => h.min() as f64,
+                Aggregate::Max => h.max() as f64,
+                Aggregate::Count => h.len() as f64,
+                Aggregate::Rate => return None,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Evaluates every condition of every threshold.
+pub fn evaluate(thresholds: &[ThresholdPlan], measured: &Measured<'_>) -> Vec<ThresholdOutcome> {
+    let mut outcomes = Vec::new();
+    for t in thresholds {
+        for (text, condition) in &t.conditions {
+            let observed = observe(measured, &t.metric, condition.aggregate);
+            outcomes.push(ThresholdOutcome {
+                metric: t.metric.to_string(),
+                condition: text.clone(),
+                observed,
+                passed: observed.is_some_and(|v| Condition::holds(condition, v)),
+            });
+        }
+    }
+    outcomes
+}

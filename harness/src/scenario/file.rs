@@ -1,0 +1,82 @@
+//! The scenario file as written (TOML), before validation. Unknown keys are errors
+//! (`deny_unknown_fields`); spans are kept where a later check needs to point at a value.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub target: RawTarget,
+    #[serde(default)]
+    pub vars: BTreeMap<String, Spanned<toml::Value>>,
+    pub load: Spanned<RawLoad>,
+    #[serde(rename = "scenario")]
+    pub scenarios: Vec<Spanned<RawScenario>>,
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+}
+
+/// `[target]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub base_url: Spanned<String>,
+    pub timeout: Option<Spanned<String>>,
+}
+
+/// `[load]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoad {
+    pub users: u32,
+    pub duration: Option<Spanned<String>>,
+    pub iterations: Option<u64>,
+}
+
+/// `[[scenario]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: String,
+    pub weight: Option<u32>,
+    #[serde(rename = "step")]
+    pub steps: Vec<Spanned<RawStep>>,
+}
+
+/// `[[scenario.step]]`: an HTTP request (`request = "METHOD URL"`) or a pause (`sleep`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub name: Option<String>,
+    pub request: Option<Spanned<String>>,
+    pub sleep: Option<Spanned<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    pub query: BTreeMap<String, Spanned<toml::Value>>,
+    pub json: Option<Spanned<toml::Value>>,
+    pub form: Option<BTreeMap<String, Spanned<toml::Value>>>,
+    pub body: Option<Spanned<String>>,
+    #[serde(default)]
+    pub check: RawCheck,
+    #[serde(default)]
+    pub extract: BTreeMap<String, Spanned<String>>,
+    pub think_time: Option<Spanned<String>>,
+}
+
+/// `check = { .. }` of a step.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    pub status: Option<Vec<u16>>,
+    #[serde(default)]
+    pub headers: Vec<String>,
+    #[serde(default)]
+    pub body: BTreeMap<String, toml::Value>,
+}

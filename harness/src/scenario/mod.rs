@@ -1,0 +1,756 @@
+//! Scenario files: the TOML a user writes (`file`), validated in a second stage into the
+//! `RunPlan` the engine runs (`plan`). Every mistake — unknown key, bad type, undefined
+//! variable, unknown metric in a threshold, malformed duration — is reported with
+//! `file:line:col`, all of them at once, before any request is sent. The format is
+//! documented in docs/scenarios.md.
+
+pub mod duration;
+mod file;
+pub mod plan;
+pub mod template;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use http::{HeaderName, Method};
+use toml::Spanned;
+
+use crate::gate::threshold::{Aggregate, Condition};
+use file::{RawFile, RawStep};
+use plan::{
+    BodyTemplate, Checks, ExtractFrom, HttpStep, JsonTemplate, Limit, LoadPlan, MetricRef, RunPlan,
+    ScenarioPlan, StepKind, StepPlan, ThresholdPlan,
+};
+use template::{Resolver, Template};
+
+/// One mistake in a scenario file, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// `file:line:col`.
+    pub location: String,
+    /// What is wrong and, where it helps, what would be right.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file has mistakes; all of them.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<ScenarioError>),
+}
+
+/// Values given on the command line that take precedence over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Replaces `[target] base_url`.
+    pub base_url: Option<String>,
+    /// Sets or replaces `[vars]` entries.
+    pub vars: Vec<(String, String)>,
+    /// Replaces `[load] duration` (and drops `iterations`).
+    pub duration: Option<Duration>,
+    /// Replaces `[load] users`.
+    pub users: Option<u32>,
+}
+
+/// Environment lookup, passed in so that tests never touch the process environment.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Reads and validates a scenario file.
+pub fn load(path: &Path, env: Env<'_>, overrides: &Overrides) -> Result<RunPlan, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Unreadable {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let default_name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    from_str(&text, &path.display().to_string(), &default_name, env, overrides)
+}
+
+/// Validates scenario text; `origin` names it in error locations.
+pub fn from_str(
+    text: &str,
+    origin: &str,
+    default_name: &str,
+    env: Env<'_>,
+    overrides: &Overrides,
+) -> Result<RunPlan, LoadError> {
+    let mut v = Validator {
+        text,
+        origin,
+        env,
+        errors: Vec::new(),
+        vars: Vec::new(),
+    };
+    let raw: RawFile = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let at = e.span().unwrap_or(0..0);
+            v.error(at, e.message().trim_end().to_string());
+            return Err(LoadError::Invalid(v.errors));
+        }
+    };
+    let plan = v.plan(raw, default_name, overrides);
+    if v.errors.is_empty() {
+        Ok(plan)
+    } else {
+        Err(LoadError::Invalid(v.errors))
+    }
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    origin: &'a str,
+    env: Env<'a>,
+    errors: Vec<ScenarioError>,
+    /// Variable slots: name and initial value.
+    vars: Vec<(String, String)>,
+}
+
+/// Resolves names against the variables visible at one step.
+struct StepScope<'v> {
+    vars: &'v [(String, String)],
+    visible: &'v HashSet<String>,
+    env: Env<'v>,
+}
+
+impl Resolver for StepScope<'_> {
+    fn var(&mut self, name: &str) -> Result<usize, String> {
+        if self.visible.contains(name)
+            && let Some(slot) = self.vars.iter().position(|(n, _)| n == name)
+        {
+            return Ok(slot);
+        }
+        let mut known: Vec<&str> = self.visible.iter().map(String::as_str).collect();
+        known.sort_unstable();
+        Err(format!(
+            "undefined variable {name:?} (defined at this point: {}; built-ins: uuid, user, iteration, random(A,B), env.NAME)",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        ))
+    }
+
+    fn env(&self, name: &str) -> Result<String, String> {
+        (self.env)(name).ok_or_else(|| format!("environment variable {name} is not set"))
+    }
+}
+
+const METRICS: [&str; 5] = [
+    "http_req_duration",
+    "http_req_failed",
+    "http_reqs",
+    "checks",
+    "iterations",
+];
+
+fn scalar_to_string(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn toml_to_json(value: &toml::Value) -> serde_json::Value {
+    match value {
+        toml::Value::String(s) => serde_json::Value::String(s.clone()),
+        toml::Value::Integer(i) => (*i).into(),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+        toml::Value::Boolean(b) => (*b).into(),
+        toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
+        toml::Value::Array(a) => a.iter().map(toml_to_json).collect(),
+        toml::Value::Table(t) => t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
+    }
+}
+
+impl Validator<'_> {
+    fn location(&self, offset: usize) -> String {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.chars().count() - before.rfind('\n').map_or(0, |i| before[..=i].chars().count()) + 1;
+        format!("{}:{line}:{col}", self.origin)
+    }
+
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let location = self.location(span.start);
+        self.errors.push(ScenarioError {
+            location,
+            message: message.into(),
+        });
+    }
+
+    /// Parses a template found in a TOML string whose value starts at `span` (the opening
+    /// quote), so that an error points at the `${` itself.
+    fn template(&mut self, text: &str, span: Range<usize>, scope: &mut StepScope<'_>) -> Template {
+        match Template::parse(text, scope) {
+            Ok(t) => t,
+            Err(e) => {
+                // +1 skips the opening quote of a basic string; good enough for literal ones.
+                let at = span.start + 1 + e.offset;
+                self.error(at..at, e.message);
+                Template::default()
+            }
+        }
+    }
+
+    fn scalar_template(&mut self, value: &Spanned<toml::Value>, scope: &mut StepScope<'_>) -> Template {
+        match scalar_to_string(value.get_ref()) {
+            Some(text) => self.template(&text, value.span(), scope),
+            None => {
+                self.error(value.span(), "expected a string, number or boolean");
+                Template::default()
+            }
+        }
+    }
+
+    fn json_template(
+        &mut self,
+        value: &toml::Value,
+        span: Range<usize>,
+        scope: &mut StepScope<'_>,
+    ) -> JsonTemplate {
+        match value {
+            toml::Value::String(s) => JsonTemplate::String(self.template(s, span, scope)),
+            toml::Value::Array(items) => JsonTemplate::Array(
+                items
+                    .iter()
+                    .map(|i| self.json_template(i, span.clone(), scope))
+                    .collect(),
+            ),
+            toml::Value::Table(t) => JsonTemplate::Object(
+                t.iter()
+                    .map(|(k, v)| (k.clone(), self.json_template(v, span.clone(), scope)))
+                    .collect(),
+            ),
+            other => JsonTemplate::Scalar(toml_to_json(other)),
+        }
+    }
+
+    fn plan(&mut self, raw: RawFile, default_name: &str, overrides: &Overrides) -> RunPlan {
+        // [vars], then --var overrides.
+        for (name, value) in &raw.vars {
+            let empty = HashSet::new();
+            let mut scope = StepScope {
+                vars: &[],
+                visible: &empty,
+                env: self.env,
+            };
+            let text = match scalar_to_string(value.get_ref()) {
+                Some(t) => t,
+                None => {
+                    self.error(
+                        value.span(),
+                        format!("vars.{name}: expected a string, number or boolean"),
+                    );
+                    continue;
+                }
+            };
+            // [vars] may use ${env.NAME} only; render it now.
+            match Template::parse(&text, &mut scope) {
+                Ok(t) => {
+                    let mut out = String::new();
+                    for part in t.parts() {
+                        if let template::Part::Literal(s) = part {
+                            out.push_str(s);
+                        }
+                    }
+                    if t.is_static() {
+                        self.vars.push((name.clone(), out));
+                    } else {
+                        self.error(
+                            value.span(),
+                            format!("vars.{name}: only ${{env.NAME}} can be used in [vars]"),
+                        );
+                    }
+                }
+                Err(e) => self.error(value.span(), format!("vars.{name}: {}", e.message)),
+            }
+        }
+        for (name, value) in &overrides.vars {
+            match self.vars.iter_mut().find(|(n, _)| n == name) {
+                Some(slot) => slot.1 = value.clone(),
+                None => self.vars.push((name.clone(), value.clone())),
+            }
+        }
+
+        let base_url = overrides
+            .base_url
+            .clone()
+            .unwrap_or_else(|| raw.target.base_url.get_ref().clone());
+        let base_url = base_url.trim_end_matches('/').to_string();
+        if !base_url.starts_with("http://") {
+            let span = raw.target.base_url.span();
+            let what = if base_url.starts_with("https://") {
+                "https is not supported yet"
+            } else {
+                "expected http://HOST:PORT"
+            };
+            self.error(span, format!("base_url {base_url:?}: {what}"));
+        }
+        let timeout = match &raw.target.timeout {
+            None => Duration::from_secs(10),
+            Some(t) => match duration::parse_duration(t.get_ref()) {
+                Ok(d) if !d.is_zero() => d,
+                Ok(_) => {
+                    self.error(t.span(), "timeout must be above zero");
+                    Duration::from_secs(10)
+                }
+                Err(e) => {
+                    self.error(t.span(), format!("timeout: {e}"));
+                    Duration::from_secs(10)
+                }
+            },
+        };
+
+        let load = self.load(&raw.load, overrides);
+        let scenarios = self.scenarios(&raw.scenarios);
+        let thresholds = self.thresholds(&raw.thresholds, &scenarios);
+        RunPlan {
+            name: raw.name.clone().unwrap_or_else(|| default_name.to_string()),
+            description: raw.description.clone(),
+            base_url,
+            timeout,
+            load,
+            vars: std::mem::take(&mut self.vars),
+            scenarios,
+            thresholds,
+        }
+    }
+
+    fn load(&mut self, raw: &Spanned<file::RawLoad>, overrides: &Overrides) -> LoadPlan {
+        let span = raw.span();
+        let raw = raw.get_ref();
+        let users = overrides.users.unwrap_or(raw.users);
+        if users == 0 {
+            self.error(span.clone(), "load.users must be at least 1");
+        }
+        let limit = match (overrides.duration, &raw.duration, raw.iterations) {
+            (Some(d), _, _) => Limit::Duration(d),
+            (None, Some(d), None) => match duration::parse_duration(d.get_ref()) {
+                Ok(d) => Limit::Duration(d),
+                Err(e) => {
+                    self.error(d.span(), format!("load.duration: {e}"));
+                    Limit::Duration(Duration::ZERO)
+                }
+            },
+            (None, None, Some(n)) if n > 0 => Limit::IterationsPerUser(n),
+            (None, None, Some(_)) => {
+                self.error(span.clone(), "load.iterations must be at least 1");
+                Limit::IterationsPerUser(1)
+            }
+            (None, Some(_), Some(_)) => {
+                self.error(span.clone(), "load: give either duration or iterations, not both");
+                Limit::IterationsPerUser(1)
+            }
+            (None, None, None) => {
+                self.error(
+                    span.clone(),
+                    "load: give a duration (e.g. \"30s\") or iterations per user",
+                );
+                Limit::IterationsPerUser(1)
+            }
+        };
+        LoadPlan { users, limit }
+    }
+
+    fn scenarios(&mut self, raw: &[Spanned<file::RawScenario>]) -> Vec<ScenarioPlan> {
+        if raw.is_empty() {
+            self.error(
+                0..0,
+                "no [[scenario]]: add at least one with its [[scenario.step]]s",
+            );
+        }
+        let mut step_names: Vec<(String, String)> = Vec::new(); // name, location
+        let mut plans = Vec::new();
+        for scenario in raw {
+            let span = scenario.span();
+            let scenario = scenario.get_ref();
+            let weight = scenario.weight.unwrap_or(1);
+            if weight == 0 {
+                self.error(
+                    span.clone(),
+                    format!("scenario {:?}: weight must be at least 1", scenario.name),
+                );
+            }
+            if scenario.steps.is_empty() {
+                self.error(span.clone(), format!("scenario {:?} has no steps", scenario.name));
+            }
+            let mut visible: HashSet<String> = self.vars.iter().map(|(n, _)| n.clone()).collect();
+            let mut steps = Vec::new();
+            for step in &scenario.steps {
+                let plan = self.step(step.get_ref(), step.span(), &mut visible);
+                let location = self.location(step.span().start);
+                if let Some((_, first)) = step_names.iter().find(|(n, _)| *n == plan.name) {
+                    let message = format!(
+                        "step name {:?} is already used at {first}; give this step its own `name`",
+                        plan.name
+                    );
+                    self.error(step.span(), message);
+                }
+                step_names.push((plan.name.clone(), location));
+                steps.push(plan);
+            }
+            plans.push(ScenarioPlan {
+                name: scenario.name.clone(),
+                weight,
+                steps,
+            });
+        }
+        plans
+    }
+
+    fn step(&mut self, raw: &RawStep, span: Range<usize>, visible: &mut HashSet<String>) -> StepPlan {
+        let think_time = raw
+            .think_time
+            .as_ref()
+            .and_then(|t| match duration::parse_range(t.get_ref()) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    self.error(t.span(), format!("think_time: {e}"));
+                    None
+                }
+            });
+        match (&raw.request, &raw.sleep) {
+            (Some(_), Some(s)) => {
+                self.error(s.span(), "a step is either a `request` or a `sleep`, not both");
+                StepPlan {
+                    name: "invalid".into(),
+                    kind: StepKind::Sleep(Duration::ZERO),
+                    think_time,
+                }
+            }
+            (None, Some(s)) => {
+                let d = duration::parse_duration(s.get_ref()).unwrap_or_else(|e| {
+                    self.error(s.span(), format!("sleep: {e}"));
+                    Duration::ZERO
+                });
+                let name = raw
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("sleep {}", s.get_ref()));
+                StepPlan {
+                    name,
+                    kind: StepKind::Sleep(d),
+                    think_time,
+                }
+            }
+            (None, None) => {
+                self.error(
+                    span,
+                    "a step needs `request = \"METHOD URL\"` or `sleep = \"DURATION\"`",
+                );
+                StepPlan {
+                    name: "invalid".into(),
+                    kind: StepKind::Sleep(Duration::ZERO),
+                    think_time,
+                }
+            }
+            (Some(request), None) => {
+                let http = self.http_step(raw, request, visible);
+                let name = raw
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| request.get_ref().trim().to_string());
+                StepPlan {
+                    name,
+                    kind: StepKind::Http(Box::new(http)),
+                    think_time,
+                }
+            }
+        }
+    }
+
+    fn http_step(
+        &mut self,
+        raw: &RawStep,
+        request: &Spanned<String>,
+        visible: &mut HashSet<String>,
+    ) -> HttpStep {
+        let vars_snapshot = self.vars.clone();
+        let mut scope = StepScope {
+            vars: &vars_snapshot,
+            visible,
+            env: self.env,
+        };
+        let line = request.get_ref().trim();
+        let (method_text, url_text) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let method = match Method::from_bytes(method_text.as_bytes()) {
+            Ok(m) if method_text.chars().all(|c| c.is_ascii_uppercase()) => m,
+            _ => {
+                self.error(
+                    request.span(),
+                    format!("request {line:?}: expected \"METHOD URL\", e.g. \"GET /v1/movies\""),
+                );
+                Method::GET
+            }
+        };
+        let url_text = url_text.trim();
+        if url_text.is_empty() {
+            self.error(
+                request.span(),
+                format!("request {line:?}: the URL or path is missing"),
+            );
+        } else if !url_text.starts_with('/')
+            && !url_text.starts_with("http://")
+            && !url_text.starts_with("${")
+        {
+            self.error(
+                request.span(),
+                format!("request {line:?}: the URL must be a /path or http://..."),
+            );
+        }
+        let url_offset = request.span().start + request.get_ref().find(url_text).unwrap_or(0);
+        let url = self.template(url_text, url_offset..url_offset, &mut scope);
+        let query = raw
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), self.scalar_template(v, &mut scope)))
+            .collect();
+        let mut headers = Vec::new();
+        for (name, value) in &raw.headers {
+            match HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) {
+                Ok(h) => headers.push((h, self.scalar_template(value, &mut scope))),
+                Err(_) => self.error(value.span(), format!("{name:?} is not a valid header name")),
+            }
+        }
+        let bodies = [raw.json.is_some(), raw.form.is_some(), raw.body.is_some()];
+        if bodies.iter().filter(|b| **b).count() > 1 {
+            self.error(request.span(), "give at most one of `json`, `form` and `body`");
+        }
+        let body = if let Some(json) = &raw.json {
+            BodyTemplate::Json(self.json_template(json.get_ref(), json.span(), &mut scope))
+        } else if let Some(form) = &raw.form {
+            BodyTemplate::Form(
+                form.iter()
+                    .map(|(k, v)| (k.clone(), self.scalar_template(v, &mut scope)))
+                    .collect(),
+            )
+        } else if let Some(body) = &raw.body {
+            BodyTemplate::Raw(self.template(body.get_ref(), body.span(), &mut scope))
+        } else {
+            BodyTemplate::Empty
+        };
+
+        let mut checks = Checks::default();
+        if let Some(status) = &raw.check.status {
+            for code in status {
+                if !(100..=599).contains(code) {
+                    self.error(
+                        request.span(),
+                        format!("check.status: {code} is not an HTTP status"),
+                    );
+                }
+            }
+            checks.status = status.clone();
+        }
+        for name in &raw.check.headers {
+            match HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) {
+                Ok(h) => checks.headers.push(h),
+                Err(_) => self.error(
+                    request.span(),
+                    format!("check.headers: {name:?} is not a header name"),
+                ),
+            }
+        }
+        for (pointer, expected) in &raw.check.body {
+            if !pointer.is_empty() && !pointer.starts_with('/') {
+                self.error(
+                    request.span(),
+                    format!("check.body: {pointer:?} is not a JSON pointer (start it with /)"),
+                );
+            }
+            checks.body.push((pointer.clone(), toml_to_json(expected)));
+        }
+
+        let mut extract = Vec::new();
+        for (name, source) in &raw.extract {
+            let from = match source.get_ref().split_once(':') {
+                Some(("json", pointer)) if pointer.is_empty() || pointer.starts_with('/') => {
+                    Some(ExtractFrom::JsonPointer(pointer.to_string()))
+                }
+                Some(("header", header)) => {
+                    HeaderName::from_bytes(header.trim().to_ascii_lowercase().as_bytes())
+                        .ok()
+                        .map(ExtractFrom::Header)
+                }
+                _ => None,
+            };
+            let Some(from) = from else {
+                self.error(
+                    source.span(),
+                    format!("extract.{name}: expected \"json:/pointer\" or \"header:NAME\""),
+                );
+                continue;
+            };
+            let slot = match self.vars.iter().position(|(n, _)| n == name) {
+                Some(slot) => slot,
+                None => {
+                    self.vars.push((name.clone(), String::new()));
+                    self.vars.len() - 1
+                }
+            };
+            extract.push((slot, from));
+        }
+        // Extracted names are visible to the following steps only.
+        for name in raw.extract.keys() {
+            visible.insert(name.clone());
+        }
+        HttpStep {
+            method,
+            url,
+            query,
+            headers,
+            body,
+            checks,
+            extract,
+        }
+    }
+
+    fn thresholds(
+        &mut self,
+        raw: &std::collections::BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+        scenarios: &[ScenarioPlan],
+    ) -> Vec<ThresholdPlan> {
+        let steps: Vec<&str> = scenarios
+            .iter()
+            .flat_map(|s| s.steps.iter().map(|st| st.name.as_str()))
+            .collect();
+        let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+        let mut plans = Vec::new();
+        for (key, conditions) in raw {
+            let span = conditions.span();
+            let Some(metric) = self.metric_ref(key, span.clone(), &steps, &names) else {
+                continue;
+            };
+            let mut parsed = Vec::new();
+            for text in conditions.get_ref() {
+                match Condition::parse(text.get_ref()) {
+                    Ok(c) => {
+                        if let Err(e) = check_aggregate(&metric.name, &c) {
+                            self.error(text.span(), format!("{key}: {e}"));
+                        }
+                        parsed.push((text.get_ref().clone(), c));
+                    }
+                    Err(e) => self.error(text.span(), e.0),
+                }
+            }
+            plans.push(ThresholdPlan {
+                metric,
+                conditions: parsed,
+            });
+        }
+        plans
+    }
+
+    fn metric_ref(
+        &mut self,
+        key: &str,
+        span: Range<usize>,
+        steps: &[&str],
+        scenarios: &[&str],
+    ) -> Option<MetricRef> {
+        let (name, tags) = match key.split_once('{') {
+            None => (key, None),
+            Some((name, rest)) => match rest.strip_suffix('}') {
+                Some(tags) => (name, Some(tags)),
+                None => {
+                    self.error(span, format!("threshold {key:?}: unclosed {{"));
+                    return None;
+                }
+            },
+        };
+        if !METRICS.contains(&name) {
+            self.error(
+                span,
+                format!("unknown metric {name:?} (known: {})", METRICS.join(", ")),
+            );
+            return None;
+        }
+        let mut metric = MetricRef {
+            name: name.to_string(),
+            step: None,
+            scenario: None,
+        };
+        for tag in tags.into_iter().flat_map(|t| t.split(',')) {
+            match tag.split_once(':').map(|(k, v)| (k.trim(), v.trim())) {
+                Some(("step", v)) if steps.contains(&v) => metric.step = Some(v.to_string()),
+                Some(("step", v)) => {
+                    self.error(
+                        span.clone(),
+                        format!("{key}: no step named {v:?} (steps: {})", steps.join(", ")),
+                    );
+                    return None;
+                }
+                Some(("scenario", v)) if scenarios.contains(&v) => metric.scenario = Some(v.to_string()),
+                Some(("scenario", v)) => {
+                    let known = scenarios.join(", ");
+                    self.error(
+                        span.clone(),
+                        format!("{key}: no scenario named {v:?} (scenarios: {known})"),
+                    );
+                    return None;
+                }
+                _ => {
+                    self.error(
+                        span.clone(),
+                        format!("{key}: unknown tag {tag:?} (use step:NAME or scenario:NAME)"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(metric)
+    }
+}
+
+/// Which aggregates make sense for which metric.
+fn check_aggregate(metric: &str, c: &Condition) -> Result<(), String> {
+    let ok = match metric {
+        "http_req_duration" => {
+            if matches!(c.aggregate, Aggregate::Count) {
+                true
+            } else if matches!(c.aggregate, Aggregate::Rate) {
+                false
+            } else {
+                if !c.is_duration {
+                    return Err(format!("{c}: give the bound a unit, e.g. 250ms"));
+                }
+                true
+            }
+        }
+        "http_req_failed" | "checks" => matches!(c.aggregate, Aggregate::Rate | Aggregate::Count),
+        _ => matches!(c.aggregate, Aggregate::Count),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{c} does not apply to {metric}"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+//! The validated plan: what the engine runs. Built only by `scenario::load` (or by code, for
+//! library use); every template is parsed and every name resolved, so running it cannot hit
+//! an input error.
+
+use std::time::Duration;
+
+use http::{HeaderName, Method};
+
+use super::template::Template;
+use crate::gate::threshold::Condition;
+
+/// A whole run.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// The scenario file's name (or its file stem).
+    pub name: String,
+    /// What the scenario is for, as the file says.
+    pub description: Option<String>,
+    /// Where relative request paths go: `http://host:port` plus an optional path prefix.
+    pub base_url: String,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// How much load, for how long.
+    pub load: LoadPlan,
+    /// Variable slots: names, and the initial value of each (from `[vars]`; empty for
+    /// extracted ones until a step sets them).
+    pub vars: Vec<(String, String)>,
+    /// The scenarios users pick from, by weight.
+    pub scenarios: Vec<ScenarioPlan>,
+    /// Pass/fail conditions on the final numbers.
+    pub thresholds: Vec<ThresholdPlan>,
+}
+
+/// The closed load model: `users` virtual users, each running iterations back to back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadPlan {
+    /// Concurrent virtual users.
+    pub users: u32,
+    /// When the run ends.
+    pub limit: Limit,
+}
+
+/// When a run ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Limit {
+    /// After this long (iterations in progress finish their current step).
+    Duration(Duration),
+    /// After each user ran this many iterations.
+    IterationsPerUser(u64),
+}
+
+/// A named sequence of steps.
+#[derive(Debug, Clone)]
+pub struct ScenarioPlan {
+    /// Name (a metric tag).
+    pub name: String,
+    /// Relative weight when users pick a scenario for an iteration.
+    pub weight: u32,
+    /// The steps, in order.
+    pub steps: Vec<StepPlan>,
+}
+
+/// One step.
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    /// Name (a metric tag); unique within the plan.
+    pub name: String,
+    /// What the step does.
+    pub kind: StepKind,
+    /// Pause after the step: uniformly random in `min..=max`.
+    pub think_time: Option<(Duration, Duration)>,
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    /// An HTTP request.
+    Http(Box<HttpStep>),
+    /// A pause.
+    Sleep(Duration),
+}
+
+/// An HTTP request step.
+#[derive(Debug, Clone)]
+pub struct HttpStep {
+    /// Method.
+    pub method: Method,
+    /// Absolute URL, or a path joined to the base URL.
+    pub url: Template,
+    /// Query parameters (percent-encoded when rendered).
+    pub query: Vec<(String, Template)>,
+    /// Request headers.
+    pub headers: Vec<(HeaderName, Template)>,
+    /// Body.
+    pub body: BodyTemplate,
+    /// What must hold of the response.
+    pub checks: Checks,
+    /// Values to keep for later steps: (variable slot, where from).
+    pub extract: Vec<(usize, ExtractFrom)>,
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum BodyTemplate {
+    /// None.
+    Empty,
+    /// JSON (`Content-Type: application/json`).
+    Json(JsonTemplate),
+    /// Form-encoded fields.
+    Form(Vec<(String, Template)>),
+    /// Raw text as written.
+    Raw(Template),
+}
+
+/// A JSON value whose strings are templates.
+#[derive(Debug, Clone)]
+pub enum JsonTemplate {
+    /// Any non-string scalar, as written.
+    Scalar(serde_json::Value),
+    /// A string template.
+    String(Template),
+    /// An array.
+    Array(Vec<JsonTemplate>),
+    /// An object.
+    Object(Vec<(String, JsonTemplate)>),
+}
+
+/// Conditions a response must meet; a failed one counts the request as failed (`check`).
+#[derive(Debug, Clone, Default)]
+pub struct Checks {
+    /// Allowed statuses; empty means any 1xx-3xx.
+    pub status: Vec<u16>,
+    /// Headers that must be present.
+    pub headers: Vec<HeaderName>,
+    /// JSON pointer -> expected value.
+    pub body: Vec<(String, serde_json::Value)>,
+}
+
+/// Where an extracted value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExtractFrom {
+    /// A JSON pointer into the response body (strings unquoted, other values as JSON).
+    JsonPointer(String),
+    /// A response header.
+    Header(HeaderName),
+}
+
+/// A metric a threshold is about, with an optional tag filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricRef {
+    /// `http_req_duration`, `http_req_failed`, `http_reqs`, `checks` or `iterations`.
+    pub name: String,
+    /// `step:NAME` filter.
+    pub step: Option<String>,
+    /// `scenario:NAME` filter.
+    pub scenario: Option<String>,
+}
+
+impl std::fmt::Display for MetricRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)?;
+        let mut tags = Vec::new();
+        if let Some(s) = &self.scenario {
+            tags.push(format!("scenario:{s}"));
+        }
+        if let Some(s) = &self.step {
+            tags.push(format!("step:{s}"));
+        }
+        if !tags.is_empty() {
+            write!(f, "{{{}}}", tags.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+/// Conditions on one metric.
+#[derive(Debug, Clone)]
+pub struct ThresholdPlan {
+    /// The metric.
+    pub metric: MetricRef,
+    /// Each condition with its text as written.
+    pub conditions: Vec<(String, Condition)>,
+}

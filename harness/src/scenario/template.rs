@@ -1,0 +1,252 @@
+//! `${name}` templates: parsed once into literal and variable parts, rendered per request
+//! without re-parsing. Names: scenario variables (`[vars]`, `--var`), values extracted by
+//! earlier steps, `env.NAME` (resolved when the plan is built), and built-ins:
+//! `uuid`, `user` (the virtual user's index), `iteration`, `random(A,B)` (an integer in A..=B).
+
+use std::fmt::Write;
+
+/// A built-in value, computed per use.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Builtin {
+    /// A random UUID v4.
+    Uuid,
+    /// The virtual user's index (0-based).
+    User,
+    /// The user's iteration number (0-based).
+    Iteration,
+    /// A random integer in `lo..=hi`.
+    Random(i64, i64),
+}
+
+/// One part of a template.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    /// Text as written.
+    Literal(String),
+    /// A user variable (from `[vars]` or `extract`), by slot index.
+    Var(usize),
+    /// A built-in.
+    Builtin(Builtin),
+}
+
+/// A parsed template.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+/// A reference found while parsing, before it is resolved to a slot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reference {
+    /// `${name}`.
+    Name(String),
+    /// `${env.NAME}`.
+    Env(String),
+}
+
+/// Why a template does not parse, with the byte offset in the template text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateError {
+    /// Offset of the problem within the template.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Resolves names to slots while parsing.
+pub trait Resolver {
+    /// The slot of a variable, or an error message when it is not defined here.
+    fn var(&mut self, name: &str) -> Result<usize, String>;
+    /// The value of an environment variable, or an error message when unset.
+    fn env(&self, name: &str) -> Result<String, String>;
+}
+
+impl Template {
+    /// Parses `text`, resolving every `${..}` through `resolver`.
+    pub fn parse(text: &str, resolver: &mut dyn Resolver) -> Result<Template, TemplateError> {
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut rest = text;
+        let mut offset = 0;
+        while let Some(start) = rest.find("${") {
+            literal.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find('}').ok_or(TemplateError {
+                offset: offset + start,
+                message: "unclosed ${".into(),
+            })?;
+            let name = after[..end].trim();
+            let at = offset + start;
+            let fail = |message: String| TemplateError { offset: at, message };
+            let part = if let Some(env) = name.strip_prefix("env.") {
+                literal.push_str(&resolver.env(env).map_err(fail)?);
+                None
+            } else {
+                Some(match name {
+                    "uuid" => Part::Builtin(Builtin::Uuid),
+                    "user" => Part::Builtin(Builtin::User),
+                    "iteration" => Part::Builtin(Builtin::Iteration),
+                    _ if name.starts_with("random(") && name.ends_with(')') => {
+                        let args = &name[7..name.len() - 1];
+                        let bounds: Vec<Option<i64>> =
+                            args.split(',').map(|a| a.trim().parse().ok()).collect();
+                        match bounds.as_slice() {
+                            [Some(lo), Some(hi)] if lo <= hi => Part::Builtin(Builtin::Random(*lo, *hi)),
+                            _ => return Err(fail(format!("random({args}) needs two integers A <= B"))),
+                        }
+                    }
+                    "" => return Err(fail("empty ${}".into())),
+                    _ => Part::Var(resolver.var(name).map_err(fail)?),
+                })
+            };
+            if let Some(part) = part {
+                if !literal.is_empty() {
+                    parts.push(Part::Literal(std::mem::take(&mut literal)));
+                }
+                parts.push(part);
+            }
+            offset += start + 2 + end + 1;
+            rest = &after[end + 1..];
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            parts.push(Part::Literal(literal));
+        }
+        Ok(Template { parts })
+    }
+
+    /// A template that is just this text.
+    pub fn literal(text: &str) -> Template {
+        Template {
+            parts: vec![Part::Literal(text.to_string())],
+        }
+    }
+
+    /// The parts, in order.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    /// Whether the template has no variable parts.
+    pub fn is_static(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
+    }
+
+    /// Renders into `out`.
+    pub fn render_into(&self, out: &mut String, ctx: &mut dyn Context) {
+        for part in &self.parts {
+            match part {
+                Part::Literal(s) => out.push_str(s),
+                Part::Var(slot) => out.push_str(ctx.var(*slot)),
+                Part::Builtin(b) => ctx.builtin(b, out),
+            }
+        }
+    }
+
+    /// Renders to a new string.
+    pub fn render(&self, ctx: &mut dyn Context) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out, ctx);
+        out
+    }
+}
+
+/// What a render reads values from: the virtual user's state.
+pub trait Context {
+    /// The current value of a variable slot.
+    fn var(&self, slot: usize) -> &str;
+    /// Appends a built-in's value.
+    fn builtin(&mut self, builtin: &Builtin, out: &mut String);
+}
+
+/// Writes a built-in using the given user index, iteration and random source.
+pub fn write_builtin(builtin: &Builtin, user: usize, iteration: u64, rng: &mut u64, out: &mut String) {
+    match builtin {
+        Builtin::Uuid => {
+            let _ = write!(out, "{}", uuid::Uuid::new_v4());
+        }
+        Builtin::User => {
+            let _ = write!(out, "{user}");
+        }
+        Builtin::Iteration => {
+            let _ = write!(out, "{iteration}");
+        }
+        Builtin::Random(lo, hi) => {
+            let span = (hi - lo) as u64 + 1;
+            let _ = write!(out, "{}", lo + (next_random(rng) % span) as i64);
+        }
+    }
+}
+
+/// xorshift64*: a cheap per-user random source (not cryptographic; load shapes only).
+pub fn next_random(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Names(Vec<String>);
+    impl Resolver for Names {
+        fn var(&mut self, name: &str) -> Result<usize, String> {
+            self.0
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| format!("undefined variable {name}"))
+        }
+        fn env(&self, name: &str) -> Result<String, String> {
+            if name == "HOME" {
+                Ok("/root".into())
+            } else {
+                Err(format!("environment variable {name} is not set"))
+            }
+        }
+    }
+
+    struct Ctx(Vec<String>);
+    impl Context for Ctx {
+        fn var(&self, slot: usize) -> &str {
+            &self.0[slot]
+        }
+        fn builtin(&mut self, b: &Builtin, out: &mut String) {
+            let mut rng = 7;
+            write_builtin(b, 3, 9, &mut rng, out);
+        }
+    }
+
+    #[test]
+    fn renders_vars_env_and_builtins() {
+        let mut names = Names(vec!["token".into()]);
+        let t = Template::parse("Bearer ${token} ${env.HOME} u${user}/i${ iteration }", &mut names).unwrap();
+        assert_eq!(t.render(&mut Ctx(vec!["abc".into()])), "Bearer abc /root u3/i9");
+        let r = Template::parse("${random(5,5)}", &mut names).unwrap();
+        assert_eq!(r.render(&mut Ctx(vec![])), "5");
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_reference() {
+        let mut names = Names(vec![]);
+        let e = Template::parse("/movies/${id}", &mut names).unwrap_err();
+        assert_eq!(e.offset, 8);
+        assert!(e.message.contains("undefined variable id"));
+        assert!(
+            Template::parse("${env.NOPE}", &mut names)
+                .unwrap_err()
+                .message
+                .contains("NOPE")
+        );
+        assert!(
+            Template::parse("a ${b", &mut names)
+                .unwrap_err()
+                .message
+                .contains("unclosed")
+        );
+        assert!(Template::parse("${random(9,1)}", &mut names).is_err());
+    }
+}

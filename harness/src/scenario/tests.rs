@@ -1,0 +1,158 @@
+//! Scenario validation: good files become plans; each kind of mistake is reported at its place.
+
+use super::*;
+
+fn env(name: &str) -> Option<String> {
+    (name == "TARGET_USER").then(|| "alice".to_string())
+}
+
+fn parse(text: &str) -> Result<RunPlan, LoadError> {
+    from_str(text, "s.toml", "s", &env, &Overrides::default())
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match parse(text) {
+        Ok(_) => panic!("expected errors"),
+        Err(LoadError::Invalid(e)) => e.iter().map(ToString::to_string).collect(),
+        Err(other) => panic!("{other}"),
+    }
+}
+
+const GOOD: &str = r#"
+name = "browse"
+[target]
+base_url = "http://127.0.0.1:8082/"
+[vars]
+iam = "http://127.0.0.1:8081"
+who = "${env.TARGET_USER}"
+[load]
+users = 4
+duration = "2s"
+[[scenario]]
+name = "reader"
+weight = 3
+[[scenario.step]]
+name = "login"
+request = "POST ${iam}/v1/token"
+form = { grant_type = "password", username = "${who}", password = "pw" }
+check = { status = [200], body = { "/token_type" = "Bearer" } }
+extract = { token = "json:/access_token" }
+[[scenario.step]]
+request = "GET /v1/movies"
+query = { limit = 10 }
+headers = { authorization = "Bearer ${token}" }
+think_time = "10ms..20ms"
+[[scenario.step]]
+sleep = "5ms"
+[thresholds]
+"http_req_duration{step:login}" = ["p(99) < 500ms", "avg < 100ms"]
+http_req_failed = ["rate < 0.01"]
+"#;
+
+#[test]
+fn a_valid_file_becomes_a_plan() {
+    let plan = parse(GOOD).unwrap();
+    assert_eq!(plan.name, "browse");
+    assert_eq!(plan.base_url, "http://127.0.0.1:8082");
+    assert_eq!(
+        plan.load,
+        LoadPlan {
+            users: 4,
+            limit: Limit::Duration(Duration::from_secs(2))
+        }
+    );
+    let steps = &plan.scenarios[0].steps;
+    assert_eq!(
+        steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["login", "GET /v1/movies", "sleep 5ms"]
+    );
+    assert_eq!(plan.vars.iter().find(|(n, _)| n == "who").unwrap().1, "alice");
+    assert!(plan.vars.iter().any(|(n, v)| n == "token" && v.is_empty()));
+    assert_eq!(plan.thresholds.len(), 2);
+    assert_eq!(
+        plan.thresholds[0].metric.to_string(),
+        "http_req_duration{step:login}"
+    );
+}
+
+#[test]
+fn toml_mistakes_point_at_line_and_column() {
+    let e = errors("[target]\nbase_url = \"http://x\"\nbase_ulr = 1\n");
+    assert!(e[0].starts_with("s.toml:3:1:"), "{e:?}");
+    let e = errors(&GOOD.replace("users = 4", "users = \"four\""));
+    assert!(e[0].starts_with("s.toml:9:9:"), "{e:?}");
+}
+
+#[test]
+fn an_undefined_variable_is_reported_where_it_is_used() {
+    let text = GOOD.replace("Bearer ${token}", "Bearer ${tokn}");
+    let e = errors(&text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    let line = text.lines().position(|l| l.contains("${tokn}")).unwrap() + 1;
+    assert!(e[0].starts_with(&format!("s.toml:{line}:")), "{e:?}");
+    assert!(
+        e[0].contains("undefined variable \"tokn\"") && e[0].contains("token"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_variable_extracted_later_is_not_visible_earlier() {
+    let text = GOOD.replace("username = \"${who}\"", "username = \"${token}\"");
+    assert!(errors(&text)[0].contains("undefined variable \"token\""));
+}
+
+#[test]
+fn unset_environment_variables_are_errors() {
+    let e = errors(&GOOD.replace("TARGET_USER", "NOT_SET_ANYWHERE"));
+    assert!(e[0].contains("NOT_SET_ANYWHERE is not set"), "{e:?}");
+}
+
+#[test]
+fn unknown_metric_step_or_aggregate_in_thresholds_is_an_error() {
+    let e = errors(&GOOD.replace("http_req_failed = ", "http_req_faild = "));
+    assert!(e[0].contains("unknown metric \"http_req_faild\""), "{e:?}");
+    let e = errors(&GOOD.replace("{step:login}", "{step:logn}"));
+    assert!(e[0].contains("no step named \"logn\""), "{e:?}");
+    let e = errors(&GOOD.replace("rate < 0.01", "p(99) < 1ms"));
+    assert!(e[0].contains("does not apply to http_req_failed"), "{e:?}");
+    let e = errors(&GOOD.replace("p(99) < 500ms", "p(99) < 500"));
+    assert!(e[0].contains("unit"), "{e:?}");
+}
+
+#[test]
+fn every_mistake_is_reported_at_once() {
+    let text = GOOD
+        .replace("duration = \"2s\"", "duration = \"2 seconds\"")
+        .replace("sleep = \"5ms\"", "sleep = \"5\"");
+    assert_eq!(errors(&text).len(), 2);
+}
+
+#[test]
+fn bad_request_lines_and_duplicate_names_are_errors() {
+    assert!(errors(&GOOD.replace("GET /v1/movies", "get /v1/movies"))[0].contains("METHOD URL"));
+    assert!(errors(&GOOD.replace("name = \"login\"", "name = \"sleep 5ms\""))[0].contains("already used"));
+}
+
+#[test]
+fn overrides_replace_target_vars_and_load() {
+    let overrides = Overrides {
+        base_url: Some("http://127.0.0.1:9".into()),
+        vars: vec![("iam".into(), "http://elsewhere".into())],
+        duration: Some(Duration::from_secs(1)),
+        users: Some(2),
+    };
+    let plan = from_str(GOOD, "s.toml", "s", &env, &overrides).unwrap();
+    assert_eq!(plan.base_url, "http://127.0.0.1:9");
+    assert_eq!(
+        plan.vars.iter().find(|(n, _)| n == "iam").unwrap().1,
+        "http://elsewhere"
+    );
+    assert_eq!(
+        plan.load,
+        LoadPlan {
+            users: 2,
+            limit: Limit::Duration(Duration::from_secs(1))
+        }
+    );
+}

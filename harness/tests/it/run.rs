@@ -1,0 +1,164 @@
+//! `gauntlet run` against the reference stack, as a CI job runs it: the exit code is the verdict,
+//! the report is written and matches its schema, mistakes are located before anything is sent.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+async fn stack() -> stack_local::RunningStack {
+    stack_local::start(stack_local::StackOptions {
+        base_port: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn gauntlet_run(scenario: &Path, stack: &stack_local::RunningStack, extra: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
+    cmd.arg("run")
+        .arg(scenario)
+        .args([
+            "--target",
+            &stack.catalog.url,
+            "--var",
+            &format!("iam={}", stack.iam.url),
+        ])
+        .args(extra);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smoke_passes_and_its_report_matches_the_schema() {
+    let stack = stack().await;
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("report.json");
+    let out = gauntlet_run(
+        &repo().join("scenarios/smoke.toml"),
+        &stack,
+        &["--out", report_path.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("verdict: PASSED"));
+
+    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let schema: Value =
+        serde_json::from_slice(&std::fs::read(repo().join("reports/schema/report.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let problems: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // 2 users x 5 iterations x 7 requests, none failed, every check held.
+    assert_eq!(report["total"]["requests"], 70);
+    assert_eq!(report["total"]["failed"], 0);
+    assert_eq!(report["total"]["checks_failed"], 0);
+    assert_eq!(report["iterations"], 10);
+    // Every request was timed: each step's histogram holds exactly its requests.
+    let typed = gauntlet_reports::Report::from_json(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    for step in &typed.steps {
+        let h = gauntlet_reports::histogram::decode(&step.histogram).unwrap();
+        assert_eq!(h.len(), step.requests, "step {}", step.name);
+    }
+    stack.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_impossible_threshold_exits_1_and_names_it() {
+    let stack = stack().await;
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("strict.toml");
+    let smoke = std::fs::read_to_string(repo().join("scenarios/smoke.toml")).unwrap();
+    std::fs::write(
+        &scenario,
+        smoke.replace("[\"p(95) < 200ms\"]", "[\"p(95) < 1us\"]"),
+    )
+    .unwrap();
+    let out = gauntlet_run(&scenario, &stack, &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("FAIL  http_req_duration{step:get} p(95) < 1us"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("verdict: FAILED"), "{stdout}");
+    stack.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_typo_exits_2_pointing_at_the_line_before_anything_is_sent() {
+    let stack = stack().await;
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("typo.toml");
+    let smoke = std::fs::read_to_string(repo().join("scenarios/smoke.toml")).unwrap();
+    let typo = smoke.replacen("check = { status = [200] }", "chekc = { status = [200] }", 1);
+    let line = typo.lines().position(|l| l.starts_with("chekc")).unwrap() + 1;
+    std::fs::write(&scenario, &typo).unwrap();
+    let out = gauntlet_run(&scenario, &stack, &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("typo.toml:{line}:1: unknown field `chekc`")),
+        "{stderr}"
+    );
+    // Nothing was sent: catalog has served no request at all.
+    let metrics = reqwest::get(format!("{}/metrics", stack.catalog.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains("/v1/movies"), "{metrics}");
+    stack.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_target_exits_3_with_one_line() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let target = format!("http://127.0.0.1:{port}");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
+    cmd.arg("run").arg(repo().join("scenarios/smoke.toml")).args([
+        "--target",
+        &target,
+        "--var",
+        &format!("iam={target}"),
+    ]);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("could not connect"), "{stderr}");
+}
