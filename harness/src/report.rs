@@ -1,13 +1,23 @@
 //! Turns a run's merged numbers into the versioned report (`gauntlet_reports::Report`).
 
-use gauntlet_reports::{Environment, LoadSummary, Report, SCHEMA_VERSION, StepReport, Verdict, histogram};
+use gauntlet_reports::{
+    Environment, LoadSummary, Report, SCHEMA_VERSION, StepReport, Verdict, WindowReport, histogram,
+};
 
 use crate::engine::RunResult;
+use crate::engine::recorder::Window;
+use crate::engine::schedule;
 use crate::engine::stats::StepStats;
 use crate::gate::{self, Measured};
-use crate::scenario::plan::{Limit, RunPlan};
+use crate::scenario::plan::{Limit, LoadModel, RunPlan};
 
-fn step_report(name: &str, scenario: Option<&str>, s: &StepStats, seconds: f64) -> StepReport {
+fn step_report(
+    name: &str,
+    scenario: Option<&str>,
+    s: &StepStats,
+    seconds: f64,
+    windows: Vec<WindowReport>,
+) -> StepReport {
     StepReport {
         name: name.to_string(),
         scenario: scenario.map(str::to_string),
@@ -28,20 +38,108 @@ fn step_report(name: &str, scenario: Option<&str>, s: &StepStats, seconds: f64) 
         },
         latency_us: histogram::summarize(&s.latency),
         histogram: histogram::encode(&s.latency),
+        windows,
     }
+}
+
+/// The windows of step `index` that saw requests.
+fn step_windows(windows: &[Window], index: usize) -> Vec<WindowReport> {
+    windows
+        .iter()
+        .filter_map(|w| {
+            let s = &w.steps[index];
+            (s.requests > 0).then(|| WindowReport {
+                second: w.second,
+                requests: s.requests,
+                failed: s.failed,
+                histogram: s.histogram.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The windows of all HTTP steps together (every second, including empty ones).
+fn total_windows(windows: &[Window], http_steps: &[usize]) -> Vec<WindowReport> {
+    windows
+        .iter()
+        .map(|w| {
+            let mut h = crate::engine::stats::new_histogram();
+            let (mut requests, mut failed) = (0, 0);
+            for &i in http_steps {
+                let s = &w.steps[i];
+                requests += s.requests;
+                failed += s.failed;
+                if !s.histogram.is_empty()
+                    && let Ok(step) = histogram::decode(&s.histogram)
+                {
+                    let _ = h.add(&step);
+                }
+            }
+            let histogram = if h.is_empty() {
+                String::new()
+            } else {
+                histogram::encode(&h)
+            };
+            WindowReport {
+                second: w.second,
+                requests,
+                failed,
+                histogram,
+            }
+        })
+        .collect()
+}
+
+fn load_summary(plan: &RunPlan) -> LoadSummary {
+    let shard = plan.load.shard;
+    let mut summary = LoadSummary {
+        model: String::new(),
+        users: schedule::peak_users(&plan.load),
+        rate: None,
+        shard: (shard.count > 1).then(|| format!("{}/{}", shard.index + 1, shard.count)),
+        duration_secs: schedule::planned_duration(&plan.load).map(|d| d.as_secs_f64()),
+        iterations_per_user: None,
+    };
+    match &plan.load.model {
+        LoadModel::Closed { limit, .. } => {
+            summary.model = "closed".into();
+            if let Limit::IterationsPerUser(n) = limit {
+                summary.iterations_per_user = Some(*n);
+            }
+        }
+        LoadModel::Staged { .. } => summary.model = "staged".into(),
+        LoadModel::Paced { rate, .. } => {
+            summary.model = "paced".into();
+            summary.rate = Some(*rate);
+        }
+    }
+    summary
 }
 
 /// Builds the report, evaluating the plan's thresholds.
 pub fn build(plan: &RunPlan, result: &RunResult) -> Report {
     let seconds = result.elapsed.as_secs_f64();
-    let measured = Measured::new(plan, &result.stats.steps, result.stats.iterations);
+    let measured = Measured::new(
+        plan,
+        &result.stats.steps,
+        result.stats.iterations,
+        result.stats.late_starts,
+    );
     let mut total = StepStats::default();
     let mut steps = Vec::new();
-    for (scenario, name, is_http, stats) in &measured.steps {
+    let mut http_steps = Vec::new();
+    for (i, (scenario, name, is_http, stats)) in measured.steps.iter().enumerate() {
         if *is_http {
             total.add(stats);
+            http_steps.push(i);
         }
-        steps.push(step_report(name, Some(scenario), stats, seconds));
+        steps.push(step_report(
+            name,
+            Some(scenario),
+            stats,
+            seconds,
+            step_windows(&result.windows, i),
+        ));
     }
     let thresholds = gate::evaluate(&plan.thresholds, &measured);
     let verdict = if result.interrupted {
@@ -52,10 +150,6 @@ pub fn build(plan: &RunPlan, result: &RunResult) -> Report {
         Verdict::Failed
     };
     let started = time::OffsetDateTime::from(result.started_at);
-    let (duration_secs, iterations_per_user) = match plan.load.limit {
-        Limit::Duration(d) => (Some(d.as_secs_f64()), None),
-        Limit::IterationsPerUser(n) => (None, Some(n)),
-    };
     Report {
         schema_version: SCHEMA_VERSION,
         scenario: plan.name.clone(),
@@ -65,14 +159,16 @@ pub fn build(plan: &RunPlan, result: &RunResult) -> Report {
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
         duration_secs: seconds,
-        load: LoadSummary {
-            model: "closed".into(),
-            users: plan.load.users,
-            duration_secs,
-            iterations_per_user,
-        },
+        load: load_summary(plan),
         iterations: result.stats.iterations,
-        total: step_report("all", None, &total, seconds),
+        late_starts: result.stats.late_starts,
+        total: step_report(
+            "all",
+            None,
+            &total,
+            seconds,
+            total_windows(&result.windows, &http_steps),
+        ),
         steps,
         thresholds,
         verdict,

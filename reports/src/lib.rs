@@ -48,6 +48,9 @@ pub struct Report {
     pub load: LoadSummary,
     /// Iterations completed by all users.
     pub iterations: u64,
+    /// Paced iterations that started after their intended time (the generator fell behind,
+    /// usually because the target slowed down); always 0 for other models.
+    pub late_starts: u64,
     /// All HTTP steps together.
     pub total: StepReport,
     /// Per step, in plan order.
@@ -63,10 +66,16 @@ pub struct Report {
 /// The load model and its size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadSummary {
-    /// `closed`.
+    /// `closed`, `staged` or `paced`.
     pub model: String,
-    /// Virtual users.
+    /// Virtual users (the peak, for a staged run), all shards together.
     pub users: u32,
+    /// Iterations started per second (paced), all shards together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// `i/n` when this report is one shard of a distributed run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     /// Planned duration, seconds (when the run is time-bound).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_secs: Option<f64>,
@@ -103,6 +112,22 @@ pub struct StepReport {
     pub latency_us: Option<LatencySummary>,
     /// The latency histogram (microseconds, 3 significant digits): HdrHistogram V2 +
     /// DEFLATE, base64 (standard alphabet).
+    pub histogram: String,
+    /// Per-second windows that saw requests; their histograms add up exactly to `histogram`.
+    pub windows: Vec<WindowReport>,
+}
+
+/// One second of one step (or of all steps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowReport {
+    /// Seconds since the run's start: the window is `[second, second + 1)`.
+    pub second: u64,
+    /// Requests completed in the window.
+    pub requests: u64,
+    /// Of which failed.
+    pub failed: u64,
+    /// Latency histogram of the window, encoded like `StepReport::histogram` (empty when no
+    /// request was timed).
     pub histogram: String,
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use gauntlet::exit;
+use gauntlet::scenario::plan::Shard;
 use gauntlet::scenario::{self, LoadError, Overrides};
 use gauntlet_reports::Verdict;
 
@@ -26,6 +27,10 @@ pub struct RunArgs {
     /// Replaces the scenario's number of virtual users.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     users: Option<u32>,
+    /// Run only the i-th of n equal parts of the load (users i, i+n, i+2n, ...), 1-based:
+    /// `--shard 2/4`. `gauntlet merge` will combine the shards' reports exactly.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<Shard>,
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -40,6 +45,19 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))
 }
 
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?)));
+    match parsed {
+        Some((i, n)) if n >= 1 && (1..=n).contains(&i) => Ok(Shard {
+            index: i - 1,
+            count: n,
+        }),
+        _ => Err(format!("{text:?} is not I/N with 1 <= I <= N, e.g. 2/4")),
+    }
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     scenario::duration::parse_duration(text)
 }
@@ -50,6 +68,7 @@ pub async fn run(args: RunArgs) -> u8 {
         vars: args.vars,
         duration: args.duration,
         users: args.users,
+        shard: args.shard,
     };
     let env = |name: &str| std::env::var(name).ok();
     let plan = match scenario::load(&args.scenario, &env, &overrides) {
@@ -73,7 +92,9 @@ pub async fn run(args: RunArgs) -> u8 {
     if !args.quiet {
         eprintln!(
             "gauntlet: running {} against {} with {} users...",
-            plan.name, plan.base_url, plan.load.users
+            plan.name,
+            plan.base_url,
+            gauntlet::engine::schedule::peak_users(&plan.load)
         );
     }
     let result = match gauntlet::engine::run(&plan, stack_common::shutdown::signal()).await {

@@ -52,12 +52,15 @@ impl Connections {
         Ok(sender)
     }
 
-    /// Sends `request` to `authority` and reads the whole response, within `timeout`.
+    /// Sends `request` to `authority` and reads the whole response, within `timeout`. The
+    /// latency runs from `measure_from` when given (a paced start that was missed), else from
+    /// the moment the request is handed to the connection.
     pub async fn send(
         &mut self,
         authority: &str,
         request: Request<Full<Bytes>>,
         timeout: Duration,
+        measure_from: Option<Instant>,
     ) -> Result<(Exchange, Duration), Failed> {
         let index = match self
             .open
@@ -76,7 +79,7 @@ impl Connections {
             }
         };
         let sender = &mut self.open[index].1;
-        let start = Instant::now();
+        let start = measure_from.unwrap_or_else(Instant::now);
         let exchange = async {
             sender.ready().await?;
             let response = sender.send_request(request).await?;

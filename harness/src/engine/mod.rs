@@ -1,9 +1,11 @@
-//! The load engine: runs a `RunPlan` with the closed model (N virtual users, each running
-//! iterations back to back until the duration or iteration limit) and returns what every user
-//! recorded, merged. Each user is one tokio task with its own connections, variables, random
-//! source and `Stats`: nothing is shared on the hot path.
+//! The load engine: runs a `RunPlan` and returns what the virtual users recorded. Each user
+//! is one tokio task with its own connections, variables and random source, following its
+//! `UserSchedule` (closed, staged or paced); users record into a sharded `Recorder`, which the
+//! engine drains once a second into per-second windows and the run's totals.
 
 pub mod http;
+pub mod recorder;
+pub mod schedule;
 pub mod stats;
 
 use std::future::Future;
@@ -17,8 +19,10 @@ use http_body_util::Full;
 use tokio::sync::watch;
 
 use self::http::{Connections, Exchange, split_url};
-use self::stats::{FailureKind, Stats, StepStats};
-use crate::scenario::plan::{BodyTemplate, ExtractFrom, HttpStep, JsonTemplate, Limit, RunPlan, StepKind};
+use self::recorder::{Recorder, Window, close_window};
+use self::schedule::UserSchedule;
+use self::stats::{FailureKind, Stats};
+use crate::scenario::plan::{BodyTemplate, ExtractFrom, HttpStep, JsonTemplate, RunPlan, StepKind};
 use crate::scenario::template::{self, Builtin, Context};
 
 /// The outcome of a run, before it becomes a report.
@@ -28,8 +32,10 @@ pub struct RunResult {
     pub started_at: SystemTime,
     /// How long it lasted.
     pub elapsed: Duration,
-    /// Merged numbers of all users.
+    /// Totals of all users (exactly the sum of `windows`).
     pub stats: Stats,
+    /// One entry per second of the run (the last one may be partial).
+    pub windows: Vec<Window>,
     /// Whether it was stopped before its end.
     pub interrupted: bool,
 }
@@ -47,41 +53,60 @@ pub enum RunError {
     },
 }
 
-/// Runs `plan` until its limit, or until `interrupt` completes (then in-flight requests are
-/// abandoned and the result is marked interrupted).
+/// Runs `plan` (this process's shard of it) until its end, or until `interrupt` completes
+/// (then in-flight requests are abandoned and the result is marked interrupted).
 pub async fn run(plan: &RunPlan, interrupt: impl Future<Output = ()>) -> Result<RunResult, RunError> {
     let plan = Arc::new(plan.clone());
+    let step_count = plan.scenarios.iter().map(|s| s.steps.len()).sum();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let recorder = Arc::new(Recorder::new(cpus * 4, step_count));
     let (stop_tx, stop_rx) = watch::channel(false);
     let started_at = SystemTime::now();
-    let start = Instant::now();
-    let deadline = match plan.load.limit {
-        Limit::Duration(d) => Some(start + d),
-        Limit::IterationsPerUser(_) => None,
-    };
+    let t0 = Instant::now();
     let mut users = tokio::task::JoinSet::new();
-    for index in 0..plan.load.users as usize {
-        users.spawn(VirtualUser::new(Arc::clone(&plan), index, deadline, stop_rx.clone()).run());
+    for schedule in schedule::schedules(&plan.load) {
+        let user = VirtualUser::new(
+            Arc::clone(&plan),
+            schedule,
+            t0,
+            stop_rx.clone(),
+            Arc::clone(&recorder),
+        );
+        users.spawn(user.run());
     }
-    let step_count = plan.scenarios.iter().map(|s| s.steps.len()).sum();
-    let mut stats = Stats::new(step_count);
+
+    let mut totals = Stats::new(step_count);
+    let mut window = Stats::new(step_count);
+    let mut windows = Vec::new();
+    let mut second = 0;
+    let mut tick = tokio::time::interval_at((t0 + Duration::from_secs(1)).into(), Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut interrupted = false;
     tokio::pin!(interrupt);
     loop {
         tokio::select! {
             joined = users.join_next() => match joined {
-                Some(Ok(user_stats)) => stats.add(&user_stats),
+                Some(Ok(())) => {}
                 Some(Err(err)) => tracing::error!(error = %err, "virtual user task failed"),
                 None => break,
             },
+            _ = tick.tick() => {
+                recorder.drain_into(&mut window);
+                close_window(second, &mut window, &mut totals, &mut windows);
+                second += 1;
+            }
             () = &mut interrupt, if !interrupted => {
                 interrupted = true;
                 let _ = stop_tx.send(true);
             }
         }
     }
-    let elapsed = start.elapsed();
-    let attempts: u64 = stats.steps.iter().map(|s| s.requests).sum();
-    let connect_failures: u64 = stats
+    recorder.drain_into(&mut window);
+    close_window(second, &mut window, &mut totals, &mut windows);
+
+    let elapsed = t0.elapsed();
+    let attempts: u64 = totals.steps.iter().map(|s| s.requests).sum();
+    let connect_failures: u64 = totals
         .steps
         .iter()
         .map(|s| s.failures.get(&FailureKind::Connect).copied().unwrap_or(0))
@@ -95,23 +120,27 @@ pub async fn run(plan: &RunPlan, interrupt: impl Future<Output = ()>) -> Result<
     Ok(RunResult {
         started_at,
         elapsed,
-        stats,
+        stats: totals,
+        windows,
         interrupted,
     })
 }
 
 struct VirtualUser {
     plan: Arc<RunPlan>,
-    index: usize,
-    iteration: u64,
+    schedule: UserSchedule,
+    t0: Instant,
     deadline: Option<Instant>,
+    iteration: u64,
     stop: watch::Receiver<bool>,
+    recorder: Arc<Recorder>,
     vars: Vec<String>,
     rng: u64,
     connections: Connections,
-    stats: Stats,
     base_authority: String,
     base_prefix: String,
+    /// Index of each scenario's first step in the flattened step list.
+    offsets: Vec<usize>,
 }
 
 /// What a rendered request needs besides the body.
@@ -132,22 +161,37 @@ impl Context for UserContext<'_> {
 }
 
 impl VirtualUser {
-    fn new(plan: Arc<RunPlan>, index: usize, deadline: Option<Instant>, stop: watch::Receiver<bool>) -> Self {
+    fn new(
+        plan: Arc<RunPlan>,
+        schedule: UserSchedule,
+        t0: Instant,
+        stop: watch::Receiver<bool>,
+        recorder: Arc<Recorder>,
+    ) -> Self {
         let (authority, prefix) = split_url(&plan.base_url).unwrap_or(("127.0.0.1:80", "/"));
-        let base_prefix = prefix.trim_end_matches('/').to_string();
-        let step_count = plan.scenarios.iter().map(|s| s.steps.len()).sum();
+        let offsets = plan
+            .scenarios
+            .iter()
+            .scan(0, |acc, s| {
+                let start = *acc;
+                *acc += s.steps.len();
+                Some(start)
+            })
+            .collect();
         VirtualUser {
             vars: plan.vars.iter().map(|(_, v)| v.clone()).collect(),
-            rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
+            rng: 0x9E37_79B9_7F4A_7C15 ^ (schedule.index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
             base_authority: authority.to_string(),
-            base_prefix,
+            base_prefix: prefix.trim_end_matches('/').to_string(),
+            offsets,
             plan,
-            index,
+            schedule,
+            t0,
+            deadline: None,
             iteration: 0,
-            deadline,
             stop,
+            recorder,
             connections: Connections::default(),
-            stats: Stats::new(step_count),
         }
     }
 
@@ -155,12 +199,10 @@ impl VirtualUser {
         *self.stop.borrow() || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
-    /// Sleeps `d`, waking early on stop or the deadline; false when the run is over.
-    async fn pause(&mut self, d: Duration) -> bool {
-        let mut until = Instant::now() + d;
-        if let Some(deadline) = self.deadline {
-            until = until.min(deadline);
-        }
+    /// Waits until `at`, or less if the run stops or the deadline comes first; false when the
+    /// user should not go on.
+    async fn wait_until(&mut self, at: Instant) -> bool {
+        let until = self.deadline.map_or(at, |d| d.min(at));
         let mut stop = self.stop.clone();
         tokio::select! {
             () = tokio::time::sleep_until(until.into()) => {}
@@ -185,68 +227,103 @@ impl VirtualUser {
         0
     }
 
-    async fn run(mut self) -> Stats {
-        let plan = Arc::clone(&self.plan);
-        let offsets: Vec<usize> = plan
-            .scenarios
-            .iter()
-            .scan(0, |acc, s| {
-                let start = *acc;
-                *acc += s.steps.len();
-                Some(start)
-            })
-            .collect();
-        'iterations: loop {
-            if let Limit::IterationsPerUser(n) = plan.load.limit
-                && self.iteration >= n
-            {
-                break;
-            }
-            if self.should_stop() {
-                break;
-            }
-            let s = self.pick_scenario();
-            for (i, step) in plan.scenarios[s].steps.iter().enumerate() {
-                if self.should_stop() {
-                    break 'iterations;
+    async fn run(mut self) {
+        let active = self.schedule.active.clone();
+        for (from, to) in active {
+            self.deadline = self.t0.checked_add(to);
+            if !self.wait_until(self.t0 + from).await {
+                if *self.stop.borrow() {
+                    return;
                 }
-                match &step.kind {
-                    StepKind::Sleep(d) => {
-                        if !self.pause(*d).await {
-                            break 'iterations;
-                        }
-                    }
-                    StepKind::Http(http) => {
-                        let mut stop = self.stop.clone();
-                        let stats_index = offsets[s] + i;
-                        tokio::select! {
-                            () = self.http_step(http, stats_index) => {}
-                            _ = stop.wait_for(|s| *s) => break 'iterations,
+                continue;
+            }
+            match self.schedule.pacing {
+                None => {
+                    while !self.should_stop() && self.schedule.iterations.is_none_or(|n| self.iteration < n) {
+                        if !self.iterate(None).await {
+                            break;
                         }
                     }
                 }
-                if let Some((lo, hi)) = step.think_time {
-                    let span = (hi - lo).as_micros() as u64;
-                    let extra = if span == 0 {
-                        0
-                    } else {
-                        template::next_random(&mut self.rng) % (span + 1)
-                    };
-                    if !self.pause(lo + Duration::from_micros(extra)).await {
-                        break 'iterations;
+                Some(pacing) => {
+                    let first = self.t0 + pacing.first;
+                    let mut k: u32 = 0;
+                    loop {
+                        let intended = first + pacing.interval * k;
+                        if self.deadline.is_some_and(|d| intended >= d) || *self.stop.borrow() {
+                            break;
+                        }
+                        // Behind schedule only when the previous iteration overran this start;
+                        // then its latency counts from the intended start. After a sleep the
+                        // timer's own slack is the generator's, not the target's: not counted.
+                        let late = Instant::now() > intended;
+                        if late {
+                            self.recorder.with(self.schedule.index, |s| s.late_starts += 1);
+                        } else if !self.wait_until(intended).await {
+                            break;
+                        }
+                        if !self.iterate(late.then_some(intended)).await {
+                            break;
+                        }
+                        k += 1;
                     }
                 }
             }
-            self.iteration += 1;
-            self.stats.iterations += 1;
+            if *self.stop.borrow() {
+                return;
+            }
         }
-        self.stats
+    }
+
+    /// Runs one iteration of a scenario; false when the run ended during it. `intended` is
+    /// the start the first request's latency is measured from, when that was missed.
+    async fn iterate(&mut self, mut intended: Option<Instant>) -> bool {
+        let plan = Arc::clone(&self.plan);
+        let s = self.pick_scenario();
+        for (i, step) in plan.scenarios[s].steps.iter().enumerate() {
+            if self.should_stop() {
+                return false;
+            }
+            match &step.kind {
+                StepKind::Sleep(d) => {
+                    if !self.wait_until(Instant::now() + *d).await {
+                        return false;
+                    }
+                }
+                StepKind::Http(http) => {
+                    let mut stop = self.stop.clone();
+                    let index = self.offsets[s] + i;
+                    let from = intended.take();
+                    tokio::select! {
+                        () = self.http_step(http, index, from) => {}
+                        _ = stop.wait_for(|s| *s) => return false,
+                    }
+                }
+            }
+            if let Some((lo, hi)) = step.think_time {
+                let span = (hi - lo).as_micros() as u64;
+                let extra = if span == 0 {
+                    0
+                } else {
+                    template::next_random(&mut self.rng) % (span + 1)
+                };
+                if !self
+                    .wait_until(Instant::now() + lo + Duration::from_micros(extra))
+                    .await
+                {
+                    return false;
+                }
+            }
+        }
+        self.iteration += 1;
+        self.recorder.with(self.schedule.index, |s| s.iterations += 1);
+        true
     }
 
     fn render_request(&mut self, step: &HttpStep) -> (String, Request<Full<Bytes>>) {
         let mut ctx = UserContext {
             vars: &self.vars,
-            index: self.index,
+            index: self.schedule.index,
             iteration: self.iteration,
             rng: &mut self.rng,
         };
@@ -300,29 +377,41 @@ impl VirtualUser {
         (authority, request)
     }
 
-    async fn http_step(&mut self, step: &HttpStep, stats_index: usize) {
+    async fn http_step(&mut self, step: &HttpStep, stats_index: usize, intended: Option<Instant>) {
         let (authority, request) = self.render_request(step);
         let result = self
             .connections
-            .send(&authority, request, self.plan.timeout)
+            .send(&authority, request, self.plan.timeout, intended)
             .await;
-        let stats = &mut self.stats.steps[stats_index];
-        stats.requests += 1;
-        match result {
-            Err(failed) => {
-                if let Some(elapsed) = failed.elapsed {
-                    stats.record_latency(elapsed.as_micros() as u64);
-                }
-                *stats.failures.entry(failed.kind).or_default() += 1;
+        // Judge outside the lock; then record everything about this request at once.
+        let (latency, bytes, outcome) = match &result {
+            Err(failed) => (
+                failed.elapsed,
+                0,
+                Outcome {
+                    failure: Some(failed.kind),
+                    ..Outcome::default()
+                },
+            ),
+            Ok((exchange, elapsed)) => (
+                Some(*elapsed),
+                exchange.body.len() as u64,
+                judge(step, exchange, &mut self.vars),
+            ),
+        };
+        self.recorder.with(self.schedule.index, |stats| {
+            let stats = &mut stats.steps[stats_index];
+            stats.requests += 1;
+            if let Some(latency) = latency {
+                stats.record_latency(latency.as_micros() as u64);
             }
-            Ok((exchange, elapsed)) => {
-                stats.record_latency(elapsed.as_micros() as u64);
-                stats.bytes_received += exchange.body.len() as u64;
-                if let Some(kind) = judge(step, &exchange, stats, &mut self.vars) {
-                    *stats.failures.entry(kind).or_default() += 1;
-                }
+            stats.bytes_received += bytes;
+            stats.checks_passed += outcome.checks_passed;
+            stats.checks_failed += outcome.checks_failed;
+            if let Some(kind) = outcome.failure {
+                *stats.failures.entry(kind).or_default() += 1;
             }
-        }
+        });
     }
 }
 
@@ -358,43 +447,40 @@ fn render_json(json: &JsonTemplate, ctx: &mut dyn Context, out: &mut String) {
     }
 }
 
-/// Applies a step's checks and extractions to its response; the failure kind, if any.
-fn judge(
-    step: &HttpStep,
-    exchange: &Exchange,
-    stats: &mut StepStats,
-    vars: &mut [String],
-) -> Option<FailureKind> {
-    let mut failure = None;
-    let status_ok = if step.checks.status.is_empty() {
-        match exchange.status {
-            400..=499 => {
-                failure = Some(FailureKind::Status4xx);
-                false
-            }
-            500.. => {
-                failure = Some(FailureKind::Status5xx);
-                false
-            }
-            _ => true,
+/// What a response was judged to be.
+#[derive(Debug, Default)]
+struct Outcome {
+    failure: Option<FailureKind>,
+    checks_passed: u64,
+    checks_failed: u64,
+}
+
+impl Outcome {
+    fn check(&mut self, held: bool, kind: FailureKind) {
+        if held {
+            self.checks_passed += 1;
+        } else {
+            self.checks_failed += 1;
+            self.failure = self.failure.or(Some(kind));
         }
+    }
+}
+
+/// Applies a step's checks and extractions to its response.
+fn judge(step: &HttpStep, exchange: &Exchange, vars: &mut [String]) -> Outcome {
+    let mut outcome = Outcome::default();
+    if step.checks.status.is_empty() {
+        outcome.failure = match exchange.status {
+            400..=499 => Some(FailureKind::Status4xx),
+            500.. => Some(FailureKind::Status5xx),
+            _ => None,
+        };
     } else {
-        let ok = step.checks.status.contains(&exchange.status);
-        if ok {
-            stats.checks_passed += 1;
-        } else {
-            stats.checks_failed += 1;
-            failure = Some(FailureKind::Status);
-        }
-        ok
-    };
+        outcome.check(step.checks.status.contains(&exchange.status), FailureKind::Status);
+    }
+    let status_ok = outcome.failure.is_none();
     for header in &step.checks.headers {
-        if exchange.headers.contains_key(header) {
-            stats.checks_passed += 1;
-        } else {
-            stats.checks_failed += 1;
-            failure = failure.or(Some(FailureKind::Check));
-        }
+        outcome.check(exchange.headers.contains_key(header), FailureKind::Check);
     }
     let needs_json = !step.checks.body.is_empty()
         || step
@@ -407,12 +493,10 @@ fn judge(
         None
     };
     for (pointer, expected) in &step.checks.body {
-        if json.as_ref().and_then(|j| j.pointer(pointer)) == Some(expected) {
-            stats.checks_passed += 1;
-        } else {
-            stats.checks_failed += 1;
-            failure = failure.or(Some(FailureKind::Check));
-        }
+        outcome.check(
+            json.as_ref().and_then(|j| j.pointer(pointer)) == Some(expected),
+            FailureKind::Check,
+        );
     }
     if status_ok {
         for (slot, from) in &step.extract {
@@ -429,9 +513,9 @@ fn judge(
             };
             match value {
                 Some(v) => vars[*slot] = v,
-                None => failure = failure.or(Some(FailureKind::Extract)),
+                None => outcome.failure = outcome.failure.or(Some(FailureKind::Extract)),
             }
         }
     }
-    failure
+    outcome
 }

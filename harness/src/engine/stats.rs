@@ -92,6 +92,16 @@ impl StepStats {
         let _ = self.latency.record(micros.clamp(1, MAX_LATENCY_US));
     }
 
+    /// Zeroes everything (keeping the histogram's allocation).
+    pub fn reset(&mut self) {
+        self.latency.reset();
+        self.requests = 0;
+        self.failures.clear();
+        self.checks_passed = 0;
+        self.checks_failed = 0;
+        self.bytes_received = 0;
+    }
+
     /// Adds `other` into `self`.
     pub fn add(&mut self, other: &StepStats) {
         let _ = self.latency.add(&other.latency);
@@ -112,6 +122,8 @@ pub struct Stats {
     pub steps: Vec<StepStats>,
     /// Iterations completed.
     pub iterations: u64,
+    /// Paced iterations that started after their intended time.
+    pub late_starts: u64,
 }
 
 impl Stats {
@@ -120,6 +132,7 @@ impl Stats {
         Stats {
             steps: (0..steps).map(|_| StepStats::default()).collect(),
             iterations: 0,
+            late_starts: 0,
         }
     }
 
@@ -129,6 +142,14 @@ impl Stats {
             mine.add(theirs);
         }
         self.iterations += other.iterations;
+        self.late_starts += other.late_starts;
+    }
+
+    /// Zeroes everything.
+    pub fn reset(&mut self) {
+        self.steps.iter_mut().for_each(StepStats::reset);
+        self.iterations = 0;
+        self.late_starts = 0;
     }
 }
 

@@ -16,11 +16,13 @@ pub struct Measured<'a> {
     pub steps: Vec<(&'a str, &'a str, bool, &'a StepStats)>,
     /// Iterations completed.
     pub iterations: u64,
+    /// Paced starts that were late.
+    pub late_starts: u64,
 }
 
 impl<'a> Measured<'a> {
     /// Pairs a plan's steps with their merged stats.
-    pub fn new(plan: &'a RunPlan, stats: &'a [StepStats], iterations: u64) -> Measured<'a> {
+    pub fn new(plan: &'a RunPlan, stats: &'a [StepStats], iterations: u64, late_starts: u64) -> Measured<'a> {
         let steps = plan
             .scenarios
             .iter()
@@ -35,7 +37,11 @@ impl<'a> Measured<'a> {
                 )
             })
             .collect();
-        Measured { steps, iterations }
+        Measured {
+            steps,
+            iterations,
+            late_starts,
+        }
     }
 
     /// The merged numbers of the HTTP steps a metric reference selects.
@@ -55,8 +61,10 @@ impl<'a> Measured<'a> {
 
 /// The observed value of `aggregate` over `metric`, or `None` when there is no data.
 fn observe(measured: &Measured<'_>, metric: &MetricRef, aggregate: Aggregate) -> Option<f64> {
-    if metric.name == "iterations" {
-        return Some(measured.iterations as f64);
+    match metric.name.as_str() {
+        "iterations" => return Some(measured.iterations as f64),
+        "late_starts" => return Some(measured.late_starts as f64),
+        _ => {}
     }
     let s = measured.select(metric);
     let ratio = |num: u64, den: u64| (den > 0).then(|| num as f64 / den as f64);

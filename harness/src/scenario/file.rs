@@ -34,9 +34,19 @@ pub struct RawTarget {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoad {
-    pub users: u32,
+    pub users: Option<u32>,
     pub duration: Option<Spanned<String>>,
     pub iterations: Option<u64>,
+    pub rate: Option<f64>,
+    pub stages: Option<Vec<RawStage>>,
+}
+
+/// One of `[load] stages`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStage {
+    pub users: u32,
+    pub over: Spanned<String>,
 }
 
 /// `[[scenario]]`.

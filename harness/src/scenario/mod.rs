@@ -6,8 +6,10 @@
 
 pub mod duration;
 mod file;
+mod load;
 pub mod plan;
 pub mod template;
+mod thresholds;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -18,11 +20,9 @@ use std::time::Duration;
 use http::{HeaderName, Method};
 use toml::Spanned;
 
-use crate::gate::threshold::{Aggregate, Condition};
 use file::{RawFile, RawStep};
 use plan::{
-    BodyTemplate, Checks, ExtractFrom, HttpStep, JsonTemplate, Limit, LoadPlan, MetricRef, RunPlan,
-    ScenarioPlan, StepKind, StepPlan, ThresholdPlan,
+    BodyTemplate, Checks, ExtractFrom, HttpStep, JsonTemplate, RunPlan, ScenarioPlan, StepKind, StepPlan,
 };
 use template::{Resolver, Template};
 
@@ -66,8 +66,10 @@ pub struct Overrides {
     pub vars: Vec<(String, String)>,
     /// Replaces `[load] duration` (and drops `iterations`).
     pub duration: Option<Duration>,
-    /// Replaces `[load] users`.
+    /// Replaces `[load] users` (closed and paced models).
     pub users: Option<u32>,
+    /// Runs only this part of the load.
+    pub shard: Option<plan::Shard>,
 }
 
 /// Environment lookup, passed in so that tests never touch the process environment.
@@ -156,14 +158,6 @@ impl Resolver for StepScope<'_> {
         (self.env)(name).ok_or_else(|| format!("environment variable {name} is not set"))
     }
 }
-
-const METRICS: [&str; 5] = [
-    "http_req_duration",
-    "http_req_failed",
-    "http_reqs",
-    "checks",
-    "iterations",
-];
 
 fn scalar_to_string(value: &toml::Value) -> Option<String> {
     match value {
@@ -339,42 +333,6 @@ impl Validator<'_> {
             scenarios,
             thresholds,
         }
-    }
-
-    fn load(&mut self, raw: &Spanned<file::RawLoad>, overrides: &Overrides) -> LoadPlan {
-        let span = raw.span();
-        let raw = raw.get_ref();
-        let users = overrides.users.unwrap_or(raw.users);
-        if users == 0 {
-            self.error(span.clone(), "load.users must be at least 1");
-        }
-        let limit = match (overrides.duration, &raw.duration, raw.iterations) {
-            (Some(d), _, _) => Limit::Duration(d),
-            (None, Some(d), None) => match duration::parse_duration(d.get_ref()) {
-                Ok(d) => Limit::Duration(d),
-                Err(e) => {
-                    self.error(d.span(), format!("load.duration: {e}"));
-                    Limit::Duration(Duration::ZERO)
-                }
-            },
-            (None, None, Some(n)) if n > 0 => Limit::IterationsPerUser(n),
-            (None, None, Some(_)) => {
-                self.error(span.clone(), "load.iterations must be at least 1");
-                Limit::IterationsPerUser(1)
-            }
-            (None, Some(_), Some(_)) => {
-                self.error(span.clone(), "load: give either duration or iterations, not both");
-                Limit::IterationsPerUser(1)
-            }
-            (None, None, None) => {
-                self.error(
-                    span.clone(),
-                    "load: give a duration (e.g. \"30s\") or iterations per user",
-                );
-                Limit::IterationsPerUser(1)
-            }
-        };
-        LoadPlan { users, limit }
     }
 
     fn scenarios(&mut self, raw: &[Spanned<file::RawScenario>]) -> Vec<ScenarioPlan> {
@@ -628,127 +586,6 @@ impl Validator<'_> {
             checks,
             extract,
         }
-    }
-
-    fn thresholds(
-        &mut self,
-        raw: &std::collections::BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
-        scenarios: &[ScenarioPlan],
-    ) -> Vec<ThresholdPlan> {
-        let steps: Vec<&str> = scenarios
-            .iter()
-            .flat_map(|s| s.steps.iter().map(|st| st.name.as_str()))
-            .collect();
-        let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
-        let mut plans = Vec::new();
-        for (key, conditions) in raw {
-            let span = conditions.span();
-            let Some(metric) = self.metric_ref(key, span.clone(), &steps, &names) else {
-                continue;
-            };
-            let mut parsed = Vec::new();
-            for text in conditions.get_ref() {
-                match Condition::parse(text.get_ref()) {
-                    Ok(c) => {
-                        if let Err(e) = check_aggregate(&metric.name, &c) {
-                            self.error(text.span(), format!("{key}: {e}"));
-                        }
-                        parsed.push((text.get_ref().clone(), c));
-                    }
-                    Err(e) => self.error(text.span(), e.0),
-                }
-            }
-            plans.push(ThresholdPlan {
-                metric,
-                conditions: parsed,
-            });
-        }
-        plans
-    }
-
-    fn metric_ref(
-        &mut self,
-        key: &str,
-        span: Range<usize>,
-        steps: &[&str],
-        scenarios: &[&str],
-    ) -> Option<MetricRef> {
-        let (name, tags) = match key.split_once('{') {
-            None => (key, None),
-            Some((name, rest)) => match rest.strip_suffix('}') {
-                Some(tags) => (name, Some(tags)),
-                None => {
-                    self.error(span, format!("threshold {key:?}: unclosed {{"));
-                    return None;
-                }
-            },
-        };
-        if !METRICS.contains(&name) {
-            self.error(
-                span,
-                format!("unknown metric {name:?} (known: {})", METRICS.join(", ")),
-            );
-            return None;
-        }
-        let mut metric = MetricRef {
-            name: name.to_string(),
-            step: None,
-            scenario: None,
-        };
-        for tag in tags.into_iter().flat_map(|t| t.split(',')) {
-            match tag.split_once(':').map(|(k, v)| (k.trim(), v.trim())) {
-                Some(("step", v)) if steps.contains(&v) => metric.step = Some(v.to_string()),
-                Some(("step", v)) => {
-                    self.error(
-                        span.clone(),
-                        format!("{key}: no step named {v:?} (steps: {})", steps.join(", ")),
-                    );
-                    return None;
-                }
-                Some(("scenario", v)) if scenarios.contains(&v) => metric.scenario = Some(v.to_string()),
-                Some(("scenario", v)) => {
-                    let known = scenarios.join(", ");
-                    self.error(
-                        span.clone(),
-                        format!("{key}: no scenario named {v:?} (scenarios: {known})"),
-                    );
-                    return None;
-                }
-                _ => {
-                    self.error(
-                        span.clone(),
-                        format!("{key}: unknown tag {tag:?} (use step:NAME or scenario:NAME)"),
-                    );
-                    return None;
-                }
-            }
-        }
-        Some(metric)
-    }
-}
-
-/// Which aggregates make sense for which metric.
-fn check_aggregate(metric: &str, c: &Condition) -> Result<(), String> {
-    let ok = match metric {
-        "http_req_duration" => {
-            if matches!(c.aggregate, Aggregate::Count) {
-                true
-            } else if matches!(c.aggregate, Aggregate::Rate) {
-                false
-            } else {
-                if !c.is_duration {
-                    return Err(format!("{c}: give the bound a unit, e.g. 250ms"));
-                }
-                true
-            }
-        }
-        "http_req_failed" | "checks" => matches!(c.aggregate, Aggregate::Rate | Aggregate::Count),
-        _ => matches!(c.aggregate, Aggregate::Count),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{c} does not apply to {metric}"))
     }
 }
 

@@ -31,16 +31,72 @@ pub struct RunPlan {
     pub thresholds: Vec<ThresholdPlan>,
 }
 
-/// The closed load model: `users` virtual users, each running iterations back to back.
+/// How much load, and which part of it this process generates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadPlan {
-    /// Concurrent virtual users.
-    pub users: u32,
-    /// When the run ends.
-    pub limit: Limit,
+    /// The load model.
+    pub model: LoadModel,
+    /// The part of the load this process runs (`--shard i/n`).
+    pub shard: Shard,
 }
 
-/// When a run ends.
+/// A load model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadModel {
+    /// `users` virtual users, each running iterations back to back.
+    Closed {
+        /// Concurrent users.
+        users: u32,
+        /// When the run ends.
+        limit: Limit,
+    },
+    /// The closed model with a user count that moves linearly from one stage's target to the
+    /// next (ramp up, hold, ramp down).
+    Staged {
+        /// The stages, in order; the run starts at 0 users.
+        stages: Vec<Stage>,
+    },
+    /// Constant throughput: `users` users each start iterations on a fixed schedule so that
+    /// together they start `rate` iterations per second. A user still busy when its next start
+    /// is due starts late (counted in `late_starts`), and the latency of that iteration's
+    /// first request is measured from the intended start (wrk2's correction for coordinated
+    /// omission).
+    Paced {
+        /// Iterations started per second, all users together.
+        rate: f64,
+        /// Users sharing the schedule.
+        users: u32,
+        /// How long.
+        duration: Duration,
+    },
+}
+
+/// One stage of a staged run: reach `users` linearly over `over`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stage {
+    /// Target user count at the end of the stage.
+    pub users: u32,
+    /// Length of the stage.
+    pub over: Duration,
+}
+
+/// The part of the load one generator runs: users whose index is `index` modulo `count`, so
+/// `n` shards together run exactly the whole plan (`${user}` stays unique across shards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based shard index.
+    pub index: u32,
+    /// Number of shards.
+    pub count: u32,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard { index: 0, count: 1 }
+    }
+}
+
+/// When a closed run ends.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Limit {
     /// After this long (iterations in progress finish their current step).

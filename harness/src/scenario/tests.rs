@@ -1,6 +1,7 @@
 //! Scenario validation: good files become plans; each kind of mistake is reported at its place.
 
 use super::*;
+use plan::{Limit, LoadModel, LoadPlan, Shard};
 
 fn env(name: &str) -> Option<String> {
     (name == "TARGET_USER").then(|| "alice".to_string())
@@ -57,8 +58,11 @@ fn a_valid_file_becomes_a_plan() {
     assert_eq!(
         plan.load,
         LoadPlan {
-            users: 4,
-            limit: Limit::Duration(Duration::from_secs(2))
+            model: LoadModel::Closed {
+                users: 4,
+                limit: Limit::Duration(Duration::from_secs(2))
+            },
+            shard: Shard::default()
         }
     );
     let steps = &plan.scenarios[0].steps;
@@ -141,6 +145,7 @@ fn overrides_replace_target_vars_and_load() {
         vars: vec![("iam".into(), "http://elsewhere".into())],
         duration: Some(Duration::from_secs(1)),
         users: Some(2),
+        shard: None,
     };
     let plan = from_str(GOOD, "s.toml", "s", &env, &overrides).unwrap();
     assert_eq!(plan.base_url, "http://127.0.0.1:9");
@@ -151,8 +156,39 @@ fn overrides_replace_target_vars_and_load() {
     assert_eq!(
         plan.load,
         LoadPlan {
-            users: 2,
-            limit: Limit::Duration(Duration::from_secs(1))
+            model: LoadModel::Closed {
+                users: 2,
+                limit: Limit::Duration(Duration::from_secs(1))
+            },
+            shard: Shard::default()
         }
     );
+}
+
+#[test]
+fn paced_and_staged_load_models_validate() {
+    let paced = GOOD.replace(
+        "users = 4\nduration = \"2s\"",
+        "rate = 50.5\nusers = 4\nduration = \"2s\"",
+    );
+    assert_eq!(
+        parse(&paced).unwrap().load.model,
+        LoadModel::Paced {
+            rate: 50.5,
+            users: 4,
+            duration: Duration::from_secs(2)
+        }
+    );
+    let staged = GOOD.replace(
+        "users = 4\nduration = \"2s\"",
+        "stages = [{ users = 5, over = \"1s\" }, { users = 0, over = \"500ms\" }]",
+    );
+    let LoadModel::Staged { stages } = parse(&staged).unwrap().load.model else {
+        panic!("not staged")
+    };
+    assert_eq!(stages.len(), 2);
+    assert!(
+        errors(&GOOD.replace("duration = \"2s\"", "duration = \"2s\"\nrate = 0"))[0].contains("load.rate")
+    );
+    assert!(errors(&staged.replace("over = \"1s\"", "over = \"1 sec\""))[0].contains("stage `over`"));
 }

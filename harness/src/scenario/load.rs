@@ -1,0 +1,122 @@
+//! Validation of `[load]` into a `LoadPlan`: the closed model (users + duration or
+//! iterations), staged (ramping `stages`), or paced (`rate` + users + duration).
+
+use std::ops::Range;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::file::RawLoad;
+use super::plan::{Limit, LoadModel, LoadPlan, Stage};
+use super::{Overrides, Validator, duration};
+
+impl Validator<'_> {
+    fn duration_of(&mut self, what: &str, value: &Spanned<String>) -> Duration {
+        match duration::parse_duration(value.get_ref()) {
+            Ok(d) if !d.is_zero() => d,
+            Ok(_) => {
+                self.error(value.span(), format!("{what} must be above zero"));
+                Duration::from_secs(1)
+            }
+            Err(e) => {
+                self.error(value.span(), format!("{what}: {e}"));
+                Duration::from_secs(1)
+            }
+        }
+    }
+
+    fn users_of(&mut self, raw: Option<u32>, overrides: &Overrides, span: &Range<usize>, model: &str) -> u32 {
+        match overrides.users.or(raw) {
+            Some(0) => {
+                self.error(span.clone(), "load.users must be at least 1");
+                1
+            }
+            Some(n) => n,
+            None => {
+                self.error(span.clone(), format!("load: the {model} model needs `users`"));
+                1
+            }
+        }
+    }
+
+    pub(super) fn load(&mut self, raw: &Spanned<RawLoad>, overrides: &Overrides) -> LoadPlan {
+        let span = raw.span();
+        let raw = raw.get_ref();
+        let model = if let Some(rate) = raw.rate {
+            if raw.iterations.is_some() || raw.stages.is_some() {
+                self.error(
+                    span.clone(),
+                    "load: a paced run (rate) takes users and duration, not iterations or stages",
+                );
+            }
+            if !(rate.is_finite() && rate > 0.0) {
+                self.error(
+                    span.clone(),
+                    "load.rate must be a positive number of iterations per second",
+                );
+            }
+            let users = self.users_of(raw.users, overrides, &span, "paced");
+            let duration = match (overrides.duration, &raw.duration) {
+                (Some(d), _) => d,
+                (None, Some(d)) => self.duration_of("load.duration", d),
+                (None, None) => {
+                    self.error(span.clone(), "load: a paced run needs a duration");
+                    Duration::from_secs(1)
+                }
+            };
+            LoadModel::Paced {
+                rate,
+                users,
+                duration,
+            }
+        } else if let Some(raw_stages) = &raw.stages {
+            if raw.users.is_some() || raw.duration.is_some() || raw.iterations.is_some() {
+                self.error(
+                    span.clone(),
+                    "load: with stages, give users and durations in each stage only",
+                );
+            }
+            if raw_stages.is_empty() {
+                self.error(span.clone(), "load.stages is empty");
+            }
+            let stages: Vec<Stage> = raw_stages
+                .iter()
+                .map(|s| Stage {
+                    users: s.users,
+                    over: self.duration_of("stage `over`", &s.over),
+                })
+                .collect();
+            if stages.iter().all(|s| s.users == 0) {
+                self.error(span.clone(), "load.stages never has more than 0 users");
+            }
+            LoadModel::Staged { stages }
+        } else {
+            let users = self.users_of(raw.users, overrides, &span, "closed");
+            let limit = match (overrides.duration, &raw.duration, raw.iterations) {
+                (Some(d), _, _) => Limit::Duration(d),
+                (None, Some(d), None) => Limit::Duration(self.duration_of("load.duration", d)),
+                (None, None, Some(n)) if n > 0 => Limit::IterationsPerUser(n),
+                (None, None, Some(_)) => {
+                    self.error(span.clone(), "load.iterations must be at least 1");
+                    Limit::IterationsPerUser(1)
+                }
+                (None, Some(_), Some(_)) => {
+                    self.error(span.clone(), "load: give either duration or iterations, not both");
+                    Limit::IterationsPerUser(1)
+                }
+                (None, None, None) => {
+                    self.error(
+                        span.clone(),
+                        "load: give a duration (e.g. \"30s\"), iterations per user, stages or a rate",
+                    );
+                    Limit::IterationsPerUser(1)
+                }
+            };
+            LoadModel::Closed { users, limit }
+        };
+        LoadPlan {
+            model,
+            shard: overrides.shard.unwrap_or_default(),
+        }
+    }
+}

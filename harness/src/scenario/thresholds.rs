@@ -1,0 +1,144 @@
+//! Validation of `[thresholds]`: known metrics, tags naming real steps and scenarios, and
+//! aggregates that apply to the metric.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::Validator;
+use super::plan::{MetricRef, ScenarioPlan, ThresholdPlan};
+use crate::gate::threshold::{Aggregate, Condition};
+
+/// The metrics a threshold can name.
+pub const METRICS: [&str; 6] = [
+    "http_req_duration",
+    "http_req_failed",
+    "http_reqs",
+    "checks",
+    "iterations",
+    "late_starts",
+];
+
+impl Validator<'_> {
+    pub(super) fn thresholds(
+        &mut self,
+        raw: &BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+        scenarios: &[ScenarioPlan],
+    ) -> Vec<ThresholdPlan> {
+        let steps: Vec<&str> = scenarios
+            .iter()
+            .flat_map(|s| s.steps.iter().map(|st| st.name.as_str()))
+            .collect();
+        let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+        let mut plans = Vec::new();
+        for (key, conditions) in raw {
+            let span = conditions.span();
+            let Some(metric) = self.metric_ref(key, span.clone(), &steps, &names) else {
+                continue;
+            };
+            let mut parsed = Vec::new();
+            for text in conditions.get_ref() {
+                match Condition::parse(text.get_ref()) {
+                    Ok(c) => {
+                        if let Err(e) = check_aggregate(&metric.name, &c) {
+                            self.error(text.span(), format!("{key}: {e}"));
+                        }
+                        parsed.push((text.get_ref().clone(), c));
+                    }
+                    Err(e) => self.error(text.span(), e.0),
+                }
+            }
+            plans.push(ThresholdPlan {
+                metric,
+                conditions: parsed,
+            });
+        }
+        plans
+    }
+
+    fn metric_ref(
+        &mut self,
+        key: &str,
+        span: Range<usize>,
+        steps: &[&str],
+        scenarios: &[&str],
+    ) -> Option<MetricRef> {
+        let (name, tags) = match key.split_once('{') {
+            None => (key, None),
+            Some((name, rest)) => match rest.strip_suffix('}') {
+                Some(tags) => (name, Some(tags)),
+                None => {
+                    self.error(span, format!("threshold {key:?}: unclosed {{"));
+                    return None;
+                }
+            },
+        };
+        if !METRICS.contains(&name) {
+            self.error(
+                span,
+                format!("unknown metric {name:?} (known: {})", METRICS.join(", ")),
+            );
+            return None;
+        }
+        let mut metric = MetricRef {
+            name: name.to_string(),
+            step: None,
+            scenario: None,
+        };
+        for tag in tags.into_iter().flat_map(|t| t.split(',')) {
+            match tag.split_once(':').map(|(k, v)| (k.trim(), v.trim())) {
+                Some(("step", v)) if steps.contains(&v) => metric.step = Some(v.to_string()),
+                Some(("step", v)) => {
+                    self.error(
+                        span.clone(),
+                        format!("{key}: no step named {v:?} (steps: {})", steps.join(", ")),
+                    );
+                    return None;
+                }
+                Some(("scenario", v)) if scenarios.contains(&v) => metric.scenario = Some(v.to_string()),
+                Some(("scenario", v)) => {
+                    let known = scenarios.join(", ");
+                    self.error(
+                        span.clone(),
+                        format!("{key}: no scenario named {v:?} (scenarios: {known})"),
+                    );
+                    return None;
+                }
+                _ => {
+                    self.error(
+                        span.clone(),
+                        format!("{key}: unknown tag {tag:?} (use step:NAME or scenario:NAME)"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(metric)
+    }
+}
+
+/// Which aggregates make sense for which metric.
+fn check_aggregate(metric: &str, c: &Condition) -> Result<(), String> {
+    let ok = match metric {
+        "http_req_duration" => {
+            if matches!(c.aggregate, Aggregate::Count) {
+                true
+            } else if matches!(c.aggregate, Aggregate::Rate) {
+                false
+            } else {
+                if !c.is_duration {
+                    return Err(format!("{c}: give the bound a unit, e.g. 250ms"));
+                }
+                true
+            }
+        }
+        "http_req_failed" | "checks" => matches!(c.aggregate, Aggregate::Rate | Aggregate::Count),
+        _ => matches!(c.aggregate, Aggregate::Count),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{c} does not apply to {metric}"))
+    }
+}
