@@ -11,3 +11,10 @@ pub mod exit;
 pub mod gate;
 pub mod report;
 pub mod scenario;
+
+/// Runs a plan to its end and returns its report (thresholds evaluated): the whole engine in
+/// one call, for programs that build their `RunPlan` in code (see `examples/library.rs`).
+pub async fn run(plan: &scenario::plan::RunPlan) -> Result<gauntlet_reports::Report, engine::RunError> {
+    let result = engine::run(plan, std::future::pending()).await?;
+    Ok(report::build(plan, &result))
+}

@@ -71,6 +71,7 @@ pub fn render(report: &Report) -> String {
                 Some(v) if t.condition.contains("ms") || t.condition.ends_with('s') => {
                     format!("{:.2}ms", v / 1000.0)
                 }
+                Some(v) if t.condition.trim_start().starts_with("count") => format!("{v:.0}"),
                 Some(v) => format!("{v:.4}"),
                 None => "no data".into(),
             };

@@ -97,7 +97,12 @@ pub async fn run(args: RunArgs) -> u8 {
             gauntlet::engine::schedule::peak_users(&plan.load)
         );
     }
-    let result = match gauntlet::engine::run(&plan, stack_common::shutdown::signal()).await {
+    let mut progress = ProgressLine::new(args.quiet);
+    let run =
+        gauntlet::engine::run_with_progress(&plan, stack_common::shutdown::signal(), |p| progress.show(p));
+    let result = run.await;
+    progress.finish();
+    let result = match result {
         Ok(result) => result,
         Err(err) => {
             eprintln!("gauntlet: {err}");
@@ -127,5 +132,56 @@ pub async fn run(args: RunArgs) -> u8 {
         Verdict::Passed => exit::PASSED,
         Verdict::Failed => exit::GATE_FAILED,
         Verdict::Interrupted => exit::INTERRUPTED,
+    }
+}
+
+/// The live progress line: rewritten in place on a terminal, a plain line every 5 s otherwise
+/// (CI logs), nothing with `--quiet`.
+struct ProgressLine {
+    enabled: bool,
+    tty: bool,
+    shown: bool,
+}
+
+impl ProgressLine {
+    fn new(quiet: bool) -> Self {
+        use std::io::IsTerminal;
+        ProgressLine {
+            enabled: !quiet,
+            tty: std::io::stderr().is_terminal(),
+            shown: false,
+        }
+    }
+
+    fn show(&mut self, p: &gauntlet::engine::Progress) {
+        let secs = p.elapsed.as_secs();
+        if !self.enabled || (!self.tty && !secs.is_multiple_of(5)) {
+            return;
+        }
+        let total = p.planned.map_or(String::new(), |d| format!("/{}s", d.as_secs()));
+        let late = if p.late_starts > 0 {
+            format!(", {} late starts", p.late_starts)
+        } else {
+            String::new()
+        };
+        let line = format!(
+            "{secs}s{total}  {} req/s  p50 {:.2} ms  p99 {:.2} ms  {} failed{late}",
+            p.requests,
+            p.p50_us as f64 / 1000.0,
+            p.p99_us as f64 / 1000.0,
+            p.failed
+        );
+        if self.tty {
+            eprint!("\r\x1b[2K{line}");
+            self.shown = true;
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.shown {
+            eprintln!();
+        }
     }
 }

@@ -53,9 +53,37 @@ pub enum RunError {
     },
 }
 
+/// What the engine reports once a second while it runs.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// Time since the start.
+    pub elapsed: Duration,
+    /// Planned length, when the run is time-bound.
+    pub planned: Option<Duration>,
+    /// Requests completed in the last second (all steps).
+    pub requests: u64,
+    /// Of which failed.
+    pub failed: u64,
+    /// Median latency of the last second, microseconds (0 when none).
+    pub p50_us: u64,
+    /// 99th percentile of the last second, microseconds (0 when none).
+    pub p99_us: u64,
+    /// Late starts so far.
+    pub late_starts: u64,
+}
+
 /// Runs `plan` (this process's shard of it) until its end, or until `interrupt` completes
 /// (then in-flight requests are abandoned and the result is marked interrupted).
 pub async fn run(plan: &RunPlan, interrupt: impl Future<Output = ()>) -> Result<RunResult, RunError> {
+    run_with_progress(plan, interrupt, |_| {}).await
+}
+
+/// [`run`], calling `progress` after every second.
+pub async fn run_with_progress(
+    plan: &RunPlan,
+    interrupt: impl Future<Output = ()>,
+    mut progress: impl FnMut(&Progress),
+) -> Result<RunResult, RunError> {
     let plan = Arc::new(plan.clone());
     let step_count = plan.scenarios.iter().map(|s| s.steps.len()).sum();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -63,6 +91,7 @@ pub async fn run(plan: &RunPlan, interrupt: impl Future<Output = ()>) -> Result<
     let (stop_tx, stop_rx) = watch::channel(false);
     let started_at = SystemTime::now();
     let t0 = Instant::now();
+    let planned = schedule::planned_duration(&plan.load);
     let mut users = tokio::task::JoinSet::new();
     for schedule in schedule::schedules(&plan.load) {
         let user = VirtualUser::new(
@@ -92,7 +121,21 @@ pub async fn run(plan: &RunPlan, interrupt: impl Future<Output = ()>) -> Result<
             },
             _ = tick.tick() => {
                 recorder.drain_into(&mut window);
+                let mut latency = stats::new_histogram();
+                for step in &window.steps {
+                    let _ = latency.add(&step.latency);
+                }
+                let update = Progress {
+                    elapsed: t0.elapsed(),
+                    planned,
+                    requests: window.steps.iter().map(|s| s.requests).sum(),
+                    failed: window.steps.iter().map(|s| s.failed()).sum(),
+                    p50_us: latency.value_at_quantile(0.5),
+                    p99_us: latency.value_at_quantile(0.99),
+                    late_starts: totals.late_starts + window.late_starts,
+                };
                 close_window(second, &mut window, &mut totals, &mut windows);
+                progress(&update);
                 second += 1;
             }
             () = &mut interrupt, if !interrupted => {

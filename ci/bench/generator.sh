@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Load-generator benchmark: the same trivial local HTTP target (nginx, one worker, `return 200`,
+# keep-alive) driven by wrk, oha, a plain goose program and `gauntlet run`, at the same
+# connection count and duration, the target pinned to CPU 0 and each generator to CPU 1.
+# Prints, per generator: requests/s, client CPU microseconds per request (whole-process
+# user+sys over the requests nginx served, from its stub_status), peak RSS, and gauntlet's ratio
+# to each. Then a paced run at a fixed rate (gauntlet vs oha -q): delivered rate and p99.
+#
+# Usage: bash ci/bench/generator.sh [CONNECTIONS] [SECONDS] [PACED_RATE] [PACED_SECONDS]
+# A benchmark, not a test: it prints figures and ratios; it does not pass or fail on them.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+CONNS=${1:-50}
+SECS=${2:-10}
+RATE=${3:-20000}
+PACED_SECS=${4:-15}
+WORK=$(mktemp -d /tmp/gauntlet-bench.XXXXXX)
+NGINX_PID=""
+cleanup() {
+  if [[ -n "$NGINX_PID" ]]; then kill "$NGINX_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+need_apt=()
+command -v nginx >/dev/null || need_apt+=(nginx-light)
+command -v wrk >/dev/null || need_apt+=(wrk)
+[[ -x /usr/bin/time ]] || need_apt+=(time)
+if ((${#need_apt[@]})); then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+OHA=$(command -v oha || echo "$HOME/.cargo/bin/oha")
+[[ -x "$OHA" ]] || cargo install oha --locked
+echo "building gauntlet and the goose peer (release)..." >&2
+cargo build --release --quiet -p gauntlet
+GAUNTLET=$ROOT/target/release/gauntlet
+(cd ci/bench/goose-plain && CARGO_TARGET_DIR=$ROOT/target/bench-goose cargo build --release --quiet)
+GOOSE=$ROOT/target/bench-goose/release/goose-plain
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$WORK/nginx/logs"
+cat > "$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 120s;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  server {
+    listen 127.0.0.1:$PORT;
+    location = /status { stub_status; }
+    location / { return 200 "ok"; }
+  }
+}
+CONF
+taskset -c 0 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
+NGINX_PID=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/" >/dev/null && break; sleep 0.1; done
+URL="http://127.0.0.1:$PORT"
+
+served() { curl -s "$URL/status" | awk 'NR==3 {print $3}'; }
+
+cat > "$WORK/closed.toml" <<TOML
+[target]
+base_url = "$URL"
+[load]
+users = $CONNS
+duration = "${SECS}s"
+[[scenario]]
+name = "bench"
+[[scenario.step]]
+name = "get"
+request = "GET /"
+check = { status = [200] }
+TOML
+cat > "$WORK/paced.toml" <<TOML
+[target]
+base_url = "$URL"
+[load]
+rate = $RATE
+users = $CONNS
+duration = "${PACED_SECS}s"
+[[scenario]]
+name = "bench"
+[[scenario.step]]
+name = "get"
+request = "GET /"
+check = { status = [200] }
+TOML
+
+declare -A CPU_US RPS RSS
+# measure NAME COMMAND...: runs the generator on CPU 1 under /usr/bin/time.
+measure() {
+  local name=$1; shift
+  local before after
+  before=$(served)
+  taskset -c 1 /usr/bin/time -f "%U %S %M %e" -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || true
+  after=$(served)
+  local requests=$((after - before - 1)) # the status request itself
+  read -r user sys rss_kb wall <"$WORK/$name.time"
+  CPU_US[$name]=$(python3 -c "print(f'{($user + $sys) * 1e6 / max($requests, 1):.2f}')")
+  RPS[$name]=$(python3 -c "print(f'{$requests / $wall:.0f}')")
+  RSS[$name]=$((rss_kb / 1024))
+  printf '%-10s %10s req/s %8s us CPU/req %6s MiB peak RSS  (%s requests in %ss)\n' \
+    "$name" "${RPS[$name]}" "${CPU_US[$name]}" "${RSS[$name]}" "$requests" "$wall"
+}
+
+echo "== closed: $CONNS connections, ${SECS}s, target nginx on CPU 0, generator on CPU 1"
+measure wrk wrk -t1 -c"$CONNS" -d"${SECS}s" "$URL/"
+measure oha "$OHA" --no-tui -z "${SECS}s" -c "$CONNS" "$URL/"
+measure goose "$GOOSE" --host "$URL" --users "$CONNS" --increase-rate "$CONNS" --run-time "${SECS}s" --quiet --no-reset-metrics
+measure gauntlet "$GAUNTLET" run "$WORK/closed.toml" --quiet
+
+echo
+echo "== gauntlet's client CPU per request, as a ratio to each peer (lower is better)"
+for peer in wrk oha goose; do
+  python3 -c "print(f'  vs {\"$peer\":<6} {${CPU_US[gauntlet]} / ${CPU_US[$peer]}:.2f}x CPU/request, {${RPS[gauntlet]} / ${RPS[$peer]}:.2f}x req/s, {${RSS[gauntlet]} / max(${RSS[$peer]},1):.2f}x RSS')"
+done
+
+echo
+echo "== paced: $RATE req/s for ${PACED_SECS}s, $CONNS connections, generator on CPU 1"
+before=$(served)
+taskset -c 1 "$GAUNTLET" run "$WORK/paced.toml" --out "$WORK/paced.json" --quiet >/dev/null || true
+after=$(served)
+python3 - "$WORK/paced.json" $((after - before - 1)) "$RATE" "$PACED_SECS" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); served = int(sys.argv[2]); rate = float(sys.argv[3]); secs = float(sys.argv[4])
+lat = r["total"].get("latency_us") or {}
+print(f"gauntlet   delivered {served / secs:,.0f} req/s of {rate:,.0f} ({100 * served / (rate * secs):.2f}%), "
+      f"p99 {lat.get('p99', 0) / 1000:.2f} ms, late starts {r['late_starts']}")
+PY
+before=$(served)
+taskset -c 1 "$OHA" --no-tui -z "${PACED_SECS}s" -c "$CONNS" -q "$RATE" "$URL/" >"$WORK/oha-paced.out" 2>&1 || true
+after=$(served)
+p99=$(grep -E '^\s*99\.00%' "$WORK/oha-paced.out" | head -1 | awk '{print $3 " " $4}')
+python3 -c "print(f'oha        delivered {($after - $before - 1) / $PACED_SECS:,.0f} req/s of {$RATE:,.0f}, p99 $p99')"
