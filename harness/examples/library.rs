@@ -38,6 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             extract: vec![],
         })),
         think_time: None,
+        once: false,
     };
     let p99 = "p(99) < 50ms";
     let plan = RunPlan {

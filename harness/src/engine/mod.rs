@@ -184,6 +184,8 @@ struct VirtualUser {
     base_prefix: String,
     /// Index of each scenario's first step in the flattened step list.
     offsets: Vec<usize>,
+    /// Whether the user has run each scenario before (`once` steps run the first time only).
+    ran_before: Vec<bool>,
 }
 
 /// What a rendered request needs besides the body.
@@ -222,6 +224,7 @@ impl VirtualUser {
             })
             .collect();
         VirtualUser {
+            ran_before: vec![false; plan.scenarios.len()],
             vars: plan.vars.iter().map(|(_, v)| v.clone()).collect(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (schedule.index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
             base_authority: authority.to_string(),
@@ -323,9 +326,13 @@ impl VirtualUser {
     async fn iterate(&mut self, mut intended: Option<Instant>) -> bool {
         let plan = Arc::clone(&self.plan);
         let s = self.pick_scenario();
+        let first_time = !std::mem::replace(&mut self.ran_before[s], true);
         for (i, step) in plan.scenarios[s].steps.iter().enumerate() {
             if self.should_stop() {
                 return false;
+            }
+            if step.once && !first_time {
+                continue;
             }
             match &step.kind {
                 StepKind::Sleep(d) => {

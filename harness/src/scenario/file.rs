@@ -78,6 +78,8 @@ pub struct RawStep {
     #[serde(default)]
     pub extract: BTreeMap<String, Spanned<String>>,
     pub think_time: Option<Spanned<String>>,
+    #[serde(default)]
+    pub once: bool,
 }
 
 /// `check = { .. }` of a step.

@@ -399,6 +399,7 @@ impl Validator<'_> {
                     name: "invalid".into(),
                     kind: StepKind::Sleep(Duration::ZERO),
                     think_time,
+                    once: raw.once,
                 }
             }
             (None, Some(s)) => {
@@ -414,6 +415,7 @@ impl Validator<'_> {
                     name,
                     kind: StepKind::Sleep(d),
                     think_time,
+                    once: raw.once,
                 }
             }
             (None, None) => {
@@ -425,6 +427,7 @@ impl Validator<'_> {
                     name: "invalid".into(),
                     kind: StepKind::Sleep(Duration::ZERO),
                     think_time,
+                    once: raw.once,
                 }
             }
             (Some(request), None) => {
@@ -437,6 +440,7 @@ impl Validator<'_> {
                     name,
                     kind: StepKind::Http(Box::new(http)),
                     think_time,
+                    once: raw.once,
                 }
             }
         }

@@ -125,6 +125,8 @@ pub struct StepPlan {
     pub kind: StepKind,
     /// Pause after the step: uniformly random in `min..=max`.
     pub think_time: Option<(Duration, Duration)>,
+    /// Run only the first time a user runs this scenario (log in, seed data).
+    pub once: bool,
 }
 
 /// What a step does.

@@ -3,5 +3,6 @@
 mod cli;
 mod engine;
 mod run;
+mod scenarios;
 mod stack_up;
 mod support;

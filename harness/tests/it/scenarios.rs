@@ -1,0 +1,68 @@
+//! The scenarios shipped in `scenarios/`: each validates, and the short ones pass against the
+//! reference stack.
+
+use std::path::{Path, PathBuf};
+
+use gauntlet::scenario::{self, Overrides};
+
+fn scenario_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    let files = scenario_files();
+    assert!(files.len() >= 4, "{files:?}");
+    for file in files {
+        if let Err(e) = scenario::load(&file, &|_| None, &Overrides::default()) {
+            panic!("{}:\n{e}", file.display());
+        }
+    }
+}
+
+/// browse (closed, weighted, `once` steps) and write-heavy (paced) pass their own thresholds
+/// against the stack, shortened to 3 s.
+#[tokio::test(flavor = "multi_thread")]
+async fn browse_and_write_heavy_pass_against_the_stack() {
+    let stack = stack_local::start(stack_local::StackOptions {
+        base_port: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    for name in ["browse", "write-heavy"] {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scenarios/{name}.toml"));
+        let overrides = Overrides {
+            base_url: Some(stack.catalog.url.clone()),
+            vars: vec![("iam".into(), stack.iam.url.clone())],
+            duration: Some(std::time::Duration::from_secs(3)),
+            users: Some(if name == "browse" { 6 } else { 25 }),
+            shard: None,
+        };
+        let plan = scenario::load(&file, &|_| None, &overrides).unwrap();
+        let report = gauntlet::run(&plan).await.unwrap();
+        let text = gauntlet_reports::console::render(&report);
+        assert_eq!(
+            report.verdict,
+            gauntlet_reports::Verdict::Passed,
+            "{name}:\n{text}"
+        );
+        assert!(report.total.requests > 20, "{name}:\n{text}");
+        // `once` steps ran once per user that ran their scenario, not every iteration.
+        if let Some(login) = report.steps.iter().find(|s| s.name == "reader login") {
+            assert!(
+                login.requests <= 6,
+                "{name}: reader login ran {} times",
+                login.requests
+            );
+        }
+    }
+    stack.shutdown().await.unwrap();
+}
