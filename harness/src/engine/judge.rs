@@ -1,0 +1,78 @@
+//! Judging a response: status, header and body checks, and extracting values for later steps.
+
+use super::http::Exchange;
+use super::stats::FailureKind;
+use crate::scenario::plan::{ExtractFrom, HttpStep};
+
+/// What a response was judged to be.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub failure: Option<FailureKind>,
+    pub checks_passed: u64,
+    pub checks_failed: u64,
+}
+
+impl Outcome {
+    fn check(&mut self, held: bool, kind: FailureKind) {
+        if held {
+            self.checks_passed += 1;
+        } else {
+            self.checks_failed += 1;
+            self.failure = self.failure.or(Some(kind));
+        }
+    }
+}
+
+/// Applies a step's checks and extractions to its response.
+pub fn judge(step: &HttpStep, exchange: &Exchange, vars: &mut [String]) -> Outcome {
+    let mut outcome = Outcome::default();
+    if step.checks.status.is_empty() {
+        outcome.failure = match exchange.status {
+            400..=499 => Some(FailureKind::Status4xx),
+            500.. => Some(FailureKind::Status5xx),
+            _ => None,
+        };
+    } else {
+        outcome.check(step.checks.status.contains(&exchange.status), FailureKind::Status);
+    }
+    let status_ok = outcome.failure.is_none();
+    for header in &step.checks.headers {
+        outcome.check(exchange.headers.contains_key(header), FailureKind::Check);
+    }
+    let needs_json = !step.checks.body.is_empty()
+        || step
+            .extract
+            .iter()
+            .any(|(_, from)| matches!(from, ExtractFrom::JsonPointer(_)));
+    let json: Option<serde_json::Value> = if needs_json {
+        serde_json::from_slice(&exchange.body).ok()
+    } else {
+        None
+    };
+    for (pointer, expected) in &step.checks.body {
+        outcome.check(
+            json.as_ref().and_then(|j| j.pointer(pointer)) == Some(expected),
+            FailureKind::Check,
+        );
+    }
+    if status_ok {
+        for (slot, from) in &step.extract {
+            let value = match from {
+                ExtractFrom::JsonPointer(p) => json.as_ref().and_then(|j| j.pointer(p)).map(|v| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                }),
+                ExtractFrom::Header(h) => exchange
+                    .headers
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+            };
+            match value {
+                Some(v) => vars[*slot] = v,
+                None => outcome.failure = outcome.failure.or(Some(FailureKind::Extract)),
+            }
+        }
+    }
+    outcome
+}

@@ -1,0 +1,159 @@
+//! Validation of an HTTP step: the request line, query, headers, body, checks and extractions,
+//! with every template resolved against the variables visible at that step.
+
+use std::collections::HashSet;
+
+use http::{HeaderName, Method};
+use toml::Spanned;
+
+use super::file::RawStep;
+use super::plan::{BodyTemplate, Checks, ExtractFrom, HttpStep};
+use super::{StepScope, Validator, toml_to_json};
+
+impl Validator<'_> {
+    pub(super) fn http_step(
+        &mut self,
+        raw: &RawStep,
+        request: &Spanned<String>,
+        visible: &mut HashSet<String>,
+    ) -> HttpStep {
+        let vars_snapshot = self.vars.clone();
+        let mut scope = StepScope {
+            vars: &vars_snapshot,
+            visible,
+            env: self.env,
+        };
+        let line = request.get_ref().trim();
+        let (method_text, url_text) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let method = match Method::from_bytes(method_text.as_bytes()) {
+            Ok(m) if method_text.chars().all(|c| c.is_ascii_uppercase()) => m,
+            _ => {
+                self.error(
+                    request.span(),
+                    format!("request {line:?}: expected \"METHOD URL\", e.g. \"GET /v1/movies\""),
+                );
+                Method::GET
+            }
+        };
+        let url_text = url_text.trim();
+        if url_text.is_empty() {
+            self.error(
+                request.span(),
+                format!("request {line:?}: the URL or path is missing"),
+            );
+        } else if !url_text.starts_with('/')
+            && !url_text.starts_with("http://")
+            && !url_text.starts_with("${")
+        {
+            self.error(
+                request.span(),
+                format!("request {line:?}: the URL must be a /path or http://..."),
+            );
+        }
+        let url_offset = request.span().start + request.get_ref().find(url_text).unwrap_or(0);
+        let url = self.template(url_text, url_offset..url_offset, &mut scope);
+        let query = raw
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), self.scalar_template(v, &mut scope)))
+            .collect();
+        let mut headers = Vec::new();
+        for (name, value) in &raw.headers {
+            match HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) {
+                Ok(h) => headers.push((h, self.scalar_template(value, &mut scope))),
+                Err(_) => self.error(value.span(), format!("{name:?} is not a valid header name")),
+            }
+        }
+        let bodies = [raw.json.is_some(), raw.form.is_some(), raw.body.is_some()];
+        if bodies.iter().filter(|b| **b).count() > 1 {
+            self.error(request.span(), "give at most one of `json`, `form` and `body`");
+        }
+        let body = if let Some(json) = &raw.json {
+            BodyTemplate::Json(self.json_template(json.get_ref(), json.span(), &mut scope))
+        } else if let Some(form) = &raw.form {
+            BodyTemplate::Form(
+                form.iter()
+                    .map(|(k, v)| (k.clone(), self.scalar_template(v, &mut scope)))
+                    .collect(),
+            )
+        } else if let Some(body) = &raw.body {
+            BodyTemplate::Raw(self.template(body.get_ref(), body.span(), &mut scope))
+        } else {
+            BodyTemplate::Empty
+        };
+
+        let mut checks = Checks::default();
+        if let Some(status) = &raw.check.status {
+            for code in status {
+                if !(100..=599).contains(code) {
+                    self.error(
+                        request.span(),
+                        format!("check.status: {code} is not an HTTP status"),
+                    );
+                }
+            }
+            checks.status = status.clone();
+        }
+        for name in &raw.check.headers {
+            match HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) {
+                Ok(h) => checks.headers.push(h),
+                Err(_) => self.error(
+                    request.span(),
+                    format!("check.headers: {name:?} is not a header name"),
+                ),
+            }
+        }
+        for (pointer, expected) in &raw.check.body {
+            if !pointer.is_empty() && !pointer.starts_with('/') {
+                self.error(
+                    request.span(),
+                    format!("check.body: {pointer:?} is not a JSON pointer (start it with /)"),
+                );
+            }
+            checks.body.push((pointer.clone(), toml_to_json(expected)));
+        }
+
+        let mut extract = Vec::new();
+        for (name, source) in &raw.extract {
+            let from = match source.get_ref().split_once(':') {
+                Some(("json", pointer)) if pointer.is_empty() || pointer.starts_with('/') => {
+                    Some(ExtractFrom::JsonPointer(pointer.to_string()))
+                }
+                Some(("header", header)) => {
+                    HeaderName::from_bytes(header.trim().to_ascii_lowercase().as_bytes())
+                        .ok()
+                        .map(ExtractFrom::Header)
+                }
+                _ => None,
+            };
+            let Some(from) = from else {
+                self.error(
+                    source.span(),
+                    format!("extract.{name}: expected \"json:/pointer\" or \"header:NAME\""),
+                );
+                continue;
+            };
+            let slot = match self.vars.iter().position(|(n, _)| n == name) {
+                Some(slot) => slot,
+                None => {
+                    self.vars.push((name.clone(), String::new()));
+                    self.vars.len() - 1
+                }
+            };
+            extract.push((slot, from));
+        }
+        // Extracted names are visible to the following steps only.
+        for name in raw.extract.keys() {
+            visible.insert(name.clone());
+        }
+        HttpStep {
+            method,
+            url,
+            query,
+            headers,
+            body,
+            checks,
+            extract,
+        }
+    }
+}
