@@ -54,6 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             shard: Shard::default(),
         },
         vars: vec![],
+        feeders: vec![],
         scenarios: vec![ScenarioPlan {
             name: "greet".into(),
             weight: 1,

@@ -11,6 +11,7 @@ pub mod stats;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use ::http::header::{CONTENT_TYPE, HOST};
@@ -24,7 +25,7 @@ use self::judge::{Outcome, judge};
 use self::recorder::{Recorder, Window, close_window};
 use self::schedule::UserSchedule;
 use self::stats::{FailureKind, Stats};
-use crate::scenario::plan::{BodyTemplate, HttpStep, JsonTemplate, RunPlan, StepKind};
+use crate::scenario::plan::{BodyTemplate, FeedMode, Feeder, HttpStep, JsonTemplate, RunPlan, StepKind};
 use crate::scenario::template::{self, Builtin, Context};
 
 /// The outcome of a run, before it becomes a report.
@@ -94,6 +95,7 @@ pub async fn run_with_progress(
     let started_at = SystemTime::now();
     let t0 = Instant::now();
     let planned = schedule::planned_duration(&plan.load);
+    let feed_cursors: Arc<[AtomicUsize]> = plan.feeders.iter().map(|_| AtomicUsize::new(0)).collect();
     let mut users = tokio::task::JoinSet::new();
     for schedule in schedule::schedules(&plan.load) {
         let user = VirtualUser::new(
@@ -102,6 +104,7 @@ pub async fn run_with_progress(
             t0,
             stop_rx.clone(),
             Arc::clone(&recorder),
+            Arc::clone(&feed_cursors),
         );
         users.spawn(user.run());
     }
@@ -188,11 +191,17 @@ struct VirtualUser {
     offsets: Vec<usize>,
     /// Whether the user has run each scenario before (`once` steps run the first time only).
     ran_before: Vec<bool>,
+    /// The row each data feeder is on for this user.
+    rows: Vec<usize>,
+    /// Next row of each shared feeder, for all users.
+    feed_cursors: Arc<[AtomicUsize]>,
 }
 
 /// What a rendered request needs besides the body.
 struct UserContext<'a> {
     vars: &'a [String],
+    feeders: &'a [Feeder],
+    rows: &'a [usize],
     index: usize,
     iteration: u64,
     rng: &'a mut u64,
@@ -205,6 +214,10 @@ impl Context for UserContext<'_> {
     fn builtin(&mut self, builtin: &Builtin, out: &mut String) {
         template::write_builtin(builtin, self.index, self.iteration, self.rng, out);
     }
+    fn feed(&self, feeder: usize, column: usize) -> &str {
+        let rows = &self.feeders[feeder].rows;
+        rows[self.rows[feeder] % rows.len()][column].as_str()
+    }
 }
 
 impl VirtualUser {
@@ -214,6 +227,7 @@ impl VirtualUser {
         t0: Instant,
         stop: watch::Receiver<bool>,
         recorder: Arc<Recorder>,
+        feed_cursors: Arc<[AtomicUsize]>,
     ) -> Self {
         let (authority, prefix) = split_url(&plan.base_url).unwrap_or(("127.0.0.1:80", "/"));
         let offsets = plan
@@ -227,6 +241,9 @@ impl VirtualUser {
             .collect();
         VirtualUser {
             ran_before: vec![false; plan.scenarios.len()],
+            // Per-user feeders stay on the user's own row; shared ones move every iteration.
+            rows: plan.feeders.iter().map(|_| schedule.index).collect(),
+            feed_cursors,
             vars: plan.vars.iter().map(|(_, v)| v.clone()).collect(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (schedule.index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
             base_authority: authority.to_string(),
@@ -327,6 +344,11 @@ impl VirtualUser {
     /// the start the first request's latency is measured from, when that was missed.
     async fn iterate(&mut self, mut intended: Option<Instant>) -> bool {
         let plan = Arc::clone(&self.plan);
+        for (f, feeder) in self.plan.feeders.iter().enumerate() {
+            if feeder.mode == FeedMode::Shared {
+                self.rows[f] = self.feed_cursors[f].fetch_add(1, Ordering::Relaxed);
+            }
+        }
         let s = self.pick_scenario();
         let first_time = !std::mem::replace(&mut self.ran_before[s], true);
         for (i, step) in plan.scenarios[s].steps.iter().enumerate() {
@@ -375,6 +397,8 @@ impl VirtualUser {
     fn render_request(&mut self, step: &HttpStep) -> (String, Request<Full<Bytes>>) {
         let mut ctx = UserContext {
             vars: &self.vars,
+            feeders: &self.plan.feeders,
+            rows: &self.rows,
             index: self.schedule.index,
             iteration: self.iteration,
             rng: &mut self.rng,

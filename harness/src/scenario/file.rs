@@ -20,6 +20,17 @@ pub struct RawFile {
     pub scenarios: Vec<Spanned<RawScenario>>,
     #[serde(default)]
     pub thresholds: BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    pub data: Vec<Spanned<RawData>>,
+}
+
+/// `[[data]]`: a CSV feeder.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawData {
+    pub name: String,
+    pub file: Spanned<String>,
+    pub mode: Option<Spanned<String>>,
 }
 
 /// `[target]`.

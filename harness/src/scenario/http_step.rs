@@ -18,7 +18,9 @@ impl Validator<'_> {
         visible: &mut HashSet<String>,
     ) -> HttpStep {
         let vars_snapshot = self.vars.clone();
+        let feeders = std::mem::take(&mut self.feeders);
         let mut scope = StepScope {
+            feeders: &feeders,
             vars: &vars_snapshot,
             visible,
             env: self.env,
@@ -146,6 +148,7 @@ impl Validator<'_> {
         for name in raw.extract.keys() {
             visible.insert(name.clone());
         }
+        self.feeders = feeders;
         HttpStep {
             method,
             url,

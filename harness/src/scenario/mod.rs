@@ -5,6 +5,7 @@
 //! documented in docs/scenarios.md.
 
 pub mod duration;
+mod feeders;
 mod file;
 mod http_step;
 mod load;
@@ -83,14 +84,28 @@ pub fn load(path: &Path, env: Env<'_>, overrides: &Overrides) -> Result<RunPlan,
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    from_str(&text, &path.display().to_string(), &default_name, env, overrides)
+    let origin = path.display().to_string();
+    from_str_in(&text, &origin, &default_name, path.parent(), env, overrides)
 }
 
-/// Validates scenario text; `origin` names it in error locations.
+/// Validates scenario text; `origin` names it in error locations. Data files are read
+/// relative to the working directory.
 pub fn from_str(
     text: &str,
     origin: &str,
     default_name: &str,
+    env: Env<'_>,
+    overrides: &Overrides,
+) -> Result<RunPlan, LoadError> {
+    from_str_in(text, origin, default_name, None, env, overrides)
+}
+
+/// [`from_str`], reading data files relative to `base_dir`.
+pub fn from_str_in(
+    text: &str,
+    origin: &str,
+    default_name: &str,
+    base_dir: Option<&Path>,
     env: Env<'_>,
     overrides: &Overrides,
 ) -> Result<RunPlan, LoadError> {
@@ -100,6 +115,7 @@ pub fn from_str(
         env,
         errors: Vec::new(),
         vars: Vec::new(),
+        feeders: Vec::new(),
     };
     let raw: RawFile = match toml::from_str(text) {
         Ok(raw) => raw,
@@ -109,7 +125,7 @@ pub fn from_str(
             return Err(LoadError::Invalid(v.errors));
         }
     };
-    let plan = v.plan(raw, default_name, overrides);
+    let plan = v.plan(raw, default_name, base_dir, overrides);
     if v.errors.is_empty() {
         Ok(plan)
     } else {
@@ -124,10 +140,13 @@ struct Validator<'a> {
     errors: Vec<ScenarioError>,
     /// Variable slots: name and initial value.
     vars: Vec<(String, String)>,
+    /// Data feeders, read before the steps so templates can refer to them.
+    feeders: Vec<plan::Feeder>,
 }
 
 /// Resolves names against the variables visible at one step.
 struct StepScope<'v> {
+    feeders: &'v [plan::Feeder],
     vars: &'v [(String, String)],
     visible: &'v HashSet<String>,
     env: Env<'v>,
@@ -154,6 +173,24 @@ impl Resolver for StepScope<'_> {
 
     fn env(&self, name: &str) -> Result<String, String> {
         (self.env)(name).ok_or_else(|| format!("environment variable {name} is not set"))
+    }
+
+    fn feed(&mut self, name: &str) -> Option<Result<(usize, usize), String>> {
+        let (feeder_name, column) = name.split_once('.')?;
+        let feeder = self.feeders.iter().position(|f| f.name == feeder_name)?;
+        let columns = &self.feeders[feeder].columns;
+        Some(
+            columns
+                .iter()
+                .position(|c| c == column)
+                .map(|c| (feeder, c))
+                .ok_or_else(|| {
+                    format!(
+                        "data {feeder_name:?} has no column {column:?} (columns: {})",
+                        columns.join(", ")
+                    )
+                }),
+        )
     }
 }
 
@@ -242,11 +279,18 @@ impl Validator<'_> {
         }
     }
 
-    fn plan(&mut self, raw: RawFile, default_name: &str, overrides: &Overrides) -> RunPlan {
+    fn plan(
+        &mut self,
+        raw: RawFile,
+        default_name: &str,
+        base_dir: Option<&Path>,
+        overrides: &Overrides,
+    ) -> RunPlan {
         // [vars], then --var overrides.
         for (name, value) in &raw.vars {
             let empty = HashSet::new();
             let mut scope = StepScope {
+                feeders: &[],
                 vars: &[],
                 visible: &empty,
                 env: self.env,
@@ -319,6 +363,7 @@ impl Validator<'_> {
         };
 
         let load = self.load(&raw.load, overrides);
+        self.feeders = self.feeders(&raw.data, base_dir);
         let scenarios = self.scenarios(&raw.scenarios);
         let thresholds = self.thresholds(&raw.thresholds, &scenarios);
         RunPlan {
@@ -330,6 +375,7 @@ impl Validator<'_> {
             vars: std::mem::take(&mut self.vars),
             scenarios,
             thresholds,
+            feeders: std::mem::take(&mut self.feeders),
         }
     }
 

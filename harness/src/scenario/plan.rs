@@ -29,6 +29,30 @@ pub struct RunPlan {
     pub scenarios: Vec<ScenarioPlan>,
     /// Pass/fail conditions on the final numbers.
     pub thresholds: Vec<ThresholdPlan>,
+    /// CSV data feeders (`[[data]]`), referenced as `${name.column}`.
+    pub feeders: Vec<Feeder>,
+}
+
+/// Rows of a CSV file that templates read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feeder {
+    /// Name used in templates.
+    pub name: String,
+    /// Which row a user reads.
+    pub mode: FeedMode,
+    /// Header row.
+    pub columns: Vec<String>,
+    /// Data rows (at least one), each with one value per column.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Which row of a feeder a user reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedMode {
+    /// User `i` reads row `i % rows` for the whole run (one account per user).
+    PerUser,
+    /// Every iteration of any user takes the next row, round robin across all users.
+    Shared,
 }
 
 /// How much load, and which part of it this process generates.

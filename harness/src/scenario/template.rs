@@ -27,6 +27,13 @@ pub enum Part {
     Var(usize),
     /// A built-in.
     Builtin(Builtin),
+    /// A column of the current row of a data feeder (`${feeder.column}`).
+    Feed {
+        /// Feeder index in the plan.
+        feeder: usize,
+        /// Column index.
+        column: usize,
+    },
 }
 
 /// A parsed template.
@@ -59,6 +66,11 @@ pub trait Resolver {
     fn var(&mut self, name: &str) -> Result<usize, String>;
     /// The value of an environment variable, or an error message when unset.
     fn env(&self, name: &str) -> Result<String, String>;
+    /// `feeder.column` of a data feeder: `None` when no feeder has that name, else its slot
+    /// or an error message (unknown column).
+    fn feed(&mut self, _name: &str) -> Option<Result<(usize, usize), String>> {
+        None
+    }
 }
 
 impl Template {
@@ -96,7 +108,11 @@ impl Template {
                         }
                     }
                     "" => return Err(fail("empty ${}".into())),
-                    _ => Part::Var(resolver.var(name).map_err(fail)?),
+                    _ => match resolver.feed(name) {
+                        Some(Ok((feeder, column))) => Part::Feed { feeder, column },
+                        Some(Err(message)) => return Err(fail(message)),
+                        None => Part::Var(resolver.var(name).map_err(fail)?),
+                    },
                 })
             };
             if let Some(part) = part {
@@ -139,6 +155,7 @@ impl Template {
                 Part::Literal(s) => out.push_str(s),
                 Part::Var(slot) => out.push_str(ctx.var(*slot)),
                 Part::Builtin(b) => ctx.builtin(b, out),
+                Part::Feed { feeder, column } => out.push_str(ctx.feed(*feeder, *column)),
             }
         }
     }
@@ -157,6 +174,10 @@ pub trait Context {
     fn var(&self, slot: usize) -> &str;
     /// Appends a built-in's value.
     fn builtin(&mut self, builtin: &Builtin, out: &mut String);
+    /// The current row's value of a feeder column.
+    fn feed(&self, _feeder: usize, _column: usize) -> &str {
+        ""
+    }
 }
 
 /// Writes a built-in using the given user index, iteration and random source.

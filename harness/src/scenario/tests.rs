@@ -192,3 +192,38 @@ fn paced_and_staged_load_models_validate() {
     );
     assert!(errors(&staged.replace("over = \"1s\"", "over = \"1 sec\""))[0].contains("stage `over`"));
 }
+
+#[test]
+fn data_feeder_mistakes_are_located() {
+    let dir = std::env::temp_dir().join(format!("feeder-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ok.csv"), "name,pw\nann,1\n").unwrap();
+    std::fs::write(dir.join("ragged.csv"), "name,pw\nann\n").unwrap();
+    let with = |data: &str, template: &str| {
+        let text = format!(
+            "[target]\nbase_url = \"http://h:1\"\n[load]\nusers = 1\niterations = 1\n{data}\n\
+             [[scenario]]\nname = \"s\"\n[[scenario.step]]\nrequest = \"GET /{template}\"\n"
+        );
+        from_str_in(&text, "f.toml", "f", Some(&dir), &env, &Overrides::default())
+    };
+    let ok = with("[[data]]\nname = \"acct\"\nfile = \"ok.csv\"", "${acct.name}").unwrap();
+    assert_eq!(ok.feeders[0].rows, vec![vec!["ann".to_string(), "1".to_string()]]);
+    let err = |r: Result<RunPlan, LoadError>| match r {
+        Err(LoadError::Invalid(e)) => e[0].to_string(),
+        _ => panic!("expected an error"),
+    };
+    let e = err(with(
+        "[[data]]\nname = \"acct\"\nfile = \"ok.csv\"",
+        "${acct.nmae}",
+    ));
+    assert!(e.contains("no column \"nmae\"") && e.contains("name, pw"), "{e}");
+    let e = err(with("[[data]]\nname = \"acct\"\nfile = \"missing.csv\"", ""));
+    assert!(e.starts_with("f.toml:8:8:") && e.contains("cannot read"), "{e}");
+    let e = err(with("[[data]]\nname = \"acct\"\nfile = \"ragged.csv\"", ""));
+    assert!(e.contains("data row 1 has 1 fields, the header has 2"), "{e}");
+    let e = err(with(
+        "[[data]]\nname = \"acct\"\nfile = \"ok.csv\"\nmode = \"random\"",
+        "",
+    ));
+    assert!(e.contains("per_user"), "{e}");
+}

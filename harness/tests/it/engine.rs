@@ -101,3 +101,67 @@ async fn the_run_histogram_is_the_sum_of_its_windows() {
     let total_windows: u64 = report.total.windows.iter().map(|w| w.requests).sum();
     assert_eq!(total_windows, report.total.requests);
 }
+
+/// A target that records the `v` query parameter of every request.
+async fn recording_target() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::extract::{Query, State};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let app = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(
+                |State(seen): State<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+                 Query(q): Query<std::collections::HashMap<String, String>>| async move {
+                    seen.lock().unwrap().push(q.get("v").cloned().unwrap_or_default());
+                    "ok"
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+async fn run_with_feeder(mode: &str, users: u32, iterations: u32) -> Vec<String> {
+    let (target, seen) = recording_target().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("words.csv"),
+        "word,other\nalpha,1\n\"be,ta\",2\ngamma,3\n",
+    )
+    .unwrap();
+    let text = format!(
+        "[target]\nbase_url = \"{target}\"\n[load]\nusers = {users}\niterations = {iterations}\n\
+         [[data]]\nname = \"words\"\nfile = \"words.csv\"\nmode = \"{mode}\"\n\
+         [[scenario]]\nname = \"s\"\n[[scenario.step]]\nrequest = \"GET /\"\nquery = {{ v = \"${{words.word}}\" }}\n"
+    );
+    let plan = scenario::from_str_in(
+        &text,
+        "t.toml",
+        "t",
+        Some(dir.path()),
+        &|_| None,
+        &Overrides::default(),
+    )
+    .unwrap();
+    gauntlet::run(&plan).await.unwrap();
+    let mut values = seen.lock().unwrap().clone();
+    values.sort();
+    values
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shared_feeder_hands_out_rows_round_robin() {
+    // One user, six iterations: every row twice, in turn.
+    let values = run_with_feeder("shared", 1, 6).await;
+    assert_eq!(values, ["alpha", "alpha", "be,ta", "be,ta", "gamma", "gamma"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_per_user_feeder_keeps_each_user_on_its_row() {
+    // Three users, two iterations each: user i always reads row i.
+    let values = run_with_feeder("per_user", 3, 2).await;
+    assert_eq!(values, ["alpha", "alpha", "be,ta", "be,ta", "gamma", "gamma"]);
+}
