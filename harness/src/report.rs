@@ -58,7 +58,7 @@ fn step_windows(windows: &[Window], index: usize) -> Vec<WindowReport> {
         .collect()
 }
 
-/// The windows of all HTTP steps together (every second, including empty ones).
+/// The windows of all request steps (HTTP and gRPC) together (every second, including empty ones).
 fn total_windows(windows: &[Window], http_steps: &[usize]) -> Vec<WindowReport> {
     windows
         .iter()
@@ -127,11 +127,11 @@ pub fn build(plan: &RunPlan, result: &RunResult) -> Report {
     );
     let mut total = StepStats::default();
     let mut steps = Vec::new();
-    let mut http_steps = Vec::new();
-    for (i, (scenario, name, is_http, stats)) in measured.steps.iter().enumerate() {
-        if *is_http {
+    let mut request_steps = Vec::new();
+    for (i, (scenario, name, class, stats)) in measured.steps.iter().enumerate() {
+        if *class != gate::StepClass::Pause {
             total.add(stats);
-            http_steps.push(i);
+            request_steps.push(i);
         }
         steps.push(step_report(
             name,
@@ -167,7 +167,7 @@ pub fn build(plan: &RunPlan, result: &RunResult) -> Report {
             None,
             &total,
             seconds,
-            total_windows(&result.windows, &http_steps),
+            total_windows(&result.windows, &request_steps),
         ),
         steps,
         thresholds,

@@ -1,8 +1,9 @@
 //! Judging a response: status, header and body checks, and extracting values for later steps.
 
+use super::grpc::GrpcExchange;
 use super::http::Exchange;
 use super::stats::FailureKind;
-use crate::scenario::plan::{ExtractFrom, HttpStep};
+use crate::scenario::plan::{ExtractFrom, GrpcStep, HttpStep};
 
 /// What a response was judged to be.
 #[derive(Debug, Default)]
@@ -70,6 +71,51 @@ pub fn judge(step: &HttpStep, exchange: &Exchange, vars: &mut [String]) -> Outco
             };
             match value {
                 Some(v) => vars[*slot] = v,
+                None => outcome.failure = outcome.failure.or(Some(FailureKind::Extract)),
+            }
+        }
+    }
+    outcome
+}
+
+/// Applies a gRPC step's checks and extractions to its response.
+pub fn judge_grpc(step: &GrpcStep, exchange: &GrpcExchange, vars: &mut [String]) -> Outcome {
+    let mut outcome = Outcome::default();
+    let allowed = if step.codes.is_empty() {
+        &[tonic::Code::Ok][..]
+    } else {
+        &step.codes[..]
+    };
+    let code_ok = allowed.contains(&exchange.code);
+    if step.codes.is_empty() {
+        if !code_ok {
+            outcome.failure = Some(FailureKind::Grpc(exchange.code as i32));
+        }
+    } else {
+        outcome.check(code_ok, FailureKind::Grpc(exchange.code as i32));
+    }
+    if step.body_checks.is_empty() && step.extract.is_empty() {
+        return outcome;
+    }
+    // The proto3 JSON mapping of the response: the message, or an array for a stream.
+    let messages: Vec<serde_json::Value> = exchange
+        .messages
+        .iter()
+        .filter_map(|m| serde_json::to_value(m).ok())
+        .collect();
+    let json = if step.method.server_streaming {
+        serde_json::Value::Array(messages)
+    } else {
+        messages.into_iter().next().unwrap_or(serde_json::Value::Null)
+    };
+    for (pointer, expected) in &step.body_checks {
+        outcome.check(json.pointer(pointer) == Some(expected), FailureKind::Check);
+    }
+    if code_ok {
+        for (slot, pointer) in &step.extract {
+            match json.pointer(pointer) {
+                Some(serde_json::Value::String(s)) => vars[*slot] = s.clone(),
+                Some(other) => vars[*slot] = other.to_string(),
                 None => outcome.failure = outcome.failure.or(Some(FailureKind::Extract)),
             }
         }

@@ -3,6 +3,7 @@
 //! `UserSchedule` (closed, staged or paced); users record into a sharded `Recorder`, which the
 //! engine drains once a second into per-second windows and the run's totals.
 
+pub mod grpc;
 pub mod http;
 mod judge;
 pub mod recorder;
@@ -20,13 +21,17 @@ use bytes::Bytes;
 use http_body_util::Full;
 use tokio::sync::watch;
 
+use self::http::Failed;
 use self::http::{Connections, split_url};
-use self::judge::{Outcome, judge};
+use self::judge::{Outcome, judge, judge_grpc};
 use self::recorder::{Recorder, Window, close_window};
 use self::schedule::UserSchedule;
 use self::stats::{FailureKind, Stats};
-use crate::scenario::plan::{BodyTemplate, FeedMode, Feeder, HttpStep, JsonTemplate, RunPlan, StepKind};
+use crate::scenario::plan::{
+    BodyTemplate, FeedMode, Feeder, GrpcStep, HttpStep, JsonTemplate, RunPlan, StepKind,
+};
 use crate::scenario::template::{self, Builtin, Context};
+use prost_reflect::DynamicMessage;
 
 /// The outcome of a run, before it becomes a report.
 #[derive(Debug)]
@@ -187,6 +192,7 @@ struct VirtualUser {
     connections: Connections,
     base_authority: String,
     base_prefix: String,
+    channels: grpc::Channels,
     /// Index of each scenario's first step in the flattened step list.
     offsets: Vec<usize>,
     /// Whether the user has run each scenario before (`once` steps run the first time only).
@@ -257,6 +263,7 @@ impl VirtualUser {
             stop,
             recorder,
             connections: Connections::default(),
+            channels: grpc::Channels::default(),
         }
     }
 
@@ -373,6 +380,15 @@ impl VirtualUser {
                         _ = stop.wait_for(|s| *s) => return false,
                     }
                 }
+                StepKind::Grpc(grpc) => {
+                    let mut stop = self.stop.clone();
+                    let index = self.offsets[s] + i;
+                    let from = intended.take();
+                    tokio::select! {
+                        () = self.grpc_step(grpc, index, from) => {}
+                        _ = stop.wait_for(|s| *s) => return false,
+                    }
+                }
             }
             if let Some((lo, hi)) = step.think_time {
                 let span = (hi - lo).as_micros() as u64;
@@ -453,6 +469,76 @@ impl VirtualUser {
         (authority, request)
     }
 
+    async fn grpc_step(&mut self, step: &GrpcStep, stats_index: usize, intended: Option<Instant>) {
+        let mut ctx = UserContext {
+            vars: &self.vars,
+            feeders: &self.plan.feeders,
+            rows: &self.rows,
+            index: self.schedule.index,
+            iteration: self.iteration,
+            rng: &mut self.rng,
+        };
+        let mut json = String::new();
+        render_json(&step.message, &mut ctx, &mut json);
+        let metadata: Vec<(String, String)> = step
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.render(&mut ctx)))
+            .collect();
+        let mut deserializer = serde_json::Deserializer::from_str(&json);
+        let result = match DynamicMessage::deserialize(step.method.input.clone(), &mut deserializer) {
+            Err(_) => Err(Failed {
+                kind: FailureKind::Request,
+                elapsed: None,
+            }),
+            Ok(message) => {
+                self.channels
+                    .call(
+                        &self.base_authority,
+                        &step.method,
+                        message,
+                        metadata,
+                        self.plan.timeout,
+                        intended,
+                    )
+                    .await
+            }
+        };
+        let (latency, bytes, outcome) = match &result {
+            Err(failed) => (
+                failed.elapsed,
+                0,
+                Outcome {
+                    failure: Some(failed.kind),
+                    ..Outcome::default()
+                },
+            ),
+            Ok((exchange, elapsed)) => (
+                Some(*elapsed),
+                exchange.bytes,
+                judge_grpc(step, exchange, &mut self.vars),
+            ),
+        };
+        self.record(stats_index, latency, bytes, &outcome);
+    }
+
+    /// Records one finished request of step `stats_index`.
+    fn record(&self, stats_index: usize, latency: Option<Duration>, bytes: u64, outcome: &Outcome) {
+        self.recorder.with(self.schedule.index, |stats| {
+            let stats = &mut stats.steps[stats_index];
+            stats.requests += 1;
+            if let Some(latency) = latency {
+                stats.record_latency(latency.as_micros() as u64);
+            }
+            stats.bytes_received += bytes;
+            stats.checks_passed += outcome.checks_passed;
+            stats.checks_failed += outcome.checks_failed;
+            if let Some(kind) = outcome.failure {
+                *stats.failures.entry(kind).or_default() += 1;
+            }
+        });
+    }
+
     async fn http_step(&mut self, step: &HttpStep, stats_index: usize, intended: Option<Instant>) {
         let (authority, request) = self.render_request(step);
         let result = self
@@ -475,19 +561,7 @@ impl VirtualUser {
                 judge(step, exchange, &mut self.vars),
             ),
         };
-        self.recorder.with(self.schedule.index, |stats| {
-            let stats = &mut stats.steps[stats_index];
-            stats.requests += 1;
-            if let Some(latency) = latency {
-                stats.record_latency(latency.as_micros() as u64);
-            }
-            stats.bytes_received += bytes;
-            stats.checks_passed += outcome.checks_passed;
-            stats.checks_failed += outcome.checks_failed;
-            if let Some(kind) = outcome.failure {
-                *stats.failures.entry(kind).or_default() += 1;
-            }
-        });
+        self.record(stats_index, latency, bytes, &outcome);
     }
 }
 

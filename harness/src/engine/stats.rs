@@ -33,6 +33,11 @@ pub enum FailureKind {
     Check,
     /// A value to extract was not in the response.
     Extract,
+    /// The request could not be built from its template (e.g. a gRPC message that does not
+    /// match its type once rendered, or metadata that is not ASCII).
+    Request,
+    /// A gRPC status outside the step's allowed codes (the code as a number).
+    Grpc(i32),
 }
 
 impl FailureKind {
@@ -47,8 +52,38 @@ impl FailureKind {
             FailureKind::Status => "status",
             FailureKind::Check => "check",
             FailureKind::Extract => "extract",
+            FailureKind::Request => "request",
+            FailureKind::Grpc(code) => grpc_code_name(code),
         }
     }
+}
+
+/// `grpc_` and the lower-case status name, for reports.
+fn grpc_code_name(code: i32) -> &'static str {
+    const NAMES: [&str; 17] = [
+        "grpc_ok",
+        "grpc_cancelled",
+        "grpc_unknown",
+        "grpc_invalid_argument",
+        "grpc_deadline_exceeded",
+        "grpc_not_found",
+        "grpc_already_exists",
+        "grpc_permission_denied",
+        "grpc_resource_exhausted",
+        "grpc_failed_precondition",
+        "grpc_aborted",
+        "grpc_out_of_range",
+        "grpc_unimplemented",
+        "grpc_internal",
+        "grpc_unavailable",
+        "grpc_data_loss",
+        "grpc_unauthenticated",
+    ];
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .copied()
+        .unwrap_or("grpc_unknown")
 }
 
 /// One step's numbers.

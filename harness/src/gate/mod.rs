@@ -10,10 +10,21 @@ use crate::engine::stats::StepStats;
 use crate::scenario::plan::{MetricRef, RunPlan, StepKind, ThresholdPlan};
 use threshold::{Aggregate, Condition};
 
+/// What kind of requests a step makes, for choosing the metrics it feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepClass {
+    /// HTTP requests: `http_req_*`.
+    Http,
+    /// gRPC calls: `grpc_req_*`.
+    Grpc,
+    /// No requests (sleep).
+    Pause,
+}
+
 /// Per-step numbers with the names thresholds filter on.
 pub struct Measured<'a> {
-    /// (scenario, step name, is an HTTP step, numbers), in plan order.
-    pub steps: Vec<(&'a str, &'a str, bool, &'a StepStats)>,
+    /// (scenario, step name, kind, numbers), in plan order.
+    pub steps: Vec<(&'a str, &'a str, StepClass, &'a StepStats)>,
     /// Iterations completed.
     pub iterations: u64,
     /// Paced starts that were late.
@@ -29,12 +40,12 @@ impl<'a> Measured<'a> {
             .flat_map(|s| s.steps.iter().map(move |st| (s.name.as_str(), st)))
             .zip(stats)
             .map(|((scenario, step), stats)| {
-                (
-                    scenario,
-                    step.name.as_str(),
-                    matches!(step.kind, StepKind::Http(_)),
-                    stats,
-                )
+                let class = match step.kind {
+                    StepKind::Http(_) => StepClass::Http,
+                    StepKind::Grpc(_) => StepClass::Grpc,
+                    StepKind::Sleep(_) => StepClass::Pause,
+                };
+                (scenario, step.name.as_str(), class, stats)
             })
             .collect();
         Measured {
@@ -44,11 +55,17 @@ impl<'a> Measured<'a> {
         }
     }
 
-    /// The merged numbers of the HTTP steps a metric reference selects.
+    /// The merged numbers of the steps a metric reference selects: HTTP steps for `http_*`,
+    /// gRPC steps for `grpc_*`, both for `checks`.
     fn select(&self, metric: &MetricRef) -> StepStats {
         let mut total = StepStats::default();
-        for (scenario, step, is_http, stats) in &self.steps {
-            let wanted = *is_http
+        for (scenario, step, class, stats) in &self.steps {
+            let class_wanted = match metric.name.split('_').next() {
+                Some("http") => *class == StepClass::Http,
+                Some("grpc") => *class == StepClass::Grpc,
+                _ => *class != StepClass::Pause,
+            };
+            let wanted = class_wanted
                 && metric.step.as_deref().is_none_or(|s| s == *step)
                 && metric.scenario.as_deref().is_none_or(|s| s == *scenario);
             if wanted {
@@ -69,12 +86,12 @@ fn observe(measured: &Measured<'_>, metric: &MetricRef, aggregate: Aggregate) ->
     let s = measured.select(metric);
     let ratio = |num: u64, den: u64| (den > 0).then(|| num as f64 / den as f64);
     match (metric.name.as_str(), aggregate) {
-        ("http_reqs", _) => Some(s.requests as f64),
-        ("http_req_failed", Aggregate::Count) => Some(s.failed() as f64),
-        ("http_req_failed", _) => ratio(s.failed(), s.requests),
+        ("http_reqs" | "grpc_reqs", _) => Some(s.requests as f64),
+        ("http_req_failed" | "grpc_req_failed", Aggregate::Count) => Some(s.failed() as f64),
+        ("http_req_failed" | "grpc_req_failed", _) => ratio(s.failed(), s.requests),
         ("checks", Aggregate::Count) => Some(s.checks_passed as f64),
         ("checks", _) => ratio(s.checks_passed, s.checks_passed + s.checks_failed),
-        ("http_req_duration", aggregate) => {
+        ("http_req_duration" | "grpc_req_duration", aggregate) => {
             let h = &s.latency;
             if h.is_empty() {
                 return if aggregate == Aggregate::Count {

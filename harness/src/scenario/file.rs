@@ -39,6 +39,11 @@ pub struct RawData {
 pub struct RawTarget {
     pub base_url: Spanned<String>,
     pub timeout: Option<Spanned<String>>,
+    /// .proto files for gRPC steps, relative to `proto_root`.
+    #[serde(default)]
+    pub proto: Vec<Spanned<String>>,
+    /// Include root for `proto` (relative to the scenario file; default: its directory).
+    pub proto_root: Option<Spanned<String>>,
 }
 
 /// `[load]`.
@@ -76,6 +81,10 @@ pub struct RawScenario {
 pub struct RawStep {
     pub name: Option<String>,
     pub request: Option<Spanned<String>>,
+    pub grpc: Option<Spanned<String>>,
+    pub message: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, Spanned<toml::Value>>,
     pub sleep: Option<Spanned<String>>,
     #[serde(default)]
     pub headers: BTreeMap<String, Spanned<toml::Value>>,
@@ -98,6 +107,8 @@ pub struct RawStep {
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
     pub status: Option<Vec<u16>>,
+    /// gRPC status codes that count as success, by name (`OK`, `NOT_FOUND`, ...).
+    pub code: Option<Vec<String>>,
     #[serde(default)]
     pub headers: Vec<String>,
     #[serde(default)]

@@ -7,6 +7,7 @@
 pub mod duration;
 mod feeders;
 mod file;
+mod grpc_step;
 mod http_step;
 mod load;
 pub mod plan;
@@ -116,6 +117,7 @@ pub fn from_str_in(
         errors: Vec::new(),
         vars: Vec::new(),
         feeders: Vec::new(),
+        protos: None,
     };
     let raw: RawFile = match toml::from_str(text) {
         Ok(raw) => raw,
@@ -142,6 +144,8 @@ struct Validator<'a> {
     vars: Vec<(String, String)>,
     /// Data feeders, read before the steps so templates can refer to them.
     feeders: Vec<plan::Feeder>,
+    /// Descriptors from `[target] proto`, for gRPC steps.
+    protos: Option<prost_reflect::DescriptorPool>,
 }
 
 /// Resolves names against the variables visible at one step.
@@ -364,6 +368,7 @@ impl Validator<'_> {
 
         let load = self.load(&raw.load, overrides);
         self.feeders = self.feeders(&raw.data, base_dir);
+        self.protos = self.protos(&raw.target, base_dir);
         let scenarios = self.scenarios(&raw.scenarios);
         let thresholds = self.thresholds(&raw.thresholds, &scenarios);
         RunPlan {
@@ -436,57 +441,46 @@ impl Validator<'_> {
                     None
                 }
             });
-        match (&raw.request, &raw.sleep) {
-            (Some(_), Some(s)) => {
-                self.error(s.span(), "a step is either a `request` or a `sleep`, not both");
-                StepPlan {
-                    name: "invalid".into(),
-                    kind: StepKind::Sleep(Duration::ZERO),
-                    think_time,
-                    once: raw.once,
-                }
+        let (name, kind) = match (&raw.request, &raw.grpc, &raw.sleep) {
+            (Some(request), None, None) => {
+                let http = self.http_step(raw, request, visible);
+                (
+                    request.get_ref().trim().to_string(),
+                    StepKind::Http(Box::new(http)),
+                )
             }
-            (None, Some(s)) => {
+            (None, Some(method), None) => {
+                let kind = match self.grpc_step(raw, method, visible) {
+                    Some(grpc) => StepKind::Grpc(Box::new(grpc)),
+                    None => StepKind::Sleep(Duration::ZERO), // reported; the plan is not run
+                };
+                (method.get_ref().trim().to_string(), kind)
+            }
+            (None, None, Some(s)) => {
                 let d = duration::parse_duration(s.get_ref()).unwrap_or_else(|e| {
                     self.error(s.span(), format!("sleep: {e}"));
                     Duration::ZERO
                 });
-                let name = raw
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("sleep {}", s.get_ref()));
-                StepPlan {
-                    name,
-                    kind: StepKind::Sleep(d),
-                    think_time,
-                    once: raw.once,
-                }
+                (format!("sleep {}", s.get_ref()), StepKind::Sleep(d))
             }
-            (None, None) => {
+            _ => {
                 self.error(
-                    span,
-                    "a step needs `request = \"METHOD URL\"` or `sleep = \"DURATION\"`",
+                    span.clone(),
+                    "a step needs exactly one of `request = \"METHOD URL\"`, \
+                     `grpc = \"package.Service/Method\"` or `sleep = \"DURATION\"`",
                 );
-                StepPlan {
-                    name: "invalid".into(),
-                    kind: StepKind::Sleep(Duration::ZERO),
-                    think_time,
-                    once: raw.once,
-                }
+                ("invalid".to_string(), StepKind::Sleep(Duration::ZERO))
             }
-            (Some(request), None) => {
-                let http = self.http_step(raw, request, visible);
-                let name = raw
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| request.get_ref().trim().to_string());
-                StepPlan {
-                    name,
-                    kind: StepKind::Http(Box::new(http)),
-                    think_time,
-                    once: raw.once,
-                }
-            }
+        };
+        if !matches!(kind, StepKind::Grpc(_)) && (raw.message.is_some() || !raw.metadata.is_empty()) {
+            let at = raw.message.as_ref().map_or(span.clone(), Spanned::span);
+            self.error(at, "`message` and `metadata` belong to gRPC steps");
+        }
+        StepPlan {
+            name: raw.name.clone().unwrap_or(name),
+            kind,
+            think_time,
+            once: raw.once,
         }
     }
 }

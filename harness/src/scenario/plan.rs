@@ -158,8 +158,43 @@ pub struct StepPlan {
 pub enum StepKind {
     /// An HTTP request.
     Http(Box<HttpStep>),
+    /// A gRPC call.
+    Grpc(Box<GrpcStep>),
     /// A pause.
     Sleep(Duration),
+}
+
+/// A gRPC call step (unary or server streaming), over HTTP/2 cleartext to the base URL.
+#[derive(Debug, Clone)]
+pub struct GrpcStep {
+    /// The method, resolved in the scenario's protos.
+    pub method: GrpcMethod,
+    /// The request message in the proto3 JSON mapping; strings are templates.
+    pub message: JsonTemplate,
+    /// Request metadata (ASCII values).
+    pub metadata: Vec<(String, Template)>,
+    /// Status codes that count as success (default: only OK).
+    pub codes: Vec<tonic::Code>,
+    /// JSON pointer -> expected value, in the response as JSON (an array of messages for a
+    /// server-streaming call).
+    pub body_checks: Vec<(String, serde_json::Value)>,
+    /// Values to keep for later steps: (variable slot, JSON pointer in the response).
+    pub extract: Vec<(usize, String)>,
+}
+
+/// A method from the scenario's .proto files.
+#[derive(Debug, Clone)]
+pub struct GrpcMethod {
+    /// `package.Service/Method`.
+    pub name: String,
+    /// The HTTP/2 path, `/package.Service/Method`.
+    pub path: String,
+    /// The request message type.
+    pub input: prost_reflect::MessageDescriptor,
+    /// The response message type.
+    pub output: prost_reflect::MessageDescriptor,
+    /// Whether the server streams its response.
+    pub server_streaming: bool,
 }
 
 /// An HTTP request step.

@@ -1,7 +1,7 @@
 //! Scenario validation: good files become plans; each kind of mistake is reported at its place.
 
 use super::*;
-use plan::{Limit, LoadModel, LoadPlan, Shard};
+use plan::{Limit, LoadModel, LoadPlan, Shard, StepKind};
 
 fn env(name: &str) -> Option<String> {
     (name == "TARGET_USER").then(|| "alice".to_string())
@@ -226,4 +226,58 @@ fn data_feeder_mistakes_are_located() {
         "",
     ));
     assert!(e.contains("per_user"), "{e}");
+}
+
+fn grpc_scenario(step: &str) -> Result<RunPlan, LoadError> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts/proto");
+    let text = format!(
+        "[target]\nbase_url = \"http://h:1\"\nproto_root = \"{}\"\nproto = [\"catalog/v1/catalog.proto\"]\n\
+         [load]\nusers = 1\niterations = 1\n[[scenario]]\nname = \"s\"\n[[scenario.step]]\n{step}\n",
+        root.display()
+    );
+    from_str(&text, "g.toml", "g", &env, &Overrides::default())
+}
+
+#[test]
+fn grpc_steps_resolve_methods_and_fields_in_the_protos() {
+    let plan = grpc_scenario(
+        "grpc = \"catalog.v1.MovieService/ListMovies\"\nmessage = { limit = 5, titleContains = \"x\" }\n\
+         check = { code = [\"OK\", \"NOT_FOUND\"] }",
+    )
+    .unwrap();
+    let StepKind::Grpc(step) = &plan.scenarios[0].steps[0].kind else {
+        panic!("not a gRPC step")
+    };
+    assert!(step.method.server_streaming);
+    assert_eq!(step.method.path, "/catalog.v1.MovieService/ListMovies");
+    assert_eq!(step.codes, [tonic::Code::Ok, tonic::Code::NotFound]);
+
+    let err = |step: &str| match grpc_scenario(step) {
+        Err(LoadError::Invalid(e)) => e[0].to_string(),
+        _ => panic!("expected an error for {step}"),
+    };
+    assert!(err("grpc = \"catalog.v1.MovieService/GetMovi\"").contains("no method \"GetMovi\""));
+    assert!(err("grpc = \"catalog.v2.MovieService/GetMovie\"").contains("no service"));
+    let e = err("grpc = \"catalog.v1.MovieService/CreateMovie\"\nmessage = { movie = { titel = \"x\" } }");
+    assert!(
+        e.contains("message.movie: catalog.v1.MovieInput has no field \"titel\""),
+        "{e}"
+    );
+    assert!(
+        err("grpc = \"catalog.v1.MovieService/GetMovie\"\ncheck = { code = [\"MISSING\"] }")
+            .contains("not a gRPC status name")
+    );
+}
+
+#[test]
+fn a_grpc_step_without_protos_says_what_to_add() {
+    let text = GOOD.replace(
+        "request = \"GET /v1/movies\"",
+        "grpc = \"catalog.v1.MovieService/GetMovie\"",
+    );
+    let e = errors(&text.replace(
+        "query = { limit = 10 }\nheaders = { authorization = \"Bearer ${token}\" }\n",
+        "",
+    ));
+    assert!(e[0].contains("add `proto = [...]` to [target]"), "{e:?}");
 }

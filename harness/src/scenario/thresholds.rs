@@ -11,10 +11,13 @@ use super::plan::{MetricRef, ScenarioPlan, ThresholdPlan};
 use crate::gate::threshold::{Aggregate, Condition};
 
 /// The metrics a threshold can name.
-pub const METRICS: [&str; 6] = [
+pub const METRICS: [&str; 9] = [
     "http_req_duration",
     "http_req_failed",
     "http_reqs",
+    "grpc_req_duration",
+    "grpc_req_failed",
+    "grpc_reqs",
     "checks",
     "iterations",
     "late_starts",
@@ -121,7 +124,7 @@ impl Validator<'_> {
 /// Which aggregates make sense for which metric.
 fn check_aggregate(metric: &str, c: &Condition) -> Result<(), String> {
     let ok = match metric {
-        "http_req_duration" => {
+        "http_req_duration" | "grpc_req_duration" => {
             if matches!(c.aggregate, Aggregate::Count) {
                 true
             } else if matches!(c.aggregate, Aggregate::Rate) {
@@ -133,7 +136,9 @@ fn check_aggregate(metric: &str, c: &Condition) -> Result<(), String> {
                 true
             }
         }
-        "http_req_failed" | "checks" => matches!(c.aggregate, Aggregate::Rate | Aggregate::Count),
+        "http_req_failed" | "grpc_req_failed" | "checks" => {
+            matches!(c.aggregate, Aggregate::Rate | Aggregate::Count)
+        }
         _ => matches!(c.aggregate, Aggregate::Count),
     };
     if ok {

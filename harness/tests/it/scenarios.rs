@@ -27,23 +27,27 @@ fn every_shipped_scenario_validates() {
     }
 }
 
-/// browse (closed, weighted, `once` steps) and write-heavy (paced) pass their own thresholds
-/// against the stack, shortened to 3 s.
+/// browse (closed, weighted, `once` steps), write-heavy (paced) and grpc (unary and streaming
+/// calls) pass their own thresholds against the stack, shortened to 3 s.
 #[tokio::test(flavor = "multi_thread")]
-async fn browse_and_write_heavy_pass_against_the_stack() {
+async fn browse_write_heavy_and_grpc_pass_against_the_stack() {
     let stack = stack_local::start(stack_local::StackOptions {
         base_port: 0,
         ..Default::default()
     })
     .await
     .unwrap();
-    for name in ["browse", "write-heavy"] {
+    for name in ["browse", "write-heavy", "grpc"] {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scenarios/{name}.toml"));
         let overrides = Overrides {
             base_url: Some(stack.catalog.url.clone()),
             vars: vec![("iam".into(), stack.iam.url.clone())],
             duration: Some(std::time::Duration::from_secs(3)),
-            users: Some(if name == "browse" { 6 } else { 25 }),
+            users: Some(match name {
+                "browse" => 6,
+                "grpc" => 4,
+                _ => 25,
+            }),
             shard: None,
         };
         let plan = scenario::load(&file, &|_| None, &overrides).unwrap();
