@@ -67,6 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 scenario: None,
             },
             conditions: vec![(p99.into(), Condition::parse(p99)?)],
+            abort_on_fail: false,
         }],
     };
 

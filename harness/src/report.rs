@@ -144,7 +144,7 @@ pub fn build(plan: &RunPlan, result: &RunResult) -> Report {
     let thresholds = gate::evaluate(&plan.thresholds, &measured);
     let verdict = if result.interrupted {
         Verdict::Interrupted
-    } else if thresholds.iter().all(|t| t.passed) {
+    } else if result.aborted_by.is_none() && thresholds.iter().all(|t| t.passed) {
         Verdict::Passed
     } else {
         Verdict::Failed
@@ -162,6 +162,7 @@ pub fn build(plan: &RunPlan, result: &RunResult) -> Report {
         load: load_summary(plan),
         iterations: result.stats.iterations,
         late_starts: result.stats.late_starts,
+        aborted_by: result.aborted_by.clone(),
         total: step_report(
             "all",
             None,

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::{Report, StepReport, Verdict};
+use crate::{Report, StepReport};
 
 fn ms(us: u64) -> String {
     format!("{:.2}", us as f64 / 1000.0)
@@ -83,11 +83,9 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
-    let verdict = match report.verdict {
-        Verdict::Passed => "PASSED",
-        Verdict::Failed => "FAILED",
-        Verdict::Interrupted => "INTERRUPTED",
-    };
-    let _ = writeln!(out, "verdict: {verdict}");
+    if let Some(rule) = &report.aborted_by {
+        let _ = writeln!(out, "aborted early: {rule} failed (abort_on_fail)");
+    }
+    let _ = writeln!(out, "verdict: {}", report.verdict);
     out
 }

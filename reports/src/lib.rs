@@ -28,6 +28,16 @@ pub enum Verdict {
     Interrupted,
 }
 
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Passed => "PASSED",
+            Verdict::Failed => "FAILED",
+            Verdict::Interrupted => "INTERRUPTED",
+        })
+    }
+}
+
 /// One run's report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -51,7 +61,10 @@ pub struct Report {
     /// Paced iterations that started after their intended time (the generator fell behind,
     /// usually because the target slowed down); always 0 for other models.
     pub late_starts: u64,
-    /// All HTTP steps together.
+    /// The `abort_on_fail` threshold (`metric condition`) that stopped the run early, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted_by: Option<String>,
+    /// All request steps together.
     pub total: StepReport,
     /// Per step, in plan order.
     pub steps: Vec<StepReport>,

@@ -121,7 +121,7 @@ pub async fn run(args: RunArgs) -> u8 {
     }
     let mut stdout = std::io::stdout().lock();
     if args.quiet {
-        let _ = writeln!(stdout, "verdict: {:?}", report.verdict);
+        let _ = writeln!(stdout, "verdict: {}", report.verdict);
     } else {
         let _ = stdout.write_all(gauntlet_reports::console::render(&report).as_bytes());
         if let Some(path) = &args.out {

@@ -27,6 +27,7 @@ use self::judge::{Outcome, judge, judge_grpc};
 use self::recorder::{Recorder, Window, close_window};
 use self::schedule::UserSchedule;
 use self::stats::{FailureKind, Stats};
+use crate::gate::{self, Measured};
 use crate::scenario::plan::{
     BodyTemplate, FeedMode, Feeder, GrpcStep, HttpStep, JsonTemplate, RunPlan, StepKind,
 };
@@ -44,8 +45,10 @@ pub struct RunResult {
     pub stats: Stats,
     /// One entry per second of the run (the last one may be partial).
     pub windows: Vec<Window>,
-    /// Whether it was stopped before its end.
+    /// Whether it was stopped before its end by a signal.
     pub interrupted: bool,
+    /// The `abort_on_fail` condition that stopped the run early, as `metric condition`.
+    pub aborted_by: Option<String>,
 }
 
 /// Why a run could not be carried out.
@@ -121,6 +124,13 @@ pub async fn run_with_progress(
     let mut tick = tokio::time::interval_at((t0 + Duration::from_secs(1)).into(), Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut interrupted = false;
+    let mut aborted_by: Option<String> = None;
+    let abort_rules: Vec<_> = plan
+        .thresholds
+        .iter()
+        .filter(|t| t.abort_on_fail)
+        .cloned()
+        .collect();
     tokio::pin!(interrupt);
     loop {
         tokio::select! {
@@ -147,6 +157,15 @@ pub async fn run_with_progress(
                 close_window(second, &mut window, &mut totals, &mut windows);
                 progress(&update);
                 second += 1;
+                if aborted_by.is_none() && !abort_rules.is_empty() {
+                    let measured = Measured::new(&plan, &totals.steps, totals.iterations, totals.late_starts);
+                    let failed = gate::evaluate(&abort_rules, &measured).into_iter().find(|t| !t.passed && t.observed.is_some());
+                    if let Some(t) = failed {
+                        tracing::warn!(metric = %t.metric, condition = %t.condition, "abort_on_fail threshold failed; stopping");
+                        aborted_by = Some(format!("{} {}", t.metric, t.condition));
+                        let _ = stop_tx.send(true);
+                    }
+                }
             }
             () = &mut interrupt, if !interrupted => {
                 interrupted = true;
@@ -176,6 +195,7 @@ pub async fn run_with_progress(
         stats: totals,
         windows,
         interrupted,
+        aborted_by,
     })
 }
 

@@ -19,7 +19,8 @@ pub struct RawFile {
     #[serde(rename = "scenario")]
     pub scenarios: Vec<Spanned<RawScenario>>,
     #[serde(default)]
-    pub thresholds: BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+    /// Each: a list of conditions, or `{ conditions = [...], abort_on_fail = true }`.
+    pub thresholds: BTreeMap<String, Spanned<toml::Value>>,
     #[serde(default)]
     pub data: Vec<Spanned<RawData>>,
 }

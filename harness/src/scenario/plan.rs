@@ -297,4 +297,6 @@ pub struct ThresholdPlan {
     pub metric: MetricRef,
     /// Each condition with its text as written.
     pub conditions: Vec<(String, Condition)>,
+    /// Stop the run as soon as a condition fails (checked once a second on the numbers so far).
+    pub abort_on_fail: bool,
 }

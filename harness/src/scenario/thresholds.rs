@@ -26,7 +26,7 @@ pub const METRICS: [&str; 9] = [
 impl Validator<'_> {
     pub(super) fn thresholds(
         &mut self,
-        raw: &BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+        raw: &BTreeMap<String, Spanned<toml::Value>>,
         scenarios: &[ScenarioPlan],
     ) -> Vec<ThresholdPlan> {
         let steps: Vec<&str> = scenarios
@@ -35,26 +35,36 @@ impl Validator<'_> {
             .collect();
         let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
         let mut plans = Vec::new();
-        for (key, conditions) in raw {
-            let span = conditions.span();
+        for (key, entry) in raw {
+            let span = entry.span();
+            let Some((conditions, abort_on_fail)) = threshold_entry(entry.get_ref()) else {
+                self.error(
+                    span,
+                    format!(
+                        "{key}: expected a list of conditions, or {{ conditions = [...], abort_on_fail = true }}"
+                    ),
+                );
+                continue;
+            };
             let Some(metric) = self.metric_ref(key, span.clone(), &steps, &names) else {
                 continue;
             };
             let mut parsed = Vec::new();
-            for text in conditions.get_ref() {
-                match Condition::parse(text.get_ref()) {
+            for text in conditions {
+                match Condition::parse(&text) {
                     Ok(c) => {
                         if let Err(e) = check_aggregate(&metric.name, &c) {
-                            self.error(text.span(), format!("{key}: {e}"));
+                            self.error(span.clone(), format!("{key}: {e}"));
                         }
-                        parsed.push((text.get_ref().clone(), c));
+                        parsed.push((text, c));
                     }
-                    Err(e) => self.error(text.span(), e.0),
+                    Err(e) => self.error(span.clone(), e.0),
                 }
             }
             plans.push(ThresholdPlan {
                 metric,
                 conditions: parsed,
+                abort_on_fail,
             });
         }
         plans
@@ -118,6 +128,30 @@ impl Validator<'_> {
             }
         }
         Some(metric)
+    }
+}
+
+/// The conditions and the abort flag of a `[thresholds]` value, if it has either form.
+fn threshold_entry(value: &toml::Value) -> Option<(Vec<String>, bool)> {
+    let strings = |v: &toml::Value| -> Option<Vec<String>> {
+        v.as_array()?
+            .iter()
+            .map(|c| c.as_str().map(str::to_string))
+            .collect()
+    };
+    match value {
+        toml::Value::Array(_) => Some((strings(value)?, false)),
+        toml::Value::Table(t) => {
+            if t.keys().any(|k| k != "conditions" && k != "abort_on_fail") {
+                return None;
+            }
+            let abort = match t.get("abort_on_fail") {
+                None => false,
+                Some(v) => v.as_bool()?,
+            };
+            Some((strings(t.get("conditions")?)?, abort))
+        }
+        _ => None,
     }
 }
 

@@ -165,3 +165,121 @@ async fn a_per_user_feeder_keeps_each_user_on_its_row() {
     let values = run_with_feeder("per_user", 3, 2).await;
     assert_eq!(values, ["alpha", "alpha", "be,ta", "be,ta", "gamma", "gamma"]);
 }
+
+/// A target that misbehaves by connection: the first closes at once, the second answers
+/// garbage, the third never answers; then it starts over.
+async fn faulty_target() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut n = 0u64;
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                break;
+            };
+            n += 1;
+            let mode = n % 3;
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = socket.read(&mut buf).await;
+                match mode {
+                    1 => drop(socket),
+                    2 => {
+                        let _ = socket.write_all(b"this is not HTTP\r\n\r\n").await;
+                    }
+                    _ => tokio::time::sleep(Duration::from_secs(30)).await,
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Resets, garbage and hangs are data: counted by kind, and the run goes on to its end.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_misbehaving_target_is_counted_by_kind_not_fatal() {
+    let target = faulty_target().await;
+    let text = format!(
+        "[target]\nbase_url = \"{target}\"\ntimeout = \"300ms\"\n[load]\nusers = 3\nduration = \"1500ms\"\n\
+         [[scenario]]\nname = \"s\"\n[[scenario.step]]\nname = \"get\"\nrequest = \"GET /\"\n"
+    );
+    let plan = scenario::from_str(&text, "f.toml", "f", &|_| None, &Overrides::default()).unwrap();
+    let started = Instant::now();
+    let report = gauntlet::run(&plan).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the run did not end on time"
+    );
+    let failures = &report.total.failures;
+    assert_eq!(report.total.failed, report.total.requests, "{failures:?}");
+    assert!(failures.get("io").copied().unwrap_or(0) > 0, "{failures:?}");
+    assert!(failures.get("timeout").copied().unwrap_or(0) > 0, "{failures:?}");
+    // Timeouts are timed: their latency is the timeout, not nothing.
+    let max = report.total.latency_us.as_ref().unwrap().max;
+    assert!((300_000..400_000).contains(&max), "max latency {max} us");
+}
+
+/// `--shard i/n` splits users so that the shards together run exactly the whole plan.
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_together_send_what_one_run_sends() {
+    let target = freezing_target(Duration::from_secs(3600), Duration::ZERO).await;
+    let text = format!(
+        "[target]\nbase_url = \"{target}\"\n[load]\nusers = 5\niterations = 3\n\
+         [[scenario]]\nname = \"s\"\n[[scenario.step]]\nname = \"get\"\nrequest = \"GET /\"\n"
+    );
+    let run = |shard: Option<gauntlet::scenario::plan::Shard>| {
+        let plan = scenario::from_str(
+            &text,
+            "s.toml",
+            "s",
+            &|_| None,
+            &Overrides {
+                shard,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        async move { gauntlet::run(&plan).await.unwrap() }
+    };
+    use gauntlet::scenario::plan::Shard;
+    let whole = run(None).await;
+    let a = run(Some(Shard { index: 0, count: 2 })).await;
+    let b = run(Some(Shard { index: 1, count: 2 })).await;
+    assert_eq!(whole.total.requests, 15);
+    assert_eq!(a.total.requests + b.total.requests, whole.total.requests);
+    assert_eq!((a.total.requests, b.total.requests), (9, 6)); // users 0,2,4 and 1,3
+    assert_eq!(a.load.shard.as_deref(), Some("1/2"));
+    let mut merged = histogram::decode(&a.total.histogram).unwrap();
+    merged
+        .add(histogram::decode(&b.total.histogram).unwrap())
+        .unwrap();
+    assert_eq!(merged.len(), whole.total.requests);
+}
+
+/// An `abort_on_fail` threshold stops a run as soon as it fails: here every request gets a
+/// 500, so a 30 s run ends after about a second, failed, naming the rule.
+#[tokio::test(flavor = "multi_thread")]
+async fn abort_on_fail_stops_the_run_early() {
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let text = format!(
+        "[target]\nbase_url = \"{target}\"\n[load]\nusers = 2\nduration = \"30s\"\n\
+         [[scenario]]\nname = \"s\"\n[[scenario.step]]\nname = \"get\"\nrequest = \"GET /\"\n\
+         [thresholds]\nhttp_req_failed = {{ conditions = [\"rate < 0.5\"], abort_on_fail = true }}\n"
+    );
+    let plan = scenario::from_str(&text, "a.toml", "a", &|_| None, &Overrides::default()).unwrap();
+    let report = gauntlet::run(&plan).await.unwrap();
+    assert!(report.duration_secs < 5.0, "ran {} s", report.duration_secs);
+    assert_eq!(report.verdict, gauntlet_reports::Verdict::Failed);
+    assert_eq!(report.aborted_by.as_deref(), Some("http_req_failed rate < 0.5"));
+    assert_eq!(
+        report.total.failures.get("status_5xx").copied(),
+        Some(report.total.requests)
+    );
+}

@@ -162,3 +162,42 @@ async fn an_unreachable_target_exits_3_with_one_line() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("could not connect"), "{stderr}");
 }
+
+/// SIGTERM mid-run: the partial report is still written, marked interrupted, and the exit
+/// code is 130.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_writes_the_partial_report_and_exits_130() {
+    let stack = stack().await;
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("partial.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .arg("run")
+        .arg(repo().join("scenarios/browse.toml"))
+        .args([
+            "--target",
+            &stack.catalog.url,
+            "--var",
+            &format!("iam={}", stack.iam.url),
+        ])
+        .args(["--duration", "60s", "--users", "2", "--quiet", "--out"])
+        .arg(&report_path)
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["verdict"], "interrupted");
+    assert!(report["total"]["requests"].as_u64().unwrap() > 0);
+    assert!(report["duration_secs"].as_f64().unwrap() < 30.0);
+    stack.shutdown().await.unwrap();
+}
