@@ -45,6 +45,8 @@ pub struct RawTarget {
     pub proto: Vec<Spanned<String>>,
     /// Include root for `proto` (relative to the scenario file; default: its directory).
     pub proto_root: Option<Spanned<String>>,
+    /// Fetch descriptors from the target through gRPC server reflection instead.
+    pub reflection: Option<Spanned<bool>>,
 }
 
 /// `[load]`.

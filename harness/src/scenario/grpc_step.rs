@@ -43,7 +43,30 @@ fn field_for(message: &MessageDescriptor, key: &str) -> Option<prost_reflect::Fi
 }
 
 impl Validator<'_> {
-    pub(super) fn protos(&mut self, target: &RawTarget, base_dir: Option<&Path>) -> Option<DescriptorPool> {
+    pub(super) fn protos(
+        &mut self,
+        target: &RawTarget,
+        base_dir: Option<&Path>,
+        base_url: &str,
+    ) -> Option<DescriptorPool> {
+        if let Some(reflection) = target.reflection.as_ref().filter(|r| *r.get_ref()) {
+            if !target.proto.is_empty() {
+                self.error(
+                    reflection.span(),
+                    "give either `proto` files or `reflection = true`, not both",
+                );
+                return None;
+            }
+            let fetched = super::reflect::fetch_blocking(base_url)
+                .and_then(|fds| DescriptorPool::from_file_descriptor_set(fds).map_err(|e| e.to_string()));
+            return match fetched {
+                Ok(pool) => Some(pool),
+                Err(e) => {
+                    self.error(reflection.span(), format!("reflection from {base_url}: {e}"));
+                    None
+                }
+            };
+        }
         if target.proto.is_empty() {
             return None;
         }
@@ -73,7 +96,7 @@ impl Validator<'_> {
         let Some(pool) = &self.protos else {
             self.error(
                 spec.span(),
-                "gRPC steps need the .proto files: add `proto = [...]` to [target]",
+                "gRPC steps need descriptors: add `proto = [...]` (or `reflection = true`) to [target]",
             );
             return None;
         };

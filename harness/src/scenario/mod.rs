@@ -11,6 +11,7 @@ mod grpc_step;
 mod http_step;
 mod load;
 pub mod plan;
+mod reflect;
 pub mod template;
 mod thresholds;
 
@@ -368,7 +369,7 @@ impl Validator<'_> {
 
         let load = self.load(&raw.load, overrides);
         self.feeders = self.feeders(&raw.data, base_dir);
-        self.protos = self.protos(&raw.target, base_dir);
+        self.protos = self.protos(&raw.target, base_dir, &base_url);
         let scenarios = self.scenarios(&raw.scenarios);
         let thresholds = self.thresholds(&raw.thresholds, &scenarios);
         RunPlan {

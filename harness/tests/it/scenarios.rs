@@ -16,6 +16,66 @@ fn scenario_files() -> Vec<PathBuf> {
     files
 }
 
+/// With `reflection = true` instead of .proto files, the descriptors come from the running
+/// catalog (gRPC server reflection) and the gRPC scenario runs the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_scenario_runs_with_descriptors_from_server_reflection() {
+    let stack = stack_local::start(stack_local::StackOptions {
+        base_port: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/grpc.toml");
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "proto_root = \"../contracts/proto\"\nproto = [\"catalog/v1/catalog.proto\"]",
+        "reflection = true",
+    );
+    assert!(text.contains("reflection = true"));
+    let overrides = Overrides {
+        base_url: Some(stack.catalog.url.clone()),
+        vars: vec![("iam".into(), stack.iam.url.clone())],
+        duration: Some(std::time::Duration::from_secs(2)),
+        users: Some(2),
+        shard: None,
+    };
+    let plan =
+        tokio::task::spawn_blocking(move || scenario::from_str(&text, "r.toml", "r", &|_| None, &overrides))
+            .await
+            .unwrap()
+            .unwrap();
+    let report = gauntlet::run(&plan).await.unwrap();
+    assert_eq!(
+        report.verdict,
+        gauntlet_reports::Verdict::Passed,
+        "{}",
+        gauntlet_reports::console::render(&report)
+    );
+    assert!(report.steps.iter().find(|s| s.name == "stream").unwrap().requests > 0);
+
+    // Nothing listening: a located error, not a hang or a panic.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = format!(
+        "[target]\nbase_url = \"http://127.0.0.1:{port}\"\nreflection = true\n[load]\nusers = 1\niterations = 1\n[[scenario]]\nname = \"s\"\n[[scenario.step]]\nsleep = \"1ms\"\n"
+    );
+    let err = tokio::task::spawn_blocking(move || {
+        scenario::from_str(&dead, "d.toml", "d", &|_| None, &Overrides::default())
+            .unwrap_err()
+            .to_string()
+    })
+    .await
+    .unwrap();
+    assert!(
+        err.starts_with("d.toml:3:14:") && err.contains("cannot connect"),
+        "{err}"
+    );
+    stack.shutdown().await.unwrap();
+}
+
 #[test]
 fn every_shipped_scenario_validates() {
     let files = scenario_files();

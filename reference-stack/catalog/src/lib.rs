@@ -27,6 +27,9 @@ pub mod proto {
     tonic::include_proto!("catalog.v1");
 }
 
+/// The compiled descriptors of `catalog.proto`, served by gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/catalog_descriptor.bin"));
+
 /// catalog's contract, served at `/openapi.yaml`.
 pub const OPENAPI: &str = include_str!("../../../contracts/openapi/catalog.yaml");
 
@@ -61,7 +64,21 @@ pub fn open(config: &CatalogConfig) -> anyhow::Result<AppState> {
 /// The router: REST and gRPC routes plus the common ones.
 pub fn app(state: AppState) -> Router {
     let grpc = proto::movie_service_server::MovieServiceServer::new(grpc::Movies::new(state.clone()));
-    let routes = rest::router(state.clone()).route_service("/catalog.v1.MovieService/{*method}", grpc);
+    let mut routes = rest::router(state.clone()).route_service("/catalog.v1.MovieService/{*method}", grpc);
+    // Server reflection (v1, and v1alpha for older clients such as grpcurl), public like the
+    // OpenAPI document: the descriptors are compiled in, so building it only fails on a bug.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+    };
+    match (reflection().build_v1(), reflection().build_v1alpha()) {
+        (Ok(v1), Ok(v1alpha)) => {
+            routes = routes
+                .route_service("/grpc.reflection.v1.ServerReflection/{*method}", v1)
+                .route_service("/grpc.reflection.v1alpha.ServerReflection/{*method}", v1alpha);
+        }
+        (Err(e), _) | (_, Err(e)) => tracing::error!(error = %e, "gRPC reflection disabled"),
+    }
     let db = state.db.clone();
     stack_common::ops::finish(
         routes,
