@@ -1,7 +1,8 @@
 //! Turns a run's merged numbers into the versioned report (`gauntlet_reports::Report`).
 
 use gauntlet_reports::{
-    Environment, LoadSummary, Report, SCHEMA_VERSION, StepReport, Verdict, WindowReport, histogram,
+    Environment, LoadSummary, PlanSummary, Report, SCHEMA_VERSION, ScenarioSummary, StepReport, StepSummary,
+    Verdict, WindowReport, histogram,
 };
 
 use crate::engine::RunResult;
@@ -9,7 +10,8 @@ use crate::engine::recorder::Window;
 use crate::engine::schedule;
 use crate::engine::stats::StepStats;
 use crate::gate::{self, Measured};
-use crate::scenario::plan::{Limit, LoadModel, RunPlan};
+use crate::scenario::plan::{Limit, LoadModel, RunPlan, StepKind, StepPlan};
+use crate::scenario::template::{Part, Template};
 
 fn step_report(
     name: &str,
@@ -90,6 +92,45 @@ fn total_windows(windows: &[Window], http_steps: &[usize]) -> Vec<WindowReport> 
         .collect()
 }
 
+fn plan_summary(plan: &RunPlan) -> PlanSummary {
+    let step = |s: &StepPlan| {
+        let (kind, target) = match &s.kind {
+            StepKind::Http(h) => ("http", format!("{} {}", h.method, template_text(&h.url))),
+            StepKind::Grpc(g) => ("grpc", g.method.name.clone()),
+            StepKind::Sleep(d) => ("sleep", format!("{} ms", d.as_millis())),
+        };
+        StepSummary {
+            name: s.name.clone(),
+            kind: kind.into(),
+            target,
+            once: s.once,
+        }
+    };
+    PlanSummary {
+        timeout_ms: plan.timeout.as_millis() as u64,
+        scenarios: plan
+            .scenarios
+            .iter()
+            .map(|s| ScenarioSummary {
+                name: s.name.clone(),
+                weight: s.weight,
+                steps: s.steps.iter().map(step).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// A template written back with its `${..}` references (values are not substituted).
+fn template_text(t: &Template) -> String {
+    t.parts()
+        .iter()
+        .map(|p| match p {
+            Part::Literal(s) => s.clone(),
+            _ => "${..}".to_string(),
+        })
+        .collect()
+}
+
 fn load_summary(plan: &RunPlan) -> LoadSummary {
     let shard = plan.load.shard;
     let mut summary = LoadSummary {
@@ -160,6 +201,7 @@ pub fn build(plan: &RunPlan, result: &RunResult) -> Report {
             .unwrap_or_default(),
         duration_secs: seconds,
         load: load_summary(plan),
+        plan: plan_summary(plan),
         iterations: result.stats.iterations,
         late_starts: result.stats.late_starts,
         aborted_by: result.aborted_by.clone(),
@@ -177,6 +219,7 @@ pub fn build(plan: &RunPlan, result: &RunResult) -> Report {
             harness_version: env!("CARGO_PKG_VERSION").to_string(),
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            revision: None,
         },
     }
 }

@@ -56,6 +56,8 @@ pub struct Report {
     pub duration_secs: f64,
     /// The load that was applied.
     pub load: LoadSummary,
+    /// The resolved plan: scenarios and their steps as run.
+    pub plan: PlanSummary,
     /// Iterations completed by all users.
     pub iterations: u64,
     /// Paced iterations that started after their intended time (the generator fell behind,
@@ -95,6 +97,41 @@ pub struct LoadSummary {
     /// Planned iterations per user (when the run is count-bound).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iterations_per_user: Option<u64>,
+}
+
+/// The plan as it was resolved from the scenario file and the command line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    /// Per-request timeout, milliseconds.
+    pub timeout_ms: u64,
+    /// The scenarios users picked from.
+    pub scenarios: Vec<ScenarioSummary>,
+}
+
+/// One scenario of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioSummary {
+    /// Name.
+    pub name: String,
+    /// Relative weight.
+    pub weight: u32,
+    /// Its steps, in order.
+    pub steps: Vec<StepSummary>,
+}
+
+/// One step of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepSummary {
+    /// Name.
+    pub name: String,
+    /// `http`, `grpc` or `sleep`.
+    pub kind: String,
+    /// What it does: `GET /v1/movies` (the URL template as written), the gRPC method, or the
+    /// pause.
+    pub target: String,
+    /// Runs once per user and scenario.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub once: bool,
 }
 
 /// The numbers of one step (or of all steps).
@@ -188,6 +225,9 @@ pub struct Environment {
     pub os: String,
     /// Logical CPUs of the generator machine.
     pub cpus: usize,
+    /// The system's revision under test, when given (`--revision`, e.g. a git commit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
 }
 
 impl Report {

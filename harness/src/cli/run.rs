@@ -31,6 +31,9 @@ pub struct RunArgs {
     /// `--shard 2/4`. `gauntlet merge` will combine the shards' reports exactly.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<Shard>,
+    /// The revision of the system under test (e.g. a git commit), recorded in the report.
+    #[arg(long, env = "GAUNTLET_REVISION", value_name = "REV")]
+    revision: Option<String>,
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -109,7 +112,8 @@ pub async fn run(args: RunArgs) -> u8 {
             return exit::RUN_FAILED;
         }
     };
-    let report = gauntlet::report::build(&plan, &result);
+    let mut report = gauntlet::report::build(&plan, &result);
+    report.environment.revision = args.revision;
     if let Some(path) = &args.out {
         let written = serde_json::to_vec_pretty(&report)
             .map_err(std::io::Error::other)

@@ -41,6 +41,7 @@ pub fn judge(step: &HttpStep, exchange: &Exchange, vars: &mut [String]) -> Outco
         outcome.check(exchange.headers.contains_key(header), FailureKind::Check);
     }
     let needs_json = !step.checks.body.is_empty()
+        || !step.checks.matches.is_empty()
         || step
             .extract
             .iter()
@@ -53,6 +54,12 @@ pub fn judge(step: &HttpStep, exchange: &Exchange, vars: &mut [String]) -> Outco
     for (pointer, expected) in &step.checks.body {
         outcome.check(
             json.as_ref().and_then(|j| j.pointer(pointer)) == Some(expected),
+            FailureKind::Check,
+        );
+    }
+    for (pointer, pattern) in &step.checks.matches {
+        outcome.check(
+            json.as_ref().is_some_and(|j| matches_at(j, pointer, pattern)),
             FailureKind::Check,
         );
     }
@@ -94,7 +101,7 @@ pub fn judge_grpc(step: &GrpcStep, exchange: &GrpcExchange, vars: &mut [String])
     } else {
         outcome.check(code_ok, FailureKind::Grpc(exchange.code as i32));
     }
-    if step.body_checks.is_empty() && step.extract.is_empty() {
+    if step.body_checks.is_empty() && step.matches.is_empty() && step.extract.is_empty() {
         return outcome;
     }
     // The proto3 JSON mapping of the response: the message, or an array for a stream.
@@ -111,6 +118,9 @@ pub fn judge_grpc(step: &GrpcStep, exchange: &GrpcExchange, vars: &mut [String])
     for (pointer, expected) in &step.body_checks {
         outcome.check(json.pointer(pointer) == Some(expected), FailureKind::Check);
     }
+    for (pointer, pattern) in &step.matches {
+        outcome.check(matches_at(&json, pointer, pattern), FailureKind::Check);
+    }
     if code_ok {
         for (slot, pointer) in &step.extract {
             match json.pointer(pointer) {
@@ -121,4 +131,13 @@ pub fn judge_grpc(step: &GrpcStep, exchange: &GrpcExchange, vars: &mut [String])
         }
     }
     outcome
+}
+
+/// Whether the value at `pointer` (a string as is, anything else as JSON) matches `pattern`.
+fn matches_at(json: &serde_json::Value, pointer: &str, pattern: &regex::Regex) -> bool {
+    match json.pointer(pointer) {
+        Some(serde_json::Value::String(s)) => pattern.is_match(s),
+        Some(other) => pattern.is_match(&other.to_string()),
+        None => false,
+    }
 }

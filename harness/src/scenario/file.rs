@@ -116,4 +116,7 @@ pub struct RawCheck {
     pub headers: Vec<String>,
     #[serde(default)]
     pub body: BTreeMap<String, toml::Value>,
+    /// JSON pointer -> regular expression the value (as text) must match.
+    #[serde(default)]
+    pub matches: BTreeMap<String, Spanned<String>>,
 }

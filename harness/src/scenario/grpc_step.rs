@@ -247,6 +247,7 @@ impl Validator<'_> {
             }
             body_checks.push((pointer.clone(), toml_to_json(expected)));
         }
+        let matches = self.patterns(&raw.check.matches);
         let mut extract = Vec::new();
         for (name, source) in &raw.extract {
             let Some(pointer) = source
@@ -279,6 +280,7 @@ impl Validator<'_> {
             metadata,
             codes,
             body_checks,
+            matches,
             extract,
         })
     }

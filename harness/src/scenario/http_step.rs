@@ -114,6 +114,7 @@ impl Validator<'_> {
             }
             checks.body.push((pointer.clone(), toml_to_json(expected)));
         }
+        checks.matches = self.patterns(&raw.check.matches);
 
         let mut extract = Vec::new();
         for (name, source) in &raw.extract {

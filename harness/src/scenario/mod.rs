@@ -222,6 +222,27 @@ fn toml_to_json(value: &toml::Value) -> serde_json::Value {
 }
 
 impl Validator<'_> {
+    /// `check.matches`: JSON pointers and the patterns their values must match.
+    fn patterns(
+        &mut self,
+        raw: &std::collections::BTreeMap<String, Spanned<String>>,
+    ) -> Vec<(String, regex::Regex)> {
+        let mut patterns = Vec::new();
+        for (pointer, pattern) in raw {
+            if !pointer.is_empty() && !pointer.starts_with('/') {
+                self.error(
+                    pattern.span(),
+                    format!("check.matches: {pointer:?} is not a JSON pointer"),
+                );
+            }
+            match regex::Regex::new(pattern.get_ref()) {
+                Ok(re) => patterns.push((pointer.clone(), re)),
+                Err(e) => self.error(pattern.span(), format!("check.matches.{pointer}: {e}")),
+            }
+        }
+        patterns
+    }
+
     fn location(&self, offset: usize) -> String {
         let before = &self.text[..offset.min(self.text.len())];
         let line = before.matches('\n').count() + 1;

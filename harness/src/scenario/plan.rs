@@ -178,6 +178,8 @@ pub struct GrpcStep {
     /// JSON pointer -> expected value, in the response as JSON (an array of messages for a
     /// server-streaming call).
     pub body_checks: Vec<(String, serde_json::Value)>,
+    /// JSON pointer -> pattern, as for HTTP steps.
+    pub matches: Vec<(String, regex::Regex)>,
     /// Values to keep for later steps: (variable slot, JSON pointer in the response).
     pub extract: Vec<(usize, String)>,
 }
@@ -251,6 +253,8 @@ pub struct Checks {
     pub headers: Vec<HeaderName>,
     /// JSON pointer -> expected value.
     pub body: Vec<(String, serde_json::Value)>,
+    /// JSON pointer -> pattern the value (strings as is, others as JSON) must match.
+    pub matches: Vec<(String, regex::Regex)>,
 }
 
 /// Where an extracted value comes from.

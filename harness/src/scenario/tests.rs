@@ -133,6 +133,20 @@ fn every_mistake_is_reported_at_once() {
 }
 
 #[test]
+fn a_bad_pattern_in_check_matches_is_located() {
+    let text = GOOD.replace(
+        "check = { status = [200], body",
+        "check = { status = [200], matches = { \"/x\" = \"(unclosed\" }, body",
+    );
+    let e = errors(&text);
+    let line = text.lines().position(|l| l.contains("(unclosed")).unwrap() + 1;
+    assert!(
+        e[0].starts_with(&format!("s.toml:{line}:")) && e[0].contains("check.matches./x"),
+        "{e:?}"
+    );
+}
+
+#[test]
 fn bad_request_lines_and_duplicate_names_are_errors() {
     assert!(errors(&GOOD.replace("GET /v1/movies", "get /v1/movies"))[0].contains("METHOD URL"));
     assert!(errors(&GOOD.replace("name = \"login\"", "name = \"sleep 5ms\""))[0].contains("already used"));

@@ -50,7 +50,7 @@ async fn smoke_passes_and_its_report_matches_the_schema() {
     let out = gauntlet_run(
         &repo().join("scenarios/smoke.toml"),
         &stack,
-        &["--out", report_path.to_str().unwrap()],
+        &["--out", report_path.to_str().unwrap(), "--revision", "abc123"],
     )
     .await;
     assert_eq!(
@@ -76,6 +76,11 @@ async fn smoke_passes_and_its_report_matches_the_schema() {
         .collect();
     assert!(problems.is_empty(), "{problems:#?}");
 
+    // The report records the revision and the resolved plan.
+    assert_eq!(report["environment"]["revision"], "abc123");
+    let steps = report["plan"]["scenarios"][0]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 7);
+    assert_eq!(steps[2]["target"], "GET /v1/movies/${..}");
     // 2 users x 5 iterations x 7 requests, none failed, every check held.
     assert_eq!(report["total"]["requests"], 70);
     assert_eq!(report["total"]["failed"], 0);
