@@ -32,11 +32,17 @@ if ((${#need_apt[@]})); then
 fi
 OHA=$(command -v oha || echo "$HOME/.cargo/bin/oha")
 [[ -x "$OHA" ]] || cargo install oha --locked
-echo "building gauntlet and the goose peer (release)..." >&2
-cargo build --release --quiet -p gauntlet
-GAUNTLET=$ROOT/target/release/gauntlet
-(cd ci/bench/goose-plain && CARGO_TARGET_DIR=$ROOT/target/bench-goose cargo build --release --quiet)
-GOOSE=$ROOT/target/bench-goose/release/goose-plain
+# GAUNTLET_BIN / GOOSE_BIN: use binaries built elsewhere instead of building here.
+GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/release/gauntlet}
+GOOSE=${GOOSE_BIN:-$ROOT/target/bench-goose/release/goose-plain}
+if [[ -z "${GAUNTLET_BIN:-}" ]]; then
+  echo "building gauntlet (release)..." >&2
+  cargo build --release --quiet -p gauntlet
+fi
+if [[ -z "${GOOSE_BIN:-}" ]]; then
+  echo "building the goose peer (release)..." >&2
+  (cd ci/bench/goose-plain && CARGO_TARGET_DIR=$ROOT/target/bench-goose cargo build --release --quiet)
+fi
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/nginx/logs"

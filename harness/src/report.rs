@@ -153,6 +153,13 @@ fn load_summary(plan: &RunPlan) -> LoadSummary {
             summary.model = "paced".into();
             summary.rate = Some(*rate);
         }
+        LoadModel::PacedRamp {
+            start_rate, stages, ..
+        } => {
+            summary.model = "paced".into();
+            // The peak rate; the stages are in the scenario.
+            summary.rate = Some(stages.iter().map(|s| s.rate).fold(*start_rate, f64::max));
+        }
     }
     summary
 }

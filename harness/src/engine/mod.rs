@@ -329,7 +329,7 @@ impl VirtualUser {
                 }
                 continue;
             }
-            match self.schedule.pacing {
+            match self.schedule.pacing.clone() {
                 None => {
                     while !self.should_stop() && self.schedule.iterations.is_none_or(|n| self.iteration < n) {
                         if !self.iterate(None).await {
@@ -338,10 +338,9 @@ impl VirtualUser {
                     }
                 }
                 Some(pacing) => {
-                    let first = self.t0 + pacing.first;
                     let mut k: u32 = 0;
-                    loop {
-                        let intended = first + pacing.interval * k;
+                    while let Some(due) = pacing.due(k) {
+                        let intended = self.t0 + due;
                         if self.deadline.is_some_and(|d| intended >= d) || *self.stop.borrow() {
                             break;
                         }

@@ -1,17 +1,96 @@
 //! Turns a load model into what each virtual user of this shard does: when it is active
 //! (closed and staged models) and, for the paced model, its fixed start schedule.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::scenario::plan::{Limit, LoadModel, LoadPlan};
+use crate::scenario::plan::{Limit, LoadModel, LoadPlan, RateStage};
 
 /// The iteration start schedule of one paced user.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Pacing {
-    /// Intended start of the first iteration, from the run's start.
-    pub first: Duration,
-    /// Time between intended starts.
-    pub interval: Duration,
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pacing {
+    /// A constant rate: `first`, then every `interval`.
+    Constant {
+        /// Intended start of the first iteration, from the run's start.
+        first: Duration,
+        /// Time between intended starts.
+        interval: Duration,
+    },
+    /// A ramping rate: the user runs global iterations `index, index + users, ...`, each due
+    /// when the integral of the rate reaches its number.
+    Ramping {
+        /// The rate over time.
+        profile: Arc<RateProfile>,
+        /// The user's index.
+        index: u64,
+        /// Users sharing the schedule.
+        users: u64,
+    },
+}
+
+impl Pacing {
+    /// When the user's `k`-th iteration is due, from the run's start; `None` past the end.
+    pub fn due(&self, k: u32) -> Option<Duration> {
+        match self {
+            Pacing::Constant { first, interval } => Some(*first + *interval * k),
+            Pacing::Ramping {
+                profile,
+                index,
+                users,
+            } => profile.time_of(index + u64::from(k) * users),
+        }
+    }
+}
+
+/// A piecewise-linear rate and its integral, the expected number of iterations started.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateProfile {
+    /// (start second, length in seconds, rate at start, rate at end, iterations before).
+    segments: Vec<(f64, f64, f64, f64, f64)>,
+}
+
+impl RateProfile {
+    /// The profile starting at `start_rate` and moving linearly through `stages`.
+    pub fn new(start_rate: f64, stages: &[RateStage]) -> RateProfile {
+        let mut segments = Vec::new();
+        let (mut t, mut rate, mut count) = (0.0, start_rate, 0.0);
+        for stage in stages {
+            let length = stage.over.as_secs_f64();
+            segments.push((t, length, rate, stage.rate, count));
+            count += (rate + stage.rate) / 2.0 * length;
+            t += length;
+            rate = stage.rate;
+        }
+        RateProfile { segments }
+    }
+
+    /// The time at which iteration `j` (0-based) is due: where the integral reaches `j`.
+    pub fn time_of(&self, j: u64) -> Option<Duration> {
+        let j = j as f64;
+        for &(start, length, r0, r1, before) in &self.segments {
+            let within = (r0 + r1) / 2.0 * length;
+            if j >= before + within {
+                continue;
+            }
+            let need = j - before;
+            // need = r0 x + (r1 - r0) x^2 / (2 length), solved for x in [0, length].
+            let a = (r1 - r0) / (2.0 * length);
+            let x = if a.abs() < 1e-12 {
+                need / r0
+            } else {
+                (-r0 + (r0 * r0 + 4.0 * a * need).max(0.0).sqrt()) / (2.0 * a)
+            };
+            return Some(Duration::from_secs_f64(start + x.clamp(0.0, length)));
+        }
+        None
+    }
+
+    /// Expected iterations over the whole profile.
+    pub fn total(&self) -> f64 {
+        self.segments.last().map_or(0.0, |&(_, length, r0, r1, before)| {
+            before + (r0 + r1) / 2.0 * length
+        })
+    }
 }
 
 /// What one virtual user does.
@@ -30,7 +109,9 @@ pub struct UserSchedule {
 /// The most users the whole plan (all shards) has at once.
 pub fn peak_users(load: &LoadPlan) -> u32 {
     match &load.model {
-        LoadModel::Closed { users, .. } | LoadModel::Paced { users, .. } => *users,
+        LoadModel::Closed { users, .. }
+        | LoadModel::Paced { users, .. }
+        | LoadModel::PacedRamp { users, .. } => *users,
         LoadModel::Staged { stages } => stages.iter().map(|s| s.users).max().unwrap_or(0),
     }
 }
@@ -48,6 +129,7 @@ pub fn planned_duration(load: &LoadPlan) -> Option<Duration> {
             ..
         } => None,
         LoadModel::Staged { stages } => Some(stages.iter().map(|s| s.over).sum()),
+        LoadModel::PacedRamp { stages, .. } => Some(stages.iter().map(|s| s.over).sum()),
     }
 }
 
@@ -84,12 +166,33 @@ pub fn schedules(load: &LoadPlan) -> Vec<UserSchedule> {
                 index,
                 active: vec![(Duration::ZERO, *duration)],
                 iterations: None,
-                pacing: Some(Pacing {
+                pacing: Some(Pacing::Constant {
                     first: Duration::from_secs_f64(index as f64 / rate),
                     interval: Duration::from_secs_f64(f64::from(*users) / rate),
                 }),
             })
             .collect(),
+        LoadModel::PacedRamp {
+            start_rate,
+            stages,
+            users,
+        } => {
+            let profile = Arc::new(RateProfile::new(*start_rate, stages));
+            let end: Duration = stages.iter().map(|s| s.over).sum();
+            (0..*users as usize)
+                .filter(mine)
+                .map(|index| UserSchedule {
+                    index,
+                    active: vec![(Duration::ZERO, end)],
+                    iterations: None,
+                    pacing: Some(Pacing::Ramping {
+                        profile: Arc::clone(&profile),
+                        index: index as u64,
+                        users: u64::from(*users),
+                    }),
+                })
+                .collect()
+        }
         LoadModel::Staged { stages } => {
             let peak = stages.iter().map(|s| s.users).max().unwrap_or(0) as usize;
             (0..peak)
@@ -196,10 +299,61 @@ mod tests {
         // 10 users at 100/s: each starts every 100 ms, offset by 10 ms per user.
         assert_eq!(
             all[3].pacing,
-            Some(Pacing {
+            Some(Pacing::Constant {
                 first: secs(0.03),
                 interval: secs(0.1)
             })
         );
+    }
+}
+
+#[cfg(test)]
+mod ramp_tests {
+    use super::*;
+    use crate::scenario::plan::{RateStage, Shard};
+
+    /// 0 -> 100/s over 10 s is 500 iterations, denser at the end; 100/s held for 5 s adds 500.
+    #[test]
+    fn a_ramping_rate_schedules_the_integral_of_the_rate() {
+        let stages = vec![
+            RateStage {
+                rate: 100.0,
+                over: Duration::from_secs(10),
+            },
+            RateStage {
+                rate: 100.0,
+                over: Duration::from_secs(5),
+            },
+        ];
+        let profile = RateProfile::new(0.0, &stages);
+        assert_eq!(profile.total(), 1000.0);
+        let due: Vec<f64> = (0..1000)
+            .map(|j| profile.time_of(j).unwrap().as_secs_f64())
+            .collect();
+        assert!(due.windows(2).all(|w| w[0] <= w[1]));
+        let in_second = |s: f64| due.iter().filter(|t| (s..s + 1.0).contains(*t)).count();
+        assert!(in_second(0.0) <= 6, "{}", in_second(0.0)); // integral 5 in the first second
+        assert!((94..=96).contains(&in_second(9.0)), "{}", in_second(9.0)); // 95
+        assert_eq!(in_second(12.0), 100);
+        assert_eq!(profile.time_of(1000), None);
+
+        // Users share the global sequence: together they start every iteration once.
+        let load = LoadPlan {
+            model: LoadModel::PacedRamp {
+                start_rate: 0.0,
+                stages,
+                users: 7,
+            },
+            shard: Shard::default(),
+        };
+        let mut all: Vec<Duration> = schedules(&load)
+            .iter()
+            .flat_map(|u| {
+                let p = u.pacing.clone().unwrap();
+                (0..).map_while(move |k| p.due(k))
+            })
+            .collect();
+        all.sort();
+        assert_eq!(all.len(), 1000);
     }
 }

@@ -58,6 +58,16 @@ pub struct RawLoad {
     pub iterations: Option<u64>,
     pub rate: Option<f64>,
     pub stages: Option<Vec<RawStage>>,
+    pub start_rate: Option<f64>,
+    pub rate_stages: Option<Vec<RawRateStage>>,
+}
+
+/// One of `[load] rate_stages`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateStage {
+    pub rate: f64,
+    pub over: Spanned<String>,
 }
 
 /// One of `[load] stages`.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::file::RawLoad;
-use super::plan::{Limit, LoadModel, LoadPlan, Stage};
+use super::plan::{Limit, LoadModel, LoadPlan, RateStage, Stage};
 use super::{Overrides, Validator, duration};
 
 impl Validator<'_> {
@@ -42,7 +42,39 @@ impl Validator<'_> {
     pub(super) fn load(&mut self, raw: &Spanned<RawLoad>, overrides: &Overrides) -> LoadPlan {
         let span = raw.span();
         let raw = raw.get_ref();
-        let model = if let Some(rate) = raw.rate {
+        let model = if let Some(raw_stages) = &raw.rate_stages {
+            if raw.rate.is_some()
+                || raw.stages.is_some()
+                || raw.duration.is_some()
+                || raw.iterations.is_some()
+            {
+                self.error(
+                    span.clone(),
+                    "load: a ramping paced run (rate_stages) takes users and start_rate only",
+                );
+            }
+            let start_rate = raw.start_rate.unwrap_or(0.0);
+            let stages: Vec<RateStage> = raw_stages
+                .iter()
+                .map(|s| RateStage {
+                    rate: s.rate,
+                    over: self.duration_of("rate stage `over`", &s.over),
+                })
+                .collect();
+            let rates = std::iter::once(start_rate).chain(stages.iter().map(|s| s.rate));
+            if rates.clone().any(|r| !(r.is_finite() && r >= 0.0)) || rates.clone().all(|r| r == 0.0) {
+                self.error(span.clone(), "load: rates must be >= 0 and not all 0");
+            }
+            if stages.is_empty() {
+                self.error(span.clone(), "load.rate_stages is empty");
+            }
+            let users = self.users_of(raw.users, overrides, &span, "paced");
+            LoadModel::PacedRamp {
+                start_rate,
+                stages,
+                users,
+            }
+        } else if let Some(rate) = raw.rate {
             if raw.iterations.is_some() || raw.stages.is_some() {
                 self.error(
                     span.clone(),

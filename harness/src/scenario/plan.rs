@@ -80,6 +80,17 @@ pub enum LoadModel {
         /// The stages, in order; the run starts at 0 users.
         stages: Vec<Stage>,
     },
+    /// The paced model with a rate that moves linearly from `start_rate` through each stage's
+    /// target (ramping arrival rate); iteration `j` of the run is due when the integral of
+    /// the rate reaches `j`, and user `i` runs iterations `i, i + users, ...`.
+    PacedRamp {
+        /// Rate at the start.
+        start_rate: f64,
+        /// The stages, in order.
+        stages: Vec<RateStage>,
+        /// Users sharing the schedule.
+        users: u32,
+    },
     /// Constant throughput: `users` users each start iterations on a fixed schedule so that
     /// together they start `rate` iterations per second. A user still busy when its next start
     /// is due starts late (counted in `late_starts`), and the latency of that iteration's
@@ -93,6 +104,15 @@ pub enum LoadModel {
         /// How long.
         duration: Duration,
     },
+}
+
+/// One stage of a ramping paced run: reach `rate` linearly over `over`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateStage {
+    /// Target rate (iterations started per second, all users) at the end of the stage.
+    pub rate: f64,
+    /// Length of the stage.
+    pub over: Duration,
 }
 
 /// One stage of a staged run: reach `users` linearly over `over`.

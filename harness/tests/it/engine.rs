@@ -81,6 +81,24 @@ async fn paced_p99_sees_the_freeze_that_the_closed_model_hides() {
     );
 }
 
+/// A ramping arrival rate delivers the integral of the rate: 0 -> 400/s over 2 s is 400
+/// iterations, most of them in the second second.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ramping_rate_delivers_its_integral() {
+    let target = freezing_target(Duration::from_secs(3600), Duration::ZERO).await;
+    let report = run(
+        &target,
+        "users = 20\nrate_stages = [{ rate = 400, over = \"2s\" }]",
+    )
+    .await;
+    let total = report.total.requests;
+    assert!((396..=400).contains(&total), "{total} requests");
+    let windows = &report.steps[0].windows;
+    let first = windows.iter().find(|w| w.second == 0).map_or(0, |w| w.requests);
+    let second = windows.iter().find(|w| w.second == 1).map_or(0, |w| w.requests);
+    assert!(first < 120 && second > 280, "per second: {first}, {second}");
+}
+
 /// A run's histogram is exactly the sum of its per-second windows, bucket for bucket, and the
 /// windows' counts add up to the run's.
 #[tokio::test(flavor = "multi_thread")]
