@@ -8,6 +8,9 @@
 
 pub mod console;
 pub mod histogram;
+pub mod junit;
+pub mod markdown;
+pub mod merge;
 
 use std::collections::BTreeMap;
 

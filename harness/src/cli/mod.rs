@@ -1,5 +1,7 @@
 //! Command-line interface: clap definitions and dispatch to subcommands.
 
+mod demo;
+mod report;
 mod run;
 mod stack;
 
@@ -16,8 +18,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The main job on embedded defaults: start the reference stack, load-test it, write the
+    /// reports, exit with the verdict.
+    Demo(demo::DemoArgs),
     /// Run a load scenario and judge it by its thresholds.
     Run(run::RunArgs),
+    /// Print a saved report as a console summary, Markdown, JUnit XML or JSON.
+    Report(report::ReportArgs),
+    /// Merge the reports of the shards of one run (exactly: histograms add) and judge them.
+    Merge(report::MergeArgs),
     /// The bundled reference microservice stack (iam, catalog) to test against.
     Stack {
         #[command(subcommand)]
@@ -47,7 +56,10 @@ pub fn run() -> u8 {
     };
     runtime.block_on(async {
         match cli.command {
+            Command::Demo(args) => demo::run(args).await,
             Command::Run(args) => run::run(args).await,
+            Command::Report(args) => report::report(args),
+            Command::Merge(args) => report::merge(args),
             Command::Stack { command } => stack::run(command).await,
         }
     })

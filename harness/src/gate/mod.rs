@@ -129,3 +129,95 @@ pub fn evaluate(thresholds: &[ThresholdPlan], measured: &Measured<'_>) -> Vec<Th
     }
     outcomes
 }
+
+/// Parses `name{tag:value,...}` as written in reports.
+fn parse_metric(text: &str) -> Option<MetricRef> {
+    let (name, tags) = match text.split_once('{') {
+        None => (text, ""),
+        Some((name, rest)) => (name, rest.strip_suffix('}')?),
+    };
+    let mut metric = MetricRef {
+        name: name.to_string(),
+        step: None,
+        scenario: None,
+    };
+    for tag in tags.split(',').filter(|t| !t.is_empty()) {
+        match tag.split_once(':')? {
+            ("step", v) => metric.step = Some(v.to_string()),
+            ("scenario", v) => metric.scenario = Some(v.to_string()),
+            _ => return None,
+        }
+    }
+    Some(metric)
+}
+
+/// Evaluates a report's thresholds again on its own numbers — after merging shards — and
+/// sets its verdict. The conditions are read back from the report as written.
+pub fn reevaluate(report: &mut gauntlet_reports::Report) -> Result<(), String> {
+    use gauntlet_reports::{Verdict, histogram};
+    let mut stats = Vec::new();
+    for step in &report.steps {
+        let mut s = StepStats {
+            requests: step.requests,
+            ..StepStats::default()
+        };
+        if !step.histogram.is_empty() {
+            s.latency = histogram::decode(&step.histogram)?;
+        }
+        // Failure kinds only matter as a count for thresholds: keep the total.
+        if step.failed > 0 {
+            s.failures
+                .insert(crate::engine::stats::FailureKind::Check, step.failed);
+        }
+        s.checks_passed = step.checks_passed;
+        s.checks_failed = step.checks_failed;
+        stats.push(s);
+    }
+    let classes: Vec<(String, String, StepClass)> = report
+        .plan
+        .scenarios
+        .iter()
+        .flat_map(|sc| {
+            sc.steps.iter().map(move |st| {
+                let class = match st.kind.as_str() {
+                    "http" => StepClass::Http,
+                    "grpc" => StepClass::Grpc,
+                    _ => StepClass::Pause,
+                };
+                (sc.name.clone(), st.name.clone(), class)
+            })
+        })
+        .collect();
+    if classes.len() != stats.len() {
+        return Err("the report's plan and steps do not match".into());
+    }
+    let measured = Measured {
+        steps: classes
+            .iter()
+            .zip(&stats)
+            .map(|((sc, st, class), s)| (sc.as_str(), st.as_str(), *class, s))
+            .collect(),
+        iterations: report.iterations,
+        late_starts: report.late_starts,
+    };
+    let mut plans = Vec::new();
+    for t in &report.thresholds {
+        let metric =
+            parse_metric(&t.metric).ok_or_else(|| format!("unreadable threshold metric {:?}", t.metric))?;
+        let condition = Condition::parse(&t.condition).map_err(|e| e.0)?;
+        plans.push(ThresholdPlan {
+            metric,
+            conditions: vec![(t.condition.clone(), condition)],
+            abort_on_fail: false,
+        });
+    }
+    report.thresholds = evaluate(&plans, &measured);
+    report.verdict = if report.verdict == Verdict::Interrupted {
+        Verdict::Interrupted
+    } else if report.aborted_by.is_none() && report.thresholds.iter().all(|t| t.passed) {
+        Verdict::Passed
+    } else {
+        Verdict::Failed
+    };
+    Ok(())
+}

@@ -206,3 +206,124 @@ async fn sigterm_writes_the_partial_report_and_exits_130() {
     assert!(report["duration_secs"].as_f64().unwrap() < 30.0);
     stack.shutdown().await.unwrap();
 }
+
+/// Two shards of smoke, merged: requests add up to the unsharded plan's, the merged histogram
+/// holds every request, thresholds are judged again, and the report re-renders as Markdown and
+/// JUnit. Reports of different scenarios do not merge (exit 2).
+#[tokio::test(flavor = "multi_thread")]
+async fn shard_reports_merge_exactly_and_re_render() {
+    let stack = stack().await;
+    let dir = tempfile::tempdir().unwrap();
+    let smoke = repo().join("scenarios/smoke.toml");
+    let mut shards = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let path = dir.path().join(format!("shard-{}.json", &shard[..1]));
+        let out = gauntlet_run(
+            &smoke,
+            &stack,
+            &["--shard", shard, "--quiet", "--out", path.to_str().unwrap()],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        shards.push(path);
+    }
+    let merged_path = dir.path().join("merged.json");
+    let gauntlet = |args: Vec<std::ffi::OsString>| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, stdout, stderr) = gauntlet(vec![
+        "merge".into(),
+        shards[0].clone().into(),
+        shards[1].clone().into(),
+        "-o".into(),
+        merged_path.clone().into(),
+    ]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let merged =
+        gauntlet_reports::Report::from_json(&std::fs::read_to_string(&merged_path).unwrap()).unwrap();
+    assert_eq!(merged.total.requests, 70);
+    assert_eq!(merged.iterations, 10);
+    assert_eq!(
+        gauntlet_reports::histogram::decode(&merged.total.histogram)
+            .unwrap()
+            .len(),
+        70
+    );
+    assert!(merged.thresholds.iter().all(|t| t.passed && t.observed.is_some()));
+    assert_eq!(merged.load.shard, None);
+
+    let (code, md, _) = gauntlet(vec![
+        "report".into(),
+        merged_path.clone().into(),
+        "--format".into(),
+        "md".into(),
+    ]);
+    assert_eq!(code, Some(0));
+    assert!(
+        md.contains("## ✅ gauntlet: smoke — PASSED") && md.contains("| all | 70 | 0 |"),
+        "{md}"
+    );
+    let (_, xml, _) = gauntlet(vec![
+        "report".into(),
+        merged_path.clone().into(),
+        "--format".into(),
+        "junit".into(),
+    ]);
+    assert!(xml.contains("tests=\"4\" failures=\"0\""), "{xml}");
+
+    // Another scenario's report does not merge with these.
+    let other = dir.path().join("other.json");
+    let mut renamed: serde_json::Value = serde_json::from_slice(&std::fs::read(&shards[1]).unwrap()).unwrap();
+    renamed["scenario"] = "browse".into();
+    std::fs::write(&other, renamed.to_string()).unwrap();
+    let (code, _, stderr) = gauntlet(vec![
+        "merge".into(),
+        shards[0].clone().into(),
+        other.into(),
+        "-o".into(),
+        merged_path.into(),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("another scenario"), "{stderr}");
+    stack.shutdown().await.unwrap();
+}
+
+/// `gauntlet demo`, shortened: the stack starts in-process, the load runs, the three report
+/// files are written and the exit code is the verdict.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_runs_end_to_end_and_writes_its_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("demo");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
+    cmd.args(["demo", "--duration", "2s", "--users", "3", "--out"])
+        .arg(&out_dir);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let report =
+        gauntlet_reports::Report::from_json(&std::fs::read_to_string(out_dir.join("report.json")).unwrap())
+            .unwrap();
+    assert!(report.total.requests > 50, "{} requests", report.total.requests);
+    assert!(
+        std::fs::read_to_string(out_dir.join("report.md"))
+            .unwrap()
+            .contains("PASSED")
+    );
+    assert!(
+        std::fs::read_to_string(out_dir.join("junit.xml"))
+            .unwrap()
+            .contains("<testsuite ")
+    );
+    assert!(text(&out.stdout).contains("verdict: PASSED"));
+}

@@ -1,0 +1,53 @@
+//! JUnit XML, for CI test tabs: one test suite per run, one test case per threshold condition
+//! (a failed condition is a `<failure>`), plus one case for the run itself when it was
+//! interrupted or stopped early.
+
+use std::fmt::Write;
+
+use crate::{Report, Verdict};
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Renders the report as JUnit XML.
+pub fn render(report: &Report) -> String {
+    let mut cases = String::new();
+    let mut failures = 0;
+    let mut count = 0;
+    for t in &report.thresholds {
+        count += 1;
+        let name = escape(&format!("{} {}", t.metric, t.condition));
+        let _ = write!(
+            cases,
+            "    <testcase classname=\"gauntlet.thresholds\" name=\"{name}\">"
+        );
+        if !t.passed {
+            failures += 1;
+            let observed = t.observed.map_or("no data".to_string(), |v| format!("{v}"));
+            let _ = write!(cases, "<failure message=\"observed {}\"/>", escape(&observed));
+        }
+        cases.push_str("</testcase>\n");
+    }
+    if report.verdict == Verdict::Interrupted || report.aborted_by.is_some() {
+        count += 1;
+        failures += 1;
+        let why = report
+            .aborted_by
+            .as_ref()
+            .map_or("interrupted".to_string(), |r| format!("stopped early: {r}"));
+        let _ = writeln!(
+            cases,
+            "    <testcase classname=\"gauntlet.run\" name=\"run completed\"><failure message=\"{}\"/></testcase>",
+            escape(&why)
+        );
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"gauntlet {}\" tests=\"{count}\" failures=\"{failures}\" time=\"{:.3}\">\n{cases}  </testsuite>\n</testsuites>\n",
+        escape(&report.scenario),
+        report.duration_secs
+    )
+}

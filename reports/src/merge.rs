@@ -1,0 +1,120 @@
+//! Combining the reports of shards of one distributed run into one report, exactly: counts
+//! add, histograms add bucket for bucket (percentiles are recomputed from the sum, never
+//! averaged), windows add by their second. Thresholds must then be evaluated again on the
+//! merged numbers; that is the harness's job (it owns the threshold logic).
+
+use std::collections::BTreeMap;
+
+use crate::{LatencySummary, Report, StepReport, WindowReport, histogram};
+
+/// Why reports cannot be merged.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MergeError(pub String);
+
+impl std::fmt::Display for MergeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for MergeError {}
+
+fn add_histograms(a: &str, b: &str) -> Result<String, MergeError> {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => Ok(b.to_string()),
+        (_, true) => Ok(a.to_string()),
+        _ => {
+            let mut sum = histogram::decode(a).map_err(MergeError)?;
+            let other = histogram::decode(b).map_err(MergeError)?;
+            sum.add(&other)
+                .map_err(|e| MergeError(format!("histograms do not add: {e:?}")))?;
+            Ok(histogram::encode(&sum))
+        }
+    }
+}
+
+fn summary(encoded: &str) -> Result<Option<LatencySummary>, MergeError> {
+    if encoded.is_empty() {
+        return Ok(None);
+    }
+    Ok(histogram::summarize(
+        &histogram::decode(encoded).map_err(MergeError)?,
+    ))
+}
+
+fn merge_windows(a: &[WindowReport], b: &[WindowReport]) -> Result<Vec<WindowReport>, MergeError> {
+    let mut by_second: BTreeMap<u64, WindowReport> = BTreeMap::new();
+    for w in a.iter().chain(b) {
+        match by_second.get_mut(&w.second) {
+            None => {
+                by_second.insert(w.second, w.clone());
+            }
+            Some(m) => {
+                m.requests += w.requests;
+                m.failed += w.failed;
+                m.histogram = add_histograms(&m.histogram, &w.histogram)?;
+            }
+        }
+    }
+    Ok(by_second.into_values().collect())
+}
+
+fn merge_step(into: &mut StepReport, other: &StepReport) -> Result<(), MergeError> {
+    into.requests += other.requests;
+    into.failed += other.failed;
+    for (kind, n) in &other.failures {
+        *into.failures.entry(kind.clone()).or_default() += n;
+    }
+    into.checks_passed += other.checks_passed;
+    into.checks_failed += other.checks_failed;
+    into.bytes_received += other.bytes_received;
+    into.histogram = add_histograms(&into.histogram, &other.histogram)?;
+    into.windows = merge_windows(&into.windows, &other.windows)?;
+    Ok(())
+}
+
+/// Merges shard reports of the same plan. The result's thresholds and verdict are those of
+/// the first report until the caller evaluates them again on the merged numbers.
+pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
+    let (first, rest) = reports
+        .split_first()
+        .ok_or_else(|| MergeError("no reports to merge".into()))?;
+    let mut merged = first.clone();
+    for (i, r) in rest.iter().enumerate() {
+        let which = i + 2;
+        if r.scenario != first.scenario || r.plan != first.plan || r.load.model != first.load.model {
+            return Err(MergeError(format!(
+                "report {which} is of another scenario or plan ({} vs {}): only shards of one run merge",
+                r.scenario, first.scenario
+            )));
+        }
+        if r.load.shard.is_some() && r.load.shard == first.load.shard {
+            return Err(MergeError(format!(
+                "report {which} is the same shard ({}) as report 1",
+                first.load.shard.as_deref().unwrap_or("")
+            )));
+        }
+        merged.iterations += r.iterations;
+        merged.late_starts += r.late_starts;
+        merged.duration_secs = merged.duration_secs.max(r.duration_secs);
+        if r.started_at < merged.started_at {
+            merged.started_at = r.started_at.clone();
+        }
+        merged.aborted_by = merged.aborted_by.or_else(|| r.aborted_by.clone());
+        merge_step(&mut merged.total, &r.total)?;
+        for (mine, theirs) in merged.steps.iter_mut().zip(&r.steps) {
+            merge_step(mine, theirs)?;
+        }
+    }
+    merged.load.shard = None;
+    let seconds = merged.duration_secs;
+    for step in merged.steps.iter_mut().chain(std::iter::once(&mut merged.total)) {
+        step.latency_us = summary(&step.histogram)?;
+        step.rate_per_sec = if seconds > 0.0 {
+            step.requests as f64 / seconds
+        } else {
+            0.0
+        };
+    }
+    Ok(merged)
+}
