@@ -85,3 +85,50 @@ pub async fn serve(
     });
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn get(app: Router, path: &str) -> (StatusCode, serde_json::Value) {
+        let response = app
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// The documented 503 of `/readyz`, which a healthy service never shows from outside.
+    #[tokio::test]
+    async fn readyz_is_503_not_ready_while_the_service_cannot_serve() {
+        let app = |ready: bool| {
+            finish(
+                Router::new(),
+                Metrics::default(),
+                Arc::new(move || ready),
+                "",
+                1024,
+            )
+        };
+        assert_eq!(
+            get(app(true), "/readyz").await,
+            (StatusCode::OK, json!({ "status": "ready" }))
+        );
+        assert_eq!(
+            get(app(false), "/readyz").await,
+            (StatusCode::SERVICE_UNAVAILABLE, json!({ "status": "not_ready" }))
+        );
+        assert_eq!(
+            get(app(false), "/healthz").await,
+            (StatusCode::OK, json!({ "status": "ok" }))
+        );
+    }
+}
