@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod compare;
 pub mod console;
 pub mod histogram;
 pub mod junit;

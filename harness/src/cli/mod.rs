@@ -1,5 +1,6 @@
 //! Command-line interface: clap definitions and dispatch to subcommands.
 
+mod compare;
 mod demo;
 mod report;
 mod run;
@@ -25,6 +26,9 @@ enum Command {
     Run(run::RunArgs),
     /// Print a saved report as a console summary, Markdown, JUnit XML or JSON.
     Report(report::ReportArgs),
+    /// Compare a run with a baseline: per-step latency, throughput and failure-rate changes,
+    /// with statistics; exit 1 on a regression.
+    Compare(compare::CompareArgs),
     /// Merge the reports of the shards of one run (exactly: histograms add) and judge them.
     Merge(report::MergeArgs),
     /// The bundled reference microservice stack (iam, catalog) to test against.
@@ -60,6 +64,7 @@ pub fn run() -> u8 {
             Command::Run(args) => run::run(args).await,
             Command::Report(args) => report::report(args),
             Command::Merge(args) => report::merge(args),
+            Command::Compare(args) => compare::compare(args),
             Command::Stack { command } => stack::run(command).await,
         }
     })

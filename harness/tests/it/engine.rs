@@ -301,3 +301,56 @@ async fn abort_on_fail_stops_the_run_early() {
         Some(report.total.requests)
     );
 }
+
+/// `gauntlet compare` on two real runs: the same target made 20 ms slower is a p50 and p99
+/// regression (exit 1, significant per window); a run compared with itself is not (exit 0).
+#[tokio::test(flavor = "multi_thread")]
+async fn compare_flags_a_real_slowdown_and_not_a_rerun_of_itself() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let delay_ms = Arc::new(AtomicU64::new(0));
+    let d = delay_ms.clone();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let d = d.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(d.load(Ordering::Relaxed))).await;
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let load = "rate = 100\nusers = 10\nduration = \"5500ms\"";
+    let base = run(&target, load).await;
+    delay_ms.store(20, Ordering::Relaxed);
+    let new = run(&target, load).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (base_path, new_path) = (dir.path().join("base.json"), dir.path().join("new.json"));
+    std::fs::write(&base_path, serde_json::to_string(&base).unwrap()).unwrap();
+    std::fs::write(&new_path, serde_json::to_string(&new).unwrap()).unwrap();
+    let compare = |a: &std::path::Path, b: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+            .arg("compare")
+            .args([a, b])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, table) = compare(&base_path, &new_path);
+    assert_eq!(code, Some(1), "{table}");
+    assert!(
+        table.contains("REGRESSIONS:") && table.contains("get p99") && table.contains("get p50"),
+        "{table}"
+    );
+    let (code, table) = compare(&base_path, &base_path);
+    assert_eq!(code, Some(0), "{table}");
+    assert!(table.contains("no regression"), "{table}");
+}

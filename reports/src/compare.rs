@@ -1,0 +1,679 @@
+//! Comparing two runs — this release's report with the last one's — per step: the change in
+//! p50/p90/p99/max, throughput and failure rate, with statistics so that noise is not called
+//! a regression. A latency or throughput change is a regression only when it is larger than
+//! its tolerance *and* the per-second windows say it is unlikely to be noise: a one-sided
+//! Mann-Whitney U test on the windows' values (p < 0.05) and, for latency, a bootstrap
+//! interval (95%) for the change of the median window p99 that excludes zero. With fewer than
+//! `MIN_WINDOWS` windows on a side the tests cannot run and the tolerance alone decides (the
+//! comparison says so).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Report, StepReport, histogram};
+
+/// Windows each run needs for the statistical tests.
+pub const MIN_WINDOWS: usize = 5;
+/// Significance level of the tests.
+pub const ALPHA: f64 = 0.05;
+const BOOTSTRAP_ROUNDS: usize = 2000;
+
+/// How much worse a metric may get before it is a regression.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Tolerances {
+    /// Relative increase of p50 (0.10 = 10%).
+    pub p50: f64,
+    /// Relative increase of p99.
+    pub p99: f64,
+    /// Relative decrease of throughput.
+    pub throughput: f64,
+    /// Absolute increase of the failure rate (0.01 = one percentage point).
+    pub error_rate: f64,
+}
+
+impl Default for Tolerances {
+    fn default() -> Self {
+        Tolerances {
+            p50: 0.10,
+            p99: 0.10,
+            throughput: 0.10,
+            error_rate: 0.01,
+        }
+    }
+}
+
+/// One metric of one step, in both runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricChange {
+    /// `p50`, `p90`, `p99`, `max` (microseconds), `throughput` (requests/s), `error_rate`.
+    pub metric: String,
+    /// Value in the base run.
+    pub base: f64,
+    /// Value in the new run.
+    pub new: f64,
+    /// Relative change (new/base - 1); absolute change for `error_rate`.
+    pub change: f64,
+    /// One-sided p-value that the new run is worse (when tested).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value: Option<f64>,
+    /// 95% bootstrap interval of the relative change of the median window p99 (p99 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<(f64, f64)>,
+    /// The tolerance it was judged against (informational metrics have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+    /// Worse than the tolerance and unlikely to be noise.
+    pub regression: bool,
+}
+
+/// One step (or `all`) in both runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepComparison {
+    /// Step name.
+    pub name: String,
+    /// Windows in the base and the new run.
+    pub windows: (usize, usize),
+    /// Whether there were too few windows for the statistical tests.
+    pub tolerance_only: bool,
+    /// The metrics.
+    pub metrics: Vec<MetricChange>,
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Base scenario and start time.
+    pub base: String,
+    /// New scenario and start time.
+    pub new: String,
+    /// The tolerances used.
+    pub tolerances: Tolerances,
+    /// Per step, then `all`.
+    pub steps: Vec<StepComparison>,
+    /// `step metric` of every regression.
+    pub regressions: Vec<String>,
+}
+
+/// Why two reports cannot be compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompareError(pub String);
+
+impl std::fmt::Display for CompareError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CompareError {}
+
+/// Per-window p50 and p99 (microseconds) and request counts of a step.
+struct WindowSeries {
+    p50: Vec<f64>,
+    p99: Vec<f64>,
+    requests: Vec<f64>,
+}
+
+fn series(step: &StepReport) -> Result<WindowSeries, CompareError> {
+    let mut s = WindowSeries {
+        p50: Vec::new(),
+        p99: Vec::new(),
+        requests: Vec::new(),
+    };
+    for w in &step.windows {
+        s.requests.push(w.requests as f64);
+        if w.histogram.is_empty() {
+            continue;
+        }
+        let h = histogram::decode(&w.histogram).map_err(CompareError)?;
+        s.p50.push(h.value_at_quantile(0.50) as f64);
+        s.p99.push(h.value_at_quantile(0.99) as f64);
+    }
+    Ok(s)
+}
+
+/// One-sided Mann-Whitney U test: the p-value that `new` tends to be larger than `base`
+/// (normal approximation with tie correction and continuity correction).
+pub fn mann_whitney_greater(base: &[f64], new: &[f64]) -> Option<f64> {
+    let (n1, n2) = (base.len() as f64, new.len() as f64);
+    if base.is_empty() || new.is_empty() {
+        return None;
+    }
+    let mut all: Vec<(f64, bool)> = base
+        .iter()
+        .map(|v| (*v, false))
+        .chain(new.iter().map(|v| (*v, true)))
+        .collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Average ranks over ties.
+    let mut ranks = vec![0.0; all.len()];
+    let mut tie_term = 0.0;
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i;
+        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        ranks[i..=j].iter_mut().for_each(|r| *r = rank);
+        let t = (j - i + 1) as f64;
+        tie_term += t * t * t - t;
+        i = j + 1;
+    }
+    let rank_sum_new: f64 = all
+        .iter()
+        .zip(&ranks)
+        .filter(|((_, is_new), _)| *is_new)
+        .map(|(_, r)| r)
+        .sum();
+    let u_new = rank_sum_new - n2 * (n2 + 1.0) / 2.0;
+    let mean = n1 * n2 / 2.0;
+    let n = n1 + n2;
+    let variance = n1 * n2 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)));
+    if variance <= 0.0 {
+        return Some(if u_new > mean { 0.0 } else { 1.0 });
+    }
+    let z = (u_new - mean - 0.5) / variance.sqrt();
+    Some(1.0 - standard_normal_cdf(z))
+}
+
+/// The standard normal CDF (Abramowitz-Stegun 7.1.26 for erf; error below 1.5e-7).
+pub fn standard_normal_cdf(z: f64) -> f64 {
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-x * x).exp();
+    if z >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// 95% bootstrap interval of the relative change of the median (new / base - 1), resampling
+/// windows with replacement; deterministic (fixed seed) so a comparison can be repeated.
+pub fn bootstrap_median_change(base: &[f64], new: &[f64]) -> Option<(f64, f64)> {
+    if base.is_empty() || new.is_empty() {
+        return None;
+    }
+    let mut state: u64 = 0x853C_49E6_748F_EA9B;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut changes = Vec::with_capacity(BOOTSTRAP_ROUNDS);
+    let (mut b, mut n) = (vec![0.0; base.len()], vec![0.0; new.len()]);
+    for _ in 0..BOOTSTRAP_ROUNDS {
+        b.iter_mut().for_each(|v| *v = base[next(base.len())]);
+        n.iter_mut().for_each(|v| *v = new[next(new.len())]);
+        let (mb, mn) = (median(&mut b), median(&mut n));
+        if mb > 0.0 {
+            changes.push(mn / mb - 1.0);
+        }
+    }
+    if changes.is_empty() {
+        return None;
+    }
+    changes.sort_by(f64::total_cmp);
+    let at = |q: f64| changes[((changes.len() - 1) as f64 * q).round() as usize];
+    Some((at(0.025), at(0.975)))
+}
+
+/// One-sided two-proportion z-test: the p-value that the new failure rate is higher.
+fn proportion_greater(base_failed: u64, base_n: u64, new_failed: u64, new_n: u64) -> Option<f64> {
+    if base_n == 0 || new_n == 0 {
+        return None;
+    }
+    let (p1, p2) = (
+        base_failed as f64 / base_n as f64,
+        new_failed as f64 / new_n as f64,
+    );
+    let pooled = (base_failed + new_failed) as f64 / (base_n + new_n) as f64;
+    let se = (pooled * (1.0 - pooled) * (1.0 / base_n as f64 + 1.0 / new_n as f64)).sqrt();
+    if se == 0.0 {
+        return Some(if p2 > p1 { 0.0 } else { 1.0 });
+    }
+    Some(1.0 - standard_normal_cdf((p2 - p1) / se))
+}
+
+fn relative(base: f64, new: f64) -> f64 {
+    if base == 0.0 {
+        if new == 0.0 { 0.0 } else { f64::INFINITY }
+    } else {
+        new / base - 1.0
+    }
+}
+
+fn compare_step(
+    base: &StepReport,
+    new: &StepReport,
+    tol: &Tolerances,
+) -> Result<StepComparison, CompareError> {
+    let (bs, ns) = (series(base)?, series(new)?);
+    let tolerance_only = bs.p99.len() < MIN_WINDOWS || ns.p99.len() < MIN_WINDOWS;
+    let lat = |s: &StepReport, f: fn(&crate::LatencySummary) -> u64| {
+        s.latency_us.as_ref().map_or(0.0, |l| f(l) as f64)
+    };
+    let mut metrics = Vec::new();
+    for (name, get, tolerance, samples) in [
+        (
+            "p50",
+            (|l: &crate::LatencySummary| l.p50) as fn(&crate::LatencySummary) -> u64,
+            Some(tol.p50),
+            Some((&bs.p50, &ns.p50)),
+        ),
+        ("p90", |l: &crate::LatencySummary| l.p90, None, None),
+        (
+            "p99",
+            |l: &crate::LatencySummary| l.p99,
+            Some(tol.p99),
+            Some((&bs.p99, &ns.p99)),
+        ),
+        ("max", |l: &crate::LatencySummary| l.max, None, None),
+    ] {
+        let (b, n) = (lat(base, get), lat(new, get));
+        let change = relative(b, n);
+        let (p_value, interval) = match samples {
+            Some((bw, nw)) if !tolerance_only => (
+                mann_whitney_greater(bw, nw),
+                if name == "p99" {
+                    bootstrap_median_change(bw, nw)
+                } else {
+                    None
+                },
+            ),
+            _ => (None, None),
+        };
+        let worse = tolerance.is_some_and(|t| change > t);
+        let significant = tolerance_only
+            || (p_value.is_some_and(|p| p < ALPHA) && interval.is_none_or(|(low, _)| low > 0.0));
+        metrics.push(MetricChange {
+            metric: name.into(),
+            base: b,
+            new: n,
+            change,
+            p_value,
+            interval,
+            tolerance,
+            regression: worse && significant,
+        });
+    }
+    // Throughput: fewer requests per window is worse.
+    let change = relative(base.rate_per_sec, new.rate_per_sec);
+    let p_value = if tolerance_only {
+        None
+    } else {
+        let neg = |v: &[f64]| v.iter().map(|x| -x).collect::<Vec<_>>();
+        mann_whitney_greater(&neg(&bs.requests), &neg(&ns.requests))
+    };
+    metrics.push(MetricChange {
+        metric: "throughput".into(),
+        base: base.rate_per_sec,
+        new: new.rate_per_sec,
+        change,
+        p_value,
+        interval: None,
+        tolerance: Some(tol.throughput),
+        regression: -change > tol.throughput && (tolerance_only || p_value.is_some_and(|p| p < ALPHA)),
+    });
+    let rate = |s: &StepReport| {
+        if s.requests == 0 {
+            0.0
+        } else {
+            s.failed as f64 / s.requests as f64
+        }
+    };
+    let p_value = proportion_greater(base.failed, base.requests, new.failed, new.requests);
+    let change = rate(new) - rate(base);
+    metrics.push(MetricChange {
+        metric: "error_rate".into(),
+        base: rate(base),
+        new: rate(new),
+        change,
+        p_value,
+        interval: None,
+        tolerance: Some(tol.error_rate),
+        regression: change > tol.error_rate && p_value.is_some_and(|p| p < ALPHA),
+    });
+    Ok(StepComparison {
+        name: base.name.clone(),
+        windows: (bs.p99.len(), ns.p99.len()),
+        tolerance_only,
+        metrics,
+    })
+}
+
+/// Compares `new` with `base`. Runs of different scenarios or plans are refused unless
+/// `force`; steps are matched by name.
+pub fn compare(
+    base: &Report,
+    new: &Report,
+    tol: &Tolerances,
+    force: bool,
+) -> Result<Comparison, CompareError> {
+    if !force && (base.scenario != new.scenario || base.plan != new.plan || base.load.model != new.load.model)
+    {
+        return Err(CompareError(format!(
+            "the runs are of different scenarios or plans ({} vs {}); --force compares them anyway, step by step",
+            base.scenario, new.scenario
+        )));
+    }
+    let mut steps = Vec::new();
+    for b in base.steps.iter().filter(|s| s.requests > 0) {
+        if let Some(n) = new.steps.iter().find(|s| s.name == b.name && s.requests > 0) {
+            steps.push(compare_step(b, n, tol)?);
+        }
+    }
+    steps.push(compare_step(&base.total, &new.total, tol)?);
+    let regressions = steps
+        .iter()
+        .flat_map(|s| {
+            s.metrics
+                .iter()
+                .filter(|m| m.regression)
+                .map(move |m| format!("{} {}", s.name, m.metric))
+        })
+        .collect();
+    Ok(Comparison {
+        base: format!("{} at {}", base.scenario, base.started_at),
+        new: format!("{} at {}", new.scenario, new.started_at),
+        tolerances: *tol,
+        steps,
+        regressions,
+    })
+}
+
+fn show(metric: &str, v: f64) -> String {
+    match metric {
+        "throughput" => format!("{v:.1}/s"),
+        "error_rate" => format!("{:.2}%", v * 100.0),
+        _ => format!("{:.2}ms", v / 1000.0),
+    }
+}
+
+fn show_change(m: &MetricChange) -> String {
+    if m.metric == "error_rate" {
+        format!("{:+.2}pp", m.change * 100.0)
+    } else if m.change.is_infinite() {
+        "new".into()
+    } else {
+        format!("{:+.1}%", m.change * 100.0)
+    }
+}
+
+/// A plain-text table; `markdown` renders it as a Markdown table instead.
+pub fn render(c: &Comparison, markdown: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}compare: base {} -> new {}\n",
+        if markdown { "## " } else { "" },
+        c.base,
+        c.new
+    );
+    if markdown {
+        out.push_str("| step | metric | base | new | change | p | 95% interval | |\n|---|---|---:|---:|---:|---:|---|---|\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<11} {:>11} {:>11} {:>9} {:>7}  {:<17} verdict",
+            "step", "metric", "base", "new", "change", "p", "95% interval"
+        );
+    }
+    for s in &c.steps {
+        for m in &s.metrics {
+            let p = m.p_value.map_or("-".into(), |p| format!("{p:.3}"));
+            let interval = m.interval.map_or("-".into(), |(lo, hi)| {
+                format!("{:+.1}% .. {:+.1}%", lo * 100.0, hi * 100.0)
+            });
+            let verdict = if m.regression {
+                "REGRESSION"
+            } else if m.tolerance.is_some() {
+                "ok"
+            } else {
+                ""
+            };
+            if markdown {
+                let verdict = if m.regression { "**REGRESSION**" } else { verdict };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {p} | {interval} | {verdict} |",
+                    s.name,
+                    m.metric,
+                    show(&m.metric, m.base),
+                    show(&m.metric, m.new),
+                    show_change(m)
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  {:<24} {:<11} {:>11} {:>11} {:>9} {p:>7}  {interval:<17} {verdict}",
+                    s.name,
+                    m.metric,
+                    show(&m.metric, m.base),
+                    show(&m.metric, m.new),
+                    show_change(m)
+                );
+            }
+        }
+        if s.tolerance_only {
+            let _ = writeln!(
+                out,
+                "{}  ({}: fewer than {MIN_WINDOWS} windows on a side; judged on tolerances alone)",
+                if markdown { "\n" } else { "" },
+                s.name
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        if c.regressions.is_empty() {
+            "no regression".to_string()
+        } else {
+            format!("REGRESSIONS: {}", c.regressions.join(", "))
+        }
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Environment, LoadSummary, PlanSummary, Verdict, WindowReport};
+    use hdrhistogram::Histogram;
+
+    fn hist(values: impl IntoIterator<Item = u64>) -> Histogram<u64> {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+        for v in values {
+            h.record(v).unwrap();
+        }
+        h
+    }
+
+    /// A run of `windows.len()` seconds; window `i` has 100 requests at 1 ms and one in a
+    /// hundred at `windows[i]` microseconds, so its p99 is about that value... and `failed`
+    /// failures in all.
+    fn run(windows: &[u64], failed: u64) -> Report {
+        let slow: Vec<(u64, u64)> = windows.iter().map(|v| (*v, 2)).collect();
+        run_with(&slow, failed)
+    }
+
+    /// Like `run`, with (slow value, how many of the window's 100 requests are slow).
+    fn run_with(windows: &[(u64, u64)], failed: u64) -> Report {
+        let mut total = hist([]);
+        let mut ws = Vec::new();
+        for (i, (slow, count)) in windows.iter().enumerate() {
+            let h = hist((0..100 - count).map(|_| 1_000).chain((0..*count).map(|_| *slow)));
+            total.add(&h).unwrap();
+            ws.push(WindowReport {
+                second: i as u64,
+                requests: 100,
+                failed: 0,
+                histogram: histogram::encode(&h),
+            });
+        }
+        let step = StepReport {
+            name: "get".into(),
+            scenario: Some("s".into()),
+            requests: total.len(),
+            failed,
+            failures: Default::default(),
+            checks_passed: 0,
+            checks_failed: 0,
+            bytes_received: 0,
+            rate_per_sec: total.len() as f64 / windows.len() as f64,
+            latency_us: histogram::summarize(&total),
+            histogram: histogram::encode(&total),
+            windows: ws,
+        };
+        let mut all = step.clone();
+        all.name = "all".into();
+        Report {
+            schema_version: crate::SCHEMA_VERSION,
+            scenario: "s".into(),
+            description: None,
+            target: "http://x".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration_secs: windows.len() as f64,
+            load: LoadSummary {
+                model: "closed".into(),
+                users: 1,
+                rate: None,
+                shard: None,
+                duration_secs: None,
+                iterations_per_user: None,
+            },
+            plan: PlanSummary {
+                timeout_ms: 1000,
+                scenarios: vec![],
+            },
+            iterations: 0,
+            late_starts: 0,
+            aborted_by: None,
+            total: all,
+            steps: vec![step],
+            thresholds: vec![],
+            verdict: Verdict::Passed,
+            environment: Environment {
+                harness_version: "t".into(),
+                os: "t".into(),
+                cpus: 1,
+                revision: None,
+            },
+        }
+    }
+
+    fn metric<'a>(c: &'a Comparison, step: &str, name: &str) -> &'a MetricChange {
+        c.steps
+            .iter()
+            .find(|s| s.name == step)
+            .unwrap()
+            .metrics
+            .iter()
+            .find(|m| m.metric == name)
+            .unwrap()
+    }
+
+    #[test]
+    fn mann_whitney_and_the_normal_cdf_give_known_values() {
+        assert!((standard_normal_cdf(1.959_964) - 0.975).abs() < 1e-6);
+        assert!((standard_normal_cdf(0.0) - 0.5).abs() < 1e-9);
+        let low = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let high = [6.0, 7.0, 8.0, 9.0, 10.0];
+        let p = mann_whitney_greater(&low, &high).unwrap();
+        assert!(p < 0.01, "{p}"); // exact one-sided p is 1/252 = 0.004
+        assert!(mann_whitney_greater(&high, &low).unwrap() > 0.99);
+        assert!((mann_whitney_greater(&low, &low).unwrap() - 0.5).abs() < 0.15);
+    }
+
+    #[test]
+    fn a_consistent_slowdown_is_a_regression() {
+        let base = run(
+            &[20_000, 21_000, 19_000, 20_500, 20_000, 19_500, 21_000, 20_000],
+            0,
+        );
+        let new = run(
+            &[30_000, 31_000, 29_000, 30_500, 30_000, 29_500, 31_000, 30_000],
+            0,
+        );
+        let c = compare(&base, &new, &Tolerances::default(), false).unwrap();
+        let p99 = metric(&c, "get", "p99");
+        assert!(p99.regression, "{p99:?}");
+        assert!(p99.interval.unwrap().0 > 0.3, "{p99:?}");
+        assert!(c.regressions.contains(&"get p99".to_string()));
+    }
+
+    #[test]
+    fn noise_and_small_changes_are_not_regressions() {
+        let base = run(
+            &[20_000, 21_000, 19_000, 20_500, 20_000, 19_500, 21_000, 20_000],
+            0,
+        );
+        // 2% slower: under the 10% tolerance.
+        let slightly = run(
+            &[20_400, 21_400, 19_400, 20_900, 20_400, 19_900, 21_400, 20_400],
+            0,
+        );
+        assert!(
+            compare(&base, &slightly, &Tolerances::default(), false)
+                .unwrap()
+                .regressions
+                .is_empty()
+        );
+        // One freak window (20 requests at 400 ms) moves the overall p99 far past the
+        // tolerance, but the other windows say it was one bad second, not a slower release.
+        let mut windows: Vec<(u64, u64)> = [20_000, 21_000, 19_000, 20_500, 20_000, 19_500, 21_000]
+            .iter()
+            .map(|v| (*v, 2))
+            .collect();
+        windows.push((400_000, 20));
+        let freak = run_with(&windows, 0);
+        let c = compare(&base, &freak, &Tolerances::default(), false).unwrap();
+        let p99 = metric(&c, "get", "p99");
+        assert!(p99.change > 0.10 && !p99.regression, "{p99:?}");
+    }
+
+    #[test]
+    fn failure_rate_regressions_need_significance_and_different_plans_are_refused() {
+        let base = run(&[20_000; 8], 0);
+        let worse = run(&[20_000; 8], 40); // 5% of 800
+        assert!(
+            metric(
+                &compare(&base, &worse, &Tolerances::default(), false).unwrap(),
+                "all",
+                "error_rate"
+            )
+            .regression
+        );
+        let mut other = base.clone();
+        other.scenario = "other".into();
+        assert!(compare(&base, &other, &Tolerances::default(), false).is_err());
+        assert!(compare(&base, &other, &Tolerances::default(), true).is_ok());
+    }
+
+    #[test]
+    fn too_few_windows_fall_back_to_tolerances() {
+        let base = run(&[20_000, 20_000], 0);
+        let new = run(&[30_000, 30_000], 0);
+        let c = compare(&base, &new, &Tolerances::default(), false).unwrap();
+        assert!(c.steps[0].tolerance_only);
+        assert!(metric(&c, "get", "p99").regression);
+        assert!(render(&c, false).contains("judged on tolerances alone"));
+    }
+}
