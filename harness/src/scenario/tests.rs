@@ -293,5 +293,8 @@ fn a_grpc_step_without_protos_says_what_to_add() {
         "query = { limit = 10 }\nheaders = { authorization = \"Bearer ${token}\" }\n",
         "",
     ));
-    assert!(e[0].contains("add `proto = [...]` to [target]"), "{e:?}");
+    assert!(
+        e[0].contains("add `proto = [...]` (or `reflection = true`) to [target]"),
+        "{e:?}"
+    );
 }
