@@ -55,6 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         vars: vec![],
         feeders: vec![],
+        contract: None,
         scenarios: vec![ScenarioPlan {
             name: "greet".into(),
             weight: 1,

@@ -1,8 +1,8 @@
 //! Turns a run's merged numbers into the versioned report (`gauntlet_reports::Report`).
 
 use gauntlet_reports::{
-    Environment, LoadSummary, PlanSummary, Report, SCHEMA_VERSION, ScenarioSummary, StepReport, StepSummary,
-    Verdict, WindowReport, histogram,
+    ContractReport, Environment, LoadSummary, PlanSummary, Report, SCHEMA_VERSION, ScenarioSummary,
+    StepReport, StepSummary, Verdict, ViolationExample, ViolationReport, WindowReport, histogram,
 };
 
 use crate::engine::RunResult;
@@ -90,6 +90,42 @@ fn total_windows(windows: &[Window], http_steps: &[usize]) -> Vec<WindowReport> 
             }
         })
         .collect()
+}
+
+fn contract_report(
+    contract: &crate::scenario::plan::ContractPlan,
+    measured: &Measured<'_>,
+) -> ContractReport {
+    let mut violations = Vec::new();
+    let mut checked = 0;
+    for (_, step, _, stats) in &measured.steps {
+        checked += stats.contract_checked;
+        for ((operation, check, pointer, expected), tally) in &stats.violations {
+            violations.push(ViolationReport {
+                step: step.to_string(),
+                operation: operation.clone(),
+                check: check.to_string(),
+                pointer: pointer.clone(),
+                expected: expected.clone(),
+                count: tally.count,
+                examples: tally
+                    .examples
+                    .iter()
+                    .map(|(request, actual)| ViolationExample {
+                        request: request.clone(),
+                        actual: actual.clone(),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    violations.sort_by_key(|v| std::cmp::Reverse(v.count));
+    ContractReport {
+        spec: contract.spec.clone(),
+        sample: contract.sample,
+        checked,
+        violations,
+    }
 }
 
 fn plan_summary(plan: &RunPlan) -> PlanSummary {
@@ -212,6 +248,7 @@ pub fn build(plan: &RunPlan, result: &RunResult) -> Report {
         iterations: result.stats.iterations,
         late_starts: result.stats.late_starts,
         aborted_by: result.aborted_by.clone(),
+        contract: plan.contract.as_ref().map(|c| contract_report(c, &measured)),
         total: step_report(
             "all",
             None,

@@ -566,6 +566,7 @@ mod tests {
             iterations: 0,
             late_starts: 0,
             aborted_by: None,
+            contract: None,
             total: all,
             steps: vec![step],
             thresholds: vec![],

@@ -64,6 +64,29 @@ pub fn render(report: &Report) -> String {
             .collect();
         let _ = writeln!(out, "  failures: {}", kinds.join(", "));
     }
+    if let Some(c) = &report.contract {
+        let total: u64 = c.violations.iter().map(|v| v.count).sum();
+        let _ = writeln!(
+            out,
+            "contract ({}): {} responses checked, {total} violations",
+            c.spec, c.checked
+        );
+        for v in c.violations.iter().take(10) {
+            let at = if v.pointer.is_empty() {
+                String::new()
+            } else {
+                format!(" at {}", v.pointer)
+            };
+            let _ = writeln!(
+                out,
+                "  {} x{}: {} {}{at}: {}",
+                v.step, v.count, v.operation, v.check, v.expected
+            );
+            if let Some(e) = v.examples.first() {
+                let _ = writeln!(out, "      e.g. {} -> {}", e.request, e.actual);
+            }
+        }
+    }
     if !report.thresholds.is_empty() {
         let _ = writeln!(out, "thresholds:");
         for t in &report.thresholds {

@@ -9,6 +9,7 @@
 pub mod compare;
 pub mod console;
 pub mod histogram;
+pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
@@ -70,6 +71,9 @@ pub struct Report {
     /// The `abort_on_fail` threshold (`metric condition`) that stopped the run early, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted_by: Option<String>,
+    /// Passive contract checking, when the scenario named an OpenAPI document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<ContractReport>,
     /// All request steps together.
     pub total: StepReport,
     /// Per step, in plan order.
@@ -101,6 +105,47 @@ pub struct LoadSummary {
     /// Planned iterations per user (when the run is count-bound).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iterations_per_user: Option<u64>,
+}
+
+/// Responses checked against an OpenAPI document during the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContractReport {
+    /// The spec file, as named in the scenario.
+    pub spec: String,
+    /// Share of responses checked.
+    pub sample: f64,
+    /// Responses checked.
+    pub checked: u64,
+    /// Distinct violations, most frequent first.
+    pub violations: Vec<ViolationReport>,
+}
+
+/// One distinct contract violation, with how often it was seen and the first examples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViolationReport {
+    /// The step whose responses broke the contract.
+    pub step: String,
+    /// The operation (operationId).
+    pub operation: String,
+    /// The check, named as Schemathesis names it (`response_schema_conformance`, ...).
+    pub check: String,
+    /// JSON pointer in the body (or the header name), empty when not applicable.
+    pub pointer: String,
+    /// What the contract says.
+    pub expected: String,
+    /// How many responses had it.
+    pub count: u64,
+    /// The first few: the request that produced it, and what came.
+    pub examples: Vec<ViolationExample>,
+}
+
+/// One occurrence of a violation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViolationExample {
+    /// `METHOD URL` and a body excerpt.
+    pub request: String,
+    /// The value that came.
+    pub actual: String,
 }
 
 /// The plan as it was resolved from the scenario file and the command line.

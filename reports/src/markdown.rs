@@ -84,6 +84,31 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(out, "| `{} {}` | {observed} | {mark} |", t.metric, t.condition);
         }
     }
+    if let Some(c) = &report.contract {
+        let total: u64 = c.violations.iter().map(|v| v.count).sum();
+        let _ = writeln!(
+            out,
+            "\nContract `{}`: {} responses checked, {total} violations.",
+            c.spec, c.checked
+        );
+        if !c.violations.is_empty() {
+            out.push_str(
+                "\n| step | operation | check | where | expected | count |\n|---|---|---|---|---|---:|\n",
+            );
+            for v in &c.violations {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | `{}` | {} | {} |",
+                    v.step,
+                    v.operation,
+                    v.check,
+                    v.pointer,
+                    v.expected.replace('|', "\\|"),
+                    v.count
+                );
+            }
+        }
+    }
     if let Some(rule) = &report.aborted_by {
         let _ = writeln!(out, "\nStopped early: `{rule}` failed (abort_on_fail).");
     }

@@ -101,6 +101,28 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
             merged.started_at = r.started_at.clone();
         }
         merged.aborted_by = merged.aborted_by.or_else(|| r.aborted_by.clone());
+        merged.contract = match (merged.contract.take(), &r.contract) {
+            (Some(mut mine), Some(theirs)) => {
+                mine.checked += theirs.checked;
+                for v in &theirs.violations {
+                    let same = |m: &&mut crate::ViolationReport| {
+                        (&m.step, &m.operation, &m.check, &m.pointer, &m.expected)
+                            == (&v.step, &v.operation, &v.check, &v.pointer, &v.expected)
+                    };
+                    match mine.violations.iter_mut().find(same) {
+                        Some(m) => {
+                            m.count += v.count;
+                            let room = 3usize.saturating_sub(m.examples.len());
+                            m.examples.extend(v.examples.iter().take(room).cloned());
+                        }
+                        None => mine.violations.push(v.clone()),
+                    }
+                }
+                mine.violations.sort_by_key(|v| std::cmp::Reverse(v.count));
+                Some(mine)
+            }
+            (mine, theirs) => mine.or_else(|| theirs.clone()),
+        };
         merge_step(&mut merged.total, &r.total)?;
         for (mine, theirs) in merged.steps.iter_mut().zip(&r.steps) {
             merge_step(mine, theirs)?;

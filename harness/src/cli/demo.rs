@@ -1,7 +1,7 @@
 //! `gauntlet demo`: the main job on embedded defaults. Starts the reference stack in this
 //! process on loopback (temporary data), runs the browse scenario against it, writes the
-//! report as JSON, Markdown and JUnit XML into a folder, prints the summary, and exits with
-//! the verdict.
+//! report as JSON, Markdown, JUnit XML and HTML into a folder, prints the summary, and exits
+//! with the verdict.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,14 +9,14 @@ use std::time::Duration;
 use clap::Args;
 use gauntlet::exit;
 use gauntlet::scenario::{self, Overrides};
-use gauntlet_reports::{Verdict, console, junit, markdown};
+use gauntlet_reports::{Verdict, console, html, junit, markdown};
 
 /// The scenario the demo runs (the same file as `scenarios/browse.toml`).
 const SCENARIO: &str = include_str!("../../../scenarios/browse.toml");
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Folder for report.json, report.md and junit.xml (created if missing).
+    /// Folder for report.json, report.md, junit.xml and report.html (created if missing).
     #[arg(long, default_value = "gauntlet-demo", value_name = "DIR")]
     out: PathBuf,
     /// How long the load runs.
@@ -86,6 +86,7 @@ pub async fn run(args: DemoArgs) -> u8 {
         ),
         ("report.md", markdown::render(&report)),
         ("junit.xml", junit::render(&report)),
+        ("report.html", html::render(&report)),
     ];
     for (name, content) in &files {
         let path = args.out.join(name);
@@ -96,7 +97,7 @@ pub async fn run(args: DemoArgs) -> u8 {
     }
     print!("{}", console::render(&report));
     println!(
-        "reports written to {}/ (report.json, report.md, junit.xml)",
+        "reports written to {}/ (report.json, report.md, junit.xml, report.html)",
         args.out.display()
     );
     match report.verdict {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use gauntlet::exit;
-use gauntlet_reports::{Report, Verdict, console, junit, markdown, merge};
+use gauntlet_reports::{Report, Verdict, console, html, junit, markdown, merge};
 
 /// Output formats of `gauntlet report`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -15,6 +15,8 @@ pub enum Format {
     Md,
     /// JUnit XML (CI test tabs).
     Junit,
+    /// One self-contained HTML page with charts (no scripts, nothing fetched).
+    Html,
     /// The JSON report itself.
     Json,
 }
@@ -50,6 +52,7 @@ pub fn render(report: &Report, format: Format) -> String {
         Format::Console => console::render(report),
         Format::Md => markdown::render(report),
         Format::Junit => junit::render(report),
+        Format::Html => html::render(report),
         Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
     }
 }

@@ -560,10 +560,47 @@ impl VirtualUser {
 
     async fn http_step(&mut self, step: &HttpStep, stats_index: usize, intended: Option<Instant>) {
         let (authority, request) = self.render_request(step);
+        // What a contract violation report needs of the request, kept only when it is checked.
+        // Only responses of the target the spec describes (the base URL's host) are checked.
+        let checked = self.plan.contract.as_ref().filter(|c| {
+            authority == self.base_authority
+                && (c.sample >= 1.0
+                    || (template::next_random(&mut self.rng) % 1_000_000) as f64 / 1e6 < c.sample)
+        });
+        let sent = checked.map(|_| {
+            let body = request.body().clone();
+            (request.method().to_string(), request.uri().to_string(), body)
+        });
         let result = self
             .connections
             .send(&authority, request, self.plan.timeout, intended)
             .await;
+        // Contract checks run after the timing stopped, and outside the recording lock.
+        if let (Some(contract), Some((method, uri, body)), Ok((exchange, _))) = (checked, sent, &result) {
+            let path = uri.split('?').next().unwrap_or(&uri);
+            let found = contract.validator.validate(
+                &method,
+                path,
+                exchange.status,
+                &exchange.headers,
+                &exchange.body,
+            );
+            let request = describe_request(&method, &authority, &uri, body).await;
+            self.recorder.with(self.schedule.index, |stats| {
+                let stats = &mut stats.steps[stats_index];
+                stats.contract_checked += 1;
+                for v in found {
+                    let tally = stats
+                        .violations
+                        .entry((v.operation, v.check, v.pointer, v.expected))
+                        .or_default();
+                    tally.count += 1;
+                    if tally.examples.len() < stats::VIOLATION_EXAMPLES {
+                        tally.examples.push((request.clone(), v.actual));
+                    }
+                }
+            });
+        }
         // Judge outside the lock; then record everything about this request at once.
         let (latency, bytes, outcome) = match &result {
             Err(failed) => (
@@ -582,6 +619,23 @@ impl VirtualUser {
         };
         self.record(stats_index, latency, bytes, &outcome);
     }
+}
+
+/// `METHOD http://host/path?query body-excerpt`, for violation examples.
+async fn describe_request(method: &str, authority: &str, uri: &str, body: Full<Bytes>) -> String {
+    use http_body_util::BodyExt;
+    let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let mut text = format!("{method} http://{authority}{uri}");
+    if !bytes.is_empty() {
+        let body = String::from_utf8_lossy(&bytes);
+        let excerpt: String = body.chars().take(200).collect();
+        text.push(' ');
+        text.push_str(&excerpt);
+        if body.chars().count() > 200 {
+            text.push('…');
+        }
+    }
+    text
 }
 
 fn render_json(json: &JsonTemplate, ctx: &mut dyn Context, out: &mut String) {

@@ -86,6 +86,21 @@ fn grpc_code_name(code: i32) -> &'static str {
         .unwrap_or("grpc_unknown")
 }
 
+/// Examples kept per distinct contract violation.
+pub const VIOLATION_EXAMPLES: usize = 3;
+
+/// A distinct contract violation: operation, check, JSON pointer, what was expected.
+pub type ViolationKey = (String, &'static str, String, String);
+
+/// How often a distinct violation was seen, with the first few examples.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ViolationTally {
+    /// Responses with this violation.
+    pub count: u64,
+    /// (request as `METHOD URL body-excerpt`, the value that came).
+    pub examples: Vec<(String, String)>,
+}
+
 /// One step's numbers.
 #[derive(Debug, Clone)]
 pub struct StepStats {
@@ -101,6 +116,10 @@ pub struct StepStats {
     pub checks_failed: u64,
     /// Response body bytes.
     pub bytes_received: u64,
+    /// Responses checked against the contract.
+    pub contract_checked: u64,
+    /// Contract violations, by distinct violation.
+    pub violations: BTreeMap<ViolationKey, ViolationTally>,
 }
 
 impl Default for StepStats {
@@ -112,6 +131,8 @@ impl Default for StepStats {
             checks_passed: 0,
             checks_failed: 0,
             bytes_received: 0,
+            contract_checked: 0,
+            violations: BTreeMap::new(),
         }
     }
 }
@@ -135,6 +156,13 @@ impl StepStats {
         self.checks_passed = 0;
         self.checks_failed = 0;
         self.bytes_received = 0;
+        self.contract_checked = 0;
+        self.violations.clear();
+    }
+
+    /// Responses that broke the contract, counting each violation once per response.
+    pub fn violation_count(&self) -> u64 {
+        self.violations.values().map(|t| t.count).sum()
     }
 
     /// Adds `other` into `self`.
@@ -147,6 +175,13 @@ impl StepStats {
         self.checks_passed += other.checks_passed;
         self.checks_failed += other.checks_failed;
         self.bytes_received += other.bytes_received;
+        self.contract_checked += other.contract_checked;
+        for (key, tally) in &other.violations {
+            let mine = self.violations.entry(key.clone()).or_default();
+            mine.count += tally.count;
+            let room = VIOLATION_EXAMPLES.saturating_sub(mine.examples.len());
+            mine.examples.extend(tally.examples.iter().take(room).cloned());
+        }
     }
 }
 

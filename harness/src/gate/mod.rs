@@ -89,6 +89,7 @@ fn observe(measured: &Measured<'_>, metric: &MetricRef, aggregate: Aggregate) ->
         ("http_reqs" | "grpc_reqs", _) => Some(s.requests as f64),
         ("http_req_failed" | "grpc_req_failed", Aggregate::Count) => Some(s.failed() as f64),
         ("http_req_failed" | "grpc_req_failed", _) => ratio(s.failed(), s.requests),
+        ("contract_violations", _) => Some(s.violation_count() as f64),
         ("checks", Aggregate::Count) => Some(s.checks_passed as f64),
         ("checks", _) => ratio(s.checks_passed, s.checks_passed + s.checks_failed),
         ("http_req_duration" | "grpc_req_duration", aggregate) => {
@@ -171,6 +172,23 @@ pub fn reevaluate(report: &mut gauntlet_reports::Report) -> Result<(), String> {
         }
         s.checks_passed = step.checks_passed;
         s.checks_failed = step.checks_failed;
+        // Only the count of contract violations matters to thresholds.
+        for (i, v) in report
+            .contract
+            .iter()
+            .flat_map(|c| &c.violations)
+            .filter(|v| v.step == step.name)
+            .enumerate()
+        {
+            let tally = crate::engine::stats::ViolationTally {
+                count: v.count,
+                examples: Vec::new(),
+            };
+            s.violations.insert(
+                (v.operation.clone(), "", format!("{i}"), v.expected.clone()),
+                tally,
+            );
+        }
         stats.push(s);
     }
     let classes: Vec<(String, String, StepClass)> = report

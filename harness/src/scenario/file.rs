@@ -47,6 +47,10 @@ pub struct RawTarget {
     pub proto_root: Option<Spanned<String>>,
     /// Fetch descriptors from the target through gRPC server reflection instead.
     pub reflection: Option<Spanned<bool>>,
+    /// OpenAPI document that responses are checked against during the run.
+    pub openapi: Option<Spanned<String>>,
+    /// Share of responses checked (0 to 1; default 1).
+    pub contract_sample: Option<Spanned<f64>>,
 }
 
 /// `[load]`.

@@ -222,6 +222,34 @@ fn toml_to_json(value: &toml::Value) -> serde_json::Value {
 }
 
 impl Validator<'_> {
+    /// `[target] openapi`: the spec responses are checked against during the run.
+    fn contract(&mut self, target: &file::RawTarget, base_dir: Option<&Path>) -> Option<plan::ContractPlan> {
+        let spec = target.openapi.as_ref()?;
+        let sample = match &target.contract_sample {
+            None => 1.0,
+            Some(s) if (0.0..=1.0).contains(s.get_ref()) && *s.get_ref() > 0.0 => *s.get_ref(),
+            Some(s) => {
+                self.error(s.span(), "contract_sample must be above 0 and at most 1");
+                1.0
+            }
+        };
+        let path = match base_dir {
+            Some(dir) => dir.join(spec.get_ref()),
+            None => Path::new(spec.get_ref()).to_path_buf(),
+        };
+        match crate::contract::openapi::load(&path) {
+            Ok(loaded) => Some(plan::ContractPlan {
+                spec: spec.get_ref().clone(),
+                validator: std::sync::Arc::new(crate::contract::validate::ResponseValidator::new(loaded)),
+                sample,
+            }),
+            Err(e) => {
+                self.error(spec.span(), format!("openapi: {e}"));
+                None
+            }
+        }
+    }
+
     /// `check.matches`: JSON pointers and the patterns their values must match.
     fn patterns(
         &mut self,
@@ -391,6 +419,7 @@ impl Validator<'_> {
         let load = self.load(&raw.load, overrides);
         self.feeders = self.feeders(&raw.data, base_dir);
         self.protos = self.protos(&raw.target, base_dir, &base_url);
+        let contract = self.contract(&raw.target, base_dir);
         let scenarios = self.scenarios(&raw.scenarios);
         let thresholds = self.thresholds(&raw.thresholds, &scenarios);
         RunPlan {
@@ -403,6 +432,7 @@ impl Validator<'_> {
             scenarios,
             thresholds,
             feeders: std::mem::take(&mut self.feeders),
+            contract,
         }
     }
 

@@ -31,6 +31,28 @@ pub struct RunPlan {
     pub thresholds: Vec<ThresholdPlan>,
     /// CSV data feeders (`[[data]]`), referenced as `${name.column}`.
     pub feeders: Vec<Feeder>,
+    /// Passive contract checking of HTTP responses (`[target] openapi`).
+    pub contract: Option<ContractPlan>,
+}
+
+/// Responses are checked against an OpenAPI document while the run goes on.
+#[derive(Clone)]
+pub struct ContractPlan {
+    /// The spec file, as named in the scenario.
+    pub spec: String,
+    /// The validator.
+    pub validator: std::sync::Arc<crate::contract::validate::ResponseValidator>,
+    /// Share of responses checked.
+    pub sample: f64,
+}
+
+impl std::fmt::Debug for ContractPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContractPlan")
+            .field("spec", &self.spec)
+            .field("sample", &self.sample)
+            .finish()
+    }
 }
 
 /// Rows of a CSV file that templates read from.

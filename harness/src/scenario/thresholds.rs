@@ -11,7 +11,7 @@ use super::plan::{MetricRef, ScenarioPlan, ThresholdPlan};
 use crate::gate::threshold::{Aggregate, Condition};
 
 /// The metrics a threshold can name.
-pub const METRICS: [&str; 9] = [
+pub const METRICS: [&str; 10] = [
     "http_req_duration",
     "http_req_failed",
     "http_reqs",
@@ -21,6 +21,7 @@ pub const METRICS: [&str; 9] = [
     "checks",
     "iterations",
     "late_starts",
+    "contract_violations",
 ];
 
 impl Validator<'_> {

@@ -81,6 +81,63 @@ async fn paced_p99_sees_the_freeze_that_the_closed_model_hides() {
     );
 }
 
+/// Passive contract checking: a target that answers `GET /v1/movies/{id}` with a body that
+/// breaks catalog.yaml (a string year, no timestamps) is caught on every response, the
+/// violation names operation, check and place with an example request, and the
+/// `contract_violations` threshold fails the run.
+#[tokio::test(flavor = "multi_thread")]
+async fn passive_contract_checks_catch_a_broken_response() {
+    let app = axum::Router::new().route(
+        "/v1/movies/{id}",
+        axum::routing::get(|| async {
+            axum::Json(serde_json::json!({
+                "id": "0b6f2c1e-3f4a-4d1b-9c2e-5a7d8e9f0a1b", "title": "Alien", "year": "1979", "genres": []
+            }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts/openapi/catalog.yaml");
+    let text = format!(
+        "[target]\nbase_url = \"{target}\"\nopenapi = \"{}\"\n[load]\nusers = 2\niterations = 5\n\
+         [[scenario]]\nname = \"s\"\n[[scenario.step]]\nname = \"get\"\n\
+         request = \"GET /v1/movies/0b6f2c1e-3f4a-4d1b-9c2e-5a7d8e9f0a1b\"\n\
+         [thresholds]\ncontract_violations = [\"count == 0\"]\n",
+        spec.display()
+    );
+    let plan = scenario::from_str(&text, "c.toml", "c", &|_| None, &Overrides::default()).unwrap();
+    let report = gauntlet::run(&plan).await.unwrap();
+    let contract = report.contract.as_ref().unwrap();
+    assert_eq!(contract.checked, 10);
+    let year = contract
+        .violations
+        .iter()
+        .find(|v| v.pointer == "/year")
+        .expect("the string year");
+    assert_eq!(
+        (year.operation.as_str(), year.check.as_str(), year.count),
+        ("getMovie", "response_schema_conformance", 10)
+    );
+    assert_eq!(year.examples.len(), 3);
+    assert!(
+        year.examples[0].request.starts_with("GET http://127.0.0.1:"),
+        "{:?}",
+        year.examples[0]
+    );
+    assert_eq!(year.examples[0].actual, "\"1979\"");
+    assert!(
+        contract
+            .violations
+            .iter()
+            .any(|v| v.expected.contains("created_at")),
+        "{:?}",
+        contract.violations
+    );
+    assert_eq!(report.verdict, gauntlet_reports::Verdict::Failed);
+    assert!(!report.thresholds[0].passed);
+}
+
 /// A ramping arrival rate delivers the integral of the rate: 0 -> 400/s over 2 s is 400
 /// iterations, most of them in the second second.
 #[tokio::test(flavor = "multi_thread")]

@@ -76,6 +76,9 @@ async fn smoke_passes_and_its_report_matches_the_schema() {
         .collect();
     assert!(problems.is_empty(), "{problems:#?}");
 
+    // Every catalog response (6 of the 7 steps; login goes to iam) was checked: no violation.
+    assert_eq!(report["contract"]["checked"], 60);
+    assert_eq!(report["contract"]["violations"], serde_json::json!([]));
     // The report records the revision and the resolved plan.
     assert_eq!(report["environment"]["revision"], "abc123");
     let steps = report["plan"]["scenarios"][0]["steps"].as_array().unwrap();
@@ -101,11 +104,14 @@ async fn an_impossible_threshold_exits_1_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("strict.toml");
     let smoke = std::fs::read_to_string(repo().join("scenarios/smoke.toml")).unwrap();
-    std::fs::write(
-        &scenario,
-        smoke.replace("[\"p(95) < 200ms\"]", "[\"p(95) < 1us\"]"),
-    )
-    .unwrap();
+    let strict = smoke.replace("[\"p(95) < 200ms\"]", "[\"p(95) < 1us\"]").replace(
+        "../contracts/openapi/catalog.yaml",
+        &repo()
+            .join("contracts/openapi/catalog.yaml")
+            .display()
+            .to_string(),
+    );
+    std::fs::write(&scenario, strict).unwrap();
     let out = gauntlet_run(&scenario, &stack, &[]).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -273,7 +279,9 @@ async fn shard_reports_merge_exactly_and_re_render() {
         "--format".into(),
         "junit".into(),
     ]);
-    assert!(xml.contains("tests=\"4\" failures=\"0\""), "{xml}");
+    assert!(xml.contains("tests=\"5\" failures=\"0\""), "{xml}");
+    // The shards' contract checks add up too.
+    assert_eq!(merged.contract.as_ref().unwrap().checked, 60);
 
     // Another scenario's report does not merge with these.
     let other = dir.path().join("other.json");
