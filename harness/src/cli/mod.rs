@@ -1,6 +1,7 @@
 //! Command-line interface: clap definitions and dispatch to subcommands.
 
 mod compare;
+mod contract;
 mod demo;
 mod report;
 mod run;
@@ -26,6 +27,11 @@ enum Command {
     Run(run::RunArgs),
     /// Print a saved report as a console summary, Markdown, JUnit XML or JSON.
     Report(report::ReportArgs),
+    /// Contract checks against an OpenAPI document.
+    Contract {
+        #[command(subcommand)]
+        command: contract::ContractCommand,
+    },
     /// Compare a run with a baseline: per-step latency, throughput and failure-rate changes,
     /// with statistics; exit 1 on a regression.
     Compare(compare::CompareArgs),
@@ -65,6 +71,7 @@ pub fn run() -> u8 {
             Command::Report(args) => report::report(args),
             Command::Merge(args) => report::merge(args),
             Command::Compare(args) => compare::compare(args),
+            Command::Contract { command } => contract::run(command).await,
             Command::Stack { command } => stack::run(command).await,
         }
     })

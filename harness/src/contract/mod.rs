@@ -2,5 +2,7 @@
 //! index (`openapi`), and checking responses against it (`validate`) — used under load
 //! (passive conformance, `[target] openapi`) and, later, by the active suite.
 
+pub mod generate;
 pub mod openapi;
+pub mod suite;
 pub mod validate;

@@ -92,6 +92,11 @@ impl ResponseValidator {
         &self.spec.title
     }
 
+    /// The spec.
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
     /// Follows local `$ref`s from `pointer` to the object it finally names.
     fn resolve(&self, mut pointer: String) -> (String, Option<&Value>) {
         for _ in 0..8 {

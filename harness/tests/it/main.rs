@@ -1,6 +1,7 @@
 //! Integration tests of the `gauntlet` command, run as a user runs it: as a child process.
 
 mod cli;
+mod contract;
 mod engine;
 mod run;
 mod scenarios;
