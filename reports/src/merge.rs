@@ -140,3 +140,36 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
     }
     Ok(merged)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hdrhistogram::Histogram;
+
+    fn hist(values: impl IntoIterator<Item = (u64, u64)>) -> Histogram<u64> {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+        for (v, n) in values {
+            h.record_n(v, n).unwrap();
+        }
+        h
+    }
+
+    /// Why percentiles are never averaged: a fast shard with many requests and a slow shard
+    /// with few. The p99 of all requests is the fast shard's tail; the mean of the two p99s is
+    /// dominated by the slow shard and is wrong by an order of magnitude.
+    #[test]
+    fn averaging_shard_p99s_is_wrong_for_a_skewed_split_and_merging_is_exact() {
+        let fast = hist([(1_000, 9_800), (5_000, 200)]); // 10,000 requests, p99 5 ms
+        let slow = hist([(200_000, 100)]); // 100 requests, all 200 ms
+        let mut all = fast.clone();
+        all.add(&slow).unwrap();
+        let averaged = (fast.value_at_quantile(0.99) + slow.value_at_quantile(0.99)) as f64 / 2.0;
+        let exact = all.value_at_quantile(0.99) as f64;
+        assert!((exact - 5_000.0).abs() < 10.0, "exact p99 {exact}");
+        assert!(averaged > 20.0 * exact, "averaged {averaged} vs exact {exact}");
+
+        // merge() adds the encoded histograms to exactly the histogram of all requests.
+        let merged = add_histograms(&histogram::encode(&fast), &histogram::encode(&slow)).unwrap();
+        assert_eq!(histogram::decode(&merged).unwrap(), all);
+    }
+}

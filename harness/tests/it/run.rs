@@ -213,25 +213,43 @@ async fn sigterm_writes_the_partial_report_and_exits_130() {
     stack.shutdown().await.unwrap();
 }
 
-/// Two shards of smoke, merged: requests add up to the unsharded plan's, the merged histogram
-/// holds every request, thresholds are judged again, and the report re-renders as Markdown and
-/// JUnit. Reports of different scenarios do not merge (exit 2).
+/// Four shard processes of smoke run at once, then merged: totals are the sums of the shards'
+/// totals, the merged histogram (and so every percentile) is exactly the sum of theirs,
+/// thresholds are judged again, and the report re-renders as Markdown and JUnit. Reports of
+/// different scenarios do not merge (exit 2).
 #[tokio::test(flavor = "multi_thread")]
-async fn shard_reports_merge_exactly_and_re_render() {
+async fn four_concurrent_shards_merge_exactly_and_re_render() {
     let stack = stack().await;
     let dir = tempfile::tempdir().unwrap();
     let smoke = repo().join("scenarios/smoke.toml");
     let mut shards = Vec::new();
-    for shard in ["1/2", "2/2"] {
+    // Four shard processes at once, one user each.
+    let mut children = Vec::new();
+    for shard in ["1/4", "2/4", "3/4", "4/4"] {
         let path = dir.path().join(format!("shard-{}.json", &shard[..1]));
-        let out = gauntlet_run(
-            &smoke,
-            &stack,
-            &["--shard", shard, "--quiet", "--out", path.to_str().unwrap()],
-        )
-        .await;
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let child = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+            .arg("run")
+            .arg(&smoke)
+            .args([
+                "--target",
+                &stack.catalog.url,
+                "--var",
+                &format!("iam={}", stack.iam.url),
+            ])
+            .args(["--shard", shard, "--users", "4", "--quiet", "--out"])
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        children.push(child);
         shards.push(path);
+    }
+    for child in children {
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     }
     let merged_path = dir.path().join("merged.json");
     let gauntlet = |args: Vec<std::ffi::OsString>| {
@@ -245,19 +263,38 @@ async fn shard_reports_merge_exactly_and_re_render() {
         "merge".into(),
         shards[0].clone().into(),
         shards[1].clone().into(),
+        shards[2].clone().into(),
+        shards[3].clone().into(),
         "-o".into(),
         merged_path.clone().into(),
     ]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let merged =
         gauntlet_reports::Report::from_json(&std::fs::read_to_string(&merged_path).unwrap()).unwrap();
-    assert_eq!(merged.total.requests, 70);
-    assert_eq!(merged.iterations, 10);
+    // Totals are the sums of the shards' totals; percentiles are those of the summed histograms.
+    let parts: Vec<gauntlet_reports::Report> = shards
+        .iter()
+        .map(|p| gauntlet_reports::Report::from_json(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .collect();
     assert_eq!(
-        gauntlet_reports::histogram::decode(&merged.total.histogram)
-            .unwrap()
-            .len(),
-        70
+        merged.total.requests,
+        parts.iter().map(|r| r.total.requests).sum::<u64>()
+    );
+    assert_eq!(merged.total.requests, 140);
+    assert_eq!(merged.iterations, 20);
+    let mut sum = gauntlet_reports::histogram::decode(&parts[0].total.histogram).unwrap();
+    for r in &parts[1..] {
+        sum.add(gauntlet_reports::histogram::decode(&r.total.histogram).unwrap())
+            .unwrap();
+    }
+    assert_eq!(
+        gauntlet_reports::histogram::decode(&merged.total.histogram).unwrap(),
+        sum
+    );
+    let latency = merged.total.latency_us.as_ref().unwrap();
+    assert_eq!(
+        (latency.p50, latency.p99, latency.max),
+        (sum.value_at_quantile(0.5), sum.value_at_quantile(0.99), sum.max())
     );
     assert!(merged.thresholds.iter().all(|t| t.passed && t.observed.is_some()));
     assert_eq!(merged.load.shard, None);
@@ -270,7 +307,7 @@ async fn shard_reports_merge_exactly_and_re_render() {
     ]);
     assert_eq!(code, Some(0));
     assert!(
-        md.contains("## ✅ gauntlet: smoke — PASSED") && md.contains("| all | 70 | 0 |"),
+        md.contains("## ✅ gauntlet: smoke — PASSED") && md.contains("| all | 140 | 0 |"),
         "{md}"
     );
     let (_, xml, _) = gauntlet(vec![
@@ -281,7 +318,7 @@ async fn shard_reports_merge_exactly_and_re_render() {
     ]);
     assert!(xml.contains("tests=\"5\" failures=\"0\""), "{xml}");
     // The shards' contract checks add up too.
-    assert_eq!(merged.contract.as_ref().unwrap().checked, 60);
+    assert_eq!(merged.contract.as_ref().unwrap().checked, 120);
 
     // Another scenario's report does not merge with these.
     let other = dir.path().join("other.json");
