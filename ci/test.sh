@@ -28,6 +28,9 @@ cargo test --workspace --locked 2>&1 | tee "$test_log"
 # One closing line over all test binaries (cargo prints one "test result" per binary).
 summary="$(awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed", p, f }' "$test_log")"
 
+step "actionlint (CI workflow examples)"
+bash ci/lint-workflows.sh
+
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 

@@ -7,3 +7,4 @@ mod run;
 mod scenarios;
 mod stack_up;
 mod support;
+mod workflows;
