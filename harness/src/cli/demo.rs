@@ -22,6 +22,10 @@ pub struct DemoArgs {
     /// How long the load runs.
     #[arg(long, default_value = "30s", value_parser = |s: &str| scenario::duration::parse_duration(s))]
     duration: Duration,
+    /// Configuration for the reference stack (see `gauntlet stack up --config`), e.g. to make
+    /// a route slow and watch the verdict change.
+    #[arg(long, value_name = "FILE")]
+    stack_config: Option<PathBuf>,
     /// Virtual users.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     users: u32,
@@ -33,12 +37,17 @@ pub async fn run(args: DemoArgs) -> u8 {
         eprintln!("gauntlet: cannot create {}: {e}", args.out.display());
         return exit::RUN_FAILED;
     }
-    let stack = match stack_local::start(stack_local::StackOptions {
+    let mut options = stack_local::StackOptions {
         base_port: 0,
         ..Default::default()
-    })
-    .await
+    };
+    if let Some(path) = &args.stack_config
+        && let Err(e) = stack_local::apply_config_file(path, &mut options)
     {
+        eprintln!("gauntlet: --stack-config {e}");
+        return exit::INVALID_INPUT;
+    }
+    let stack = match stack_local::start(options).await {
         Ok(stack) => stack,
         Err(e) => {
             eprintln!("gauntlet: the reference stack could not start: {e:#}");

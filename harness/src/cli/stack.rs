@@ -27,6 +27,10 @@ pub struct UpArgs {
     /// Log as JSON lines instead of compact text.
     #[arg(long)]
     json_logs: bool,
+    /// Service configuration: a TOML file with `[iam]` and `[catalog]` tables (e.g. injected
+    /// faults: `[[catalog.faults]] route = "/v1/movies/{id}", latency_ms = 5`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 pub async fn run(command: StackCommand) -> u8 {
@@ -37,11 +41,17 @@ pub async fn run(command: StackCommand) -> u8 {
 
 async fn up(args: UpArgs) -> u8 {
     stack_common::telemetry::init(args.json_logs, &args.log);
-    let options = stack_local::StackOptions {
+    let mut options = stack_local::StackOptions {
         data_dir: args.data_dir,
         base_port: args.base_port,
         ..Default::default()
     };
+    if let Some(path) = &args.config
+        && let Err(e) = stack_local::apply_config_file(path, &mut options)
+    {
+        eprintln!("gauntlet: --config {e}");
+        return exit::INVALID_INPUT;
+    }
     let stack = match stack_local::start(options).await {
         Ok(stack) => stack,
         Err(err) => {

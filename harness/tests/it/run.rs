@@ -372,3 +372,30 @@ async fn the_demo_runs_end_to_end_and_writes_its_reports() {
     );
     assert!(text(&out.stdout).contains("verdict: PASSED"));
 }
+
+/// The demo on a stack made slow by configuration (150 ms on GET /v1/movies/{id}): exit 1,
+/// naming the threshold that failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_on_a_slow_stack_exits_1_naming_the_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("slow.toml");
+    std::fs::write(
+        &config,
+        "[[catalog.faults]]\nroute = \"/v1/movies/{id}\"\nmethod = \"GET\"\nlatency_ms = 150\n",
+    )
+    .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
+    cmd.args(["demo", "--duration", "2s", "--users", "3", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("--stack-config")
+        .arg(&config);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("FAIL  http_req_duration{scenario:reader} p(95) < 100ms"),
+        "{stdout}"
+    );
+}

@@ -30,6 +30,8 @@ pub struct CatalogConfig {
     pub jwks_min_refresh_ms: u64,
     /// JSON log lines (true) or compact text.
     pub log_json: bool,
+    /// Injected faults (extra latency, errors) per route; none by default.
+    pub faults: Vec<stack_common::faults::Fault>,
 }
 
 impl Default for CatalogConfig {
@@ -44,6 +46,7 @@ impl Default for CatalogConfig {
             revocation_refresh_ms: 2000,
             jwks_min_refresh_ms: 1000,
             log_json: true,
+            faults: Vec::new(),
         }
     }
 }

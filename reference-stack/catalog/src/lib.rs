@@ -45,6 +45,7 @@ pub struct AppState {
     verifier: Arc<TokenVerifier>,
     metrics: Metrics,
     max_body_bytes: usize,
+    faults: stack_common::faults::Faults,
 }
 
 /// Opens the database under `config.data_dir`.
@@ -58,6 +59,7 @@ pub fn open(config: &CatalogConfig) -> anyhow::Result<AppState> {
         verifier: TokenVerifier::new(config.verifier()),
         metrics: Metrics::default(),
         max_body_bytes: config.max_body_bytes,
+        faults: stack_common::faults::Faults::new(config.faults.clone()),
     })
 }
 
@@ -86,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         Arc::new(move || db.is_ready()),
         OPENAPI,
         state.max_body_bytes,
+        state.faults.clone(),
     )
 }
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod faults;
 pub mod metrics;
 pub mod ops;
 pub mod service;

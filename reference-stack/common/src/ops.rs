@@ -30,7 +30,17 @@ pub fn finish(
     ready: Readiness,
     openapi: &'static str,
     max_body_bytes: usize,
+    faults: crate::faults::Faults,
 ) -> Router {
+    // Faults wrap the service's own routes only (health and metrics stay honest).
+    let service_routes = if faults.is_empty() {
+        service_routes
+    } else {
+        service_routes.route_layer(axum::middleware::from_fn_with_state(
+            faults,
+            crate::faults::inject,
+        ))
+    };
     let ops = Router::new()
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/readyz", get(readyz))
@@ -116,6 +126,7 @@ mod tests {
                 Arc::new(move || ready),
                 "",
                 1024,
+                Default::default(),
             )
         };
         assert_eq!(

@@ -29,6 +29,8 @@ pub struct IamConfig {
     pub clients: Vec<ClientConfig>,
     /// JSON log lines (true) or compact text.
     pub log_json: bool,
+    /// Injected faults (extra latency, errors) per route; none by default.
+    pub faults: Vec<stack_common::faults::Fault>,
 }
 
 /// The user created on first start.
@@ -73,6 +75,7 @@ impl Default for IamConfig {
                 scopes: vec!["movies:read".into(), "movies:write".into()],
             }],
             log_json: true,
+            faults: Vec::new(),
         }
     }
 }

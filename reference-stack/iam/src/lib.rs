@@ -79,12 +79,14 @@ pub fn app(state: AppState) -> Router {
     let db = state.inner.db.clone();
     let metrics = state.inner.metrics.clone();
     let max_body = state.inner.config.max_body_bytes;
+    let state_faults = state.inner.config.faults.clone();
     stack_common::ops::finish(
         routes::router(state),
         metrics,
         Arc::new(move || db.is_ready()),
         OPENAPI,
         max_body,
+        stack_common::faults::Faults::new(state_faults),
     )
 }
 

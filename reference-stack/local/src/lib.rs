@@ -176,3 +176,41 @@ impl RunningStack {
         Ok(())
     }
 }
+
+/// A stack configuration file: `[iam]` and `[catalog]` tables with any of the services' own
+/// config keys (their listen addresses and data directories are set by `start`), e.g.
+///
+/// ```toml
+/// [[catalog.faults]]
+/// route = "/v1/movies/{id}"
+/// method = "GET"
+/// latency_ms = 5
+/// ```
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct StackFile {
+    iam: IamConfig,
+    catalog: CatalogConfig,
+}
+
+/// Applies a stack configuration file to `options`; the error names the file, line and column.
+pub fn apply_config_file(path: &std::path::Path, options: &mut StackOptions) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file: StackFile = toml::from_str(&text).map_err(|e| {
+        let at = e.span().map(|s| {
+            let before = &text[..s.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!(":{line}:{col}")
+        });
+        format!(
+            "{}{}: {}",
+            path.display(),
+            at.unwrap_or_default(),
+            e.message().trim_end()
+        )
+    })?;
+    options.iam = file.iam;
+    options.catalog = file.catalog;
+    Ok(())
+}
