@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use gauntlet::exit;
 use gauntlet_reports::compare::{self, Tolerances};
+use gauntlet_reports::html;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum CompareFormat {
@@ -16,6 +17,8 @@ pub enum CompareFormat {
     Md,
     /// The comparison as JSON.
     Json,
+    /// A self-contained HTML page: the table and charts overlaying both runs.
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +93,7 @@ pub fn compare(args: CompareArgs) -> u8 {
             "{}",
             serde_json::to_string_pretty(&comparison).unwrap_or_default()
         ),
+        CompareFormat::Html => print!("{}", html::compare::render(&base, &new, &comparison)),
     }
     if comparison.regressions.is_empty() {
         exit::PASSED

@@ -75,28 +75,30 @@ pub(super) fn time_ticks(max: f64) -> Vec<f64> {
 
 /// One line of a chart; a gap in the data starts a new segment.
 pub(super) struct Line {
-    label: String,
-    color: RGBColor,
-    width: u32,
-    segments: Vec<Vec<(f64, f64)>>,
+    pub(super) label: String,
+    pub(super) color: RGBColor,
+    pub(super) width: u32,
+    /// Drawn dashed (in the plot and the legend), to tell it apart without colour.
+    pub(super) dashed: bool,
+    pub(super) segments: Vec<Vec<(f64, f64)>>,
 }
 
 impl Line {
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.segments.iter().all(Vec::is_empty)
     }
 }
 
 /// The axes of a chart.
 pub(super) struct Axes<'a> {
-    title: &'a str,
-    x_desc: &'a str,
-    y_desc: &'a str,
+    pub(super) title: &'a str,
+    pub(super) x_desc: &'a str,
+    pub(super) y_desc: &'a str,
     /// The y title when the data spans a wide range and the y axis is drawn on a log scale;
     /// `None` keeps it linear.
-    y_desc_log: Option<&'a str>,
+    pub(super) y_desc_log: Option<&'a str>,
     /// Headroom above the highest point: a factor of the y span.
-    headroom: f64,
+    pub(super) headroom: f64,
 }
 
 /// An axis with exactly the given ticks (plotters' `WithKeyPoints` cannot be formatted by a
@@ -207,6 +209,7 @@ pub(super) fn draw<R: Ranged<ValueType = f64>>(
                 label: l.label.clone(),
                 color: l.color,
                 width: l.width,
+                dashed: l.dashed,
                 segments: l
                     .segments
                     .iter()
@@ -229,6 +232,9 @@ pub(super) fn draw<R: Ranged<ValueType = f64>>(
         lines,
     )
 }
+
+/// Dash and gap length (pixels) of a dashed line.
+pub(super) const DASH: (u32, u32) = (10, 6);
 
 /// Longest legend label, in characters; longer ones are cut with an ellipsis.
 pub(super) const LEGEND_LABEL_CHARS: usize = 22;
@@ -302,6 +308,13 @@ pub(super) fn plot<R: Ranged<ValueType = f64>, S: Ranged<ValueType = f64>>(
                         line.width + 2,
                         line.color.filled(),
                     )))?;
+                } else if line.dashed {
+                    chart.draw_series(DashedLineSeries::new(
+                        segment.iter().copied(),
+                        DASH.0,
+                        DASH.1,
+                        style,
+                    ))?;
                 } else {
                     chart.draw_series(LineSeries::new(segment.iter().copied(), style))?;
                 }
@@ -314,10 +327,17 @@ pub(super) fn plot<R: Ranged<ValueType = f64>, S: Ranged<ValueType = f64>>(
             ));
             for (i, line) in shown.iter().enumerate() {
                 let y = 22 + 28 * i as i32;
-                legend_area.draw(&PathElement::new(
-                    vec![(4, y), (30, y)],
-                    line.color.stroke_width(line.width + 1),
-                ))?;
+                let style = line.color.stroke_width(line.width + 1);
+                if line.dashed {
+                    legend_area.draw(&plotters::element::DashedPathElement::new(
+                        vec![(4, y), (30, y)],
+                        DASH.0 - 2,
+                        DASH.1 - 1,
+                        style,
+                    ))?;
+                } else {
+                    legend_area.draw(&PathElement::new(vec![(4, y), (30, y)], style))?;
+                }
                 legend_area.draw(&Text::new(
                     legend_label(&line.label),
                     (38, y),
@@ -352,16 +372,31 @@ pub(super) fn spectrum(h: &Histogram<u64>, decades: u32) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// Decades of the spectrum's x axis for `count` requests: enough to reach the last percentile
+/// the data can tell apart from the max.
+pub(super) fn spectrum_decades(count: u64) -> u32 {
+    ((count as f64).log10().ceil() as u32).clamp(2, 6)
+}
+
+/// The spectrum's x axis, 1/(1-q) on a log scale from 1 (0%) to 10^decades, a tick per decade.
+pub(super) fn spectrum_axis(decades: u32) -> Ticked<LogCoord<f64>> {
+    let x_max = 10f64.powf(f64::from(decades));
+    Ticked {
+        inner: LogCoord::from((1.0..x_max).log_scale()),
+        ticks: (0..=decades).map(|d| 10f64.powf(f64::from(d))).collect(),
+    }
+}
+
 pub(super) fn spectrum_chart(report: &Report) -> Chart {
     let Some(total) = decoded(&report.total.histogram) else {
         return Err("Latency percentile spectrum: no latency data (no request was timed).".into());
     };
-    // Enough decades to reach the last percentile the data can tell apart from the max.
-    let decades = ((total.len() as f64).log10().ceil() as u32).clamp(2, 6);
+    let decades = spectrum_decades(total.len());
     let mut lines = vec![Line {
         label: "all".to_string(),
         color: TOTAL_COLOR,
         width: 3,
+        dashed: false,
         segments: vec![spectrum(&total, decades)],
     }];
     let mut with_data: Vec<(usize, &StepReport, Histogram<u64>)> = report
@@ -394,12 +429,11 @@ pub(super) fn spectrum_chart(report: &Report) -> Chart {
                 label,
                 color: STEP_COLORS[n % STEP_COLORS.len()],
                 width: 2,
+                dashed: false,
                 segments: vec![spectrum(h, decades)],
             });
         }
     }
-    let x_max = 10f64.powf(f64::from(decades));
-    let ticks: Vec<f64> = (0..=decades).map(|d| 10f64.powf(f64::from(d))).collect();
     let axes = Axes {
         title: "Latency by percentile",
         x_desc: "percentile (log scale)",
@@ -407,16 +441,8 @@ pub(super) fn spectrum_chart(report: &Report) -> Chart {
         y_desc_log: Some("latency (ms, log scale)"),
         headroom: 1.04,
     };
-    let svg = draw(
-        &axes,
-        Ticked {
-            inner: LogCoord::from((1.0..x_max).log_scale()),
-            ticks,
-        },
-        &percentile_label,
-        &lines,
-    )
-    .map_err(|e| format!("Latency percentile spectrum could not be drawn: {e}"))?;
+    let svg = draw(&axes, spectrum_axis(decades), &percentile_label, &lines)
+        .map_err(|e| format!("Latency percentile spectrum could not be drawn: {e}"))?;
     let note = if left_out > 0 {
         format!(
             " The steps drawn are the {MAX_STEP_SERIES} with the most requests; {left_out} more \
@@ -485,6 +511,7 @@ pub(super) fn latency_over_time_chart(report: &Report) -> Chart {
             label: label.to_string(),
             color,
             width: 2,
+            dashed: false,
             segments: Vec::new(),
         })
         .collect();
@@ -551,28 +578,20 @@ pub(super) fn throughput_chart(report: &Report) -> Chart {
         label: "requests/s".to_string(),
         color: REQUESTS_COLOR,
         width: 2,
+        dashed: false,
         segments: Vec::new(),
     };
     let mut failed = Line {
         label: "failed/s".to_string(),
         color: FAILED_COLOR,
         width: 2,
+        dashed: false,
         segments: Vec::new(),
     };
-    let mut previous: Option<u64> = None;
-    let mut partial = None;
-    for w in windows {
-        let (x, length) = window_span(report, w.second);
-        if length < 1.0 {
-            partial = Some(length);
-            if length < MIN_RATE_WINDOW_SECS {
-                continue;
-            }
-        }
-        let contiguous = previous.is_some_and(|p| p + 1 == w.second);
-        extend(&mut requests, contiguous, (x, w.requests as f64 / length));
-        extend(&mut failed, contiguous, (x, w.failed as f64 / length));
-        previous = Some(w.second);
+    let (rates, partial) = window_rates(report);
+    for rate in &rates {
+        extend(&mut requests, rate.contiguous, (rate.x, rate.requests));
+        extend(&mut failed, rate.contiguous, (rate.x, rate.failed));
     }
     if requests.is_empty() {
         return Err("Throughput over time: the run was shorter than a rate can be measured in.".into());
@@ -599,6 +618,44 @@ pub(super) fn throughput_chart(report: &Report) -> Chart {
         None => String::new(),
     };
     Ok(Drawn { svg, note })
+}
+
+/// The rates of one window of a run's total.
+pub(super) struct WindowRate {
+    /// The middle of the part of the window the run covered, seconds since its start.
+    pub(super) x: f64,
+    /// Whether the previous rate was of the window just before (no gap).
+    pub(super) contiguous: bool,
+    /// Requests per second.
+    pub(super) requests: f64,
+    /// Failed requests per second.
+    pub(super) failed: f64,
+}
+
+/// Requests and failures per second in each window of the run's total, per second of the
+/// part of the window the run covered; a last window too short for a rate is left out. Also
+/// the length of the last, partial window, if there is one.
+pub(super) fn window_rates(report: &Report) -> (Vec<WindowRate>, Option<f64>) {
+    let mut rates = Vec::new();
+    let mut previous: Option<u64> = None;
+    let mut partial = None;
+    for w in &report.total.windows {
+        let (x, length) = window_span(report, w.second);
+        if length < 1.0 {
+            partial = Some(length);
+            if length < MIN_RATE_WINDOW_SECS {
+                continue;
+            }
+        }
+        rates.push(WindowRate {
+            x,
+            contiguous: previous.is_some_and(|p| p + 1 == w.second),
+            requests: w.requests as f64 / length,
+            failed: w.failed as f64 / length,
+        });
+        previous = Some(w.second);
+    }
+    (rates, partial)
 }
 
 pub(super) fn throughput_figure(out: &mut String, report: &Report) {

@@ -2,6 +2,7 @@
 //! CSS, inline SVG charts drawn with plotters, no script and nothing fetched from anywhere.
 //! It shows the run summary and verdict, the thresholds, the per-step table, and three
 //! charts: the latency percentile spectrum, latency over time and throughput over time.
+//! `compare` renders the comparison of two runs as a page of the same kind.
 
 use std::error::Error;
 use std::fmt::Write;
@@ -405,6 +406,8 @@ type Chart = Result<Drawn, String>;
 mod charts;
 use charts::*;
 
+pub mod compare;
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -412,7 +415,7 @@ mod tests {
     use super::*;
     use crate::WindowReport;
 
-    fn hist(values: &[(u64, u64)]) -> Histogram<u64> {
+    pub(super) fn hist(values: &[(u64, u64)]) -> Histogram<u64> {
         let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
         for &(v, n) in values {
             h.record_n(v, n).unwrap();
@@ -543,7 +546,7 @@ mod tests {
     }
 
     /// src/href/@import/url( values that point at the network.
-    fn external_references(html: &str) -> Vec<String> {
+    pub(super) fn external_references(html: &str) -> Vec<String> {
         let lower = html.to_ascii_lowercase();
         let mut found = Vec::new();
         for marker in ["src=", "href=", "@import", "url("] {
