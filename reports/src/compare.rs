@@ -400,7 +400,8 @@ pub fn compare(
     })
 }
 
-fn show(metric: &str, v: f64) -> String {
+/// A metric's value for display: ms for latencies, /s for throughput, % for failure rates.
+pub fn show(metric: &str, v: f64) -> String {
     match metric {
         "throughput" => format!("{v:.1}/s"),
         "error_rate" => format!("{:.2}%", v * 100.0),
@@ -408,7 +409,8 @@ fn show(metric: &str, v: f64) -> String {
     }
 }
 
-fn show_change(m: &MetricChange) -> String {
+/// A metric's change for display: relative %, or percentage points for the failure rate.
+pub fn show_change(m: &MetricChange) -> String {
     if m.metric == "error_rate" {
         format!("{:+.2}pp", m.change * 100.0)
     } else if m.change.is_infinite() {

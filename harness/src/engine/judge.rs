@@ -14,6 +14,14 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A request that got no response to judge.
+    pub fn failed(kind: FailureKind) -> Self {
+        Outcome {
+            failure: Some(kind),
+            ..Outcome::default()
+        }
+    }
+
     fn check(&mut self, held: bool, kind: FailureKind) {
         if held {
             self.checks_passed += 1;

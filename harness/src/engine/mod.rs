@@ -429,7 +429,20 @@ impl VirtualUser {
         true
     }
 
+    /// What templates read from: this user's variables, feeder rows, index and iteration.
+    fn context(&mut self) -> UserContext<'_> {
+        UserContext {
+            vars: &self.vars,
+            feeders: &self.plan.feeders,
+            rows: &self.rows,
+            index: self.schedule.index,
+            iteration: self.iteration,
+            rng: &mut self.rng,
+        }
+    }
+
     fn render_request(&mut self, step: &HttpStep) -> (String, Request<Full<Bytes>>) {
+        // Built from the fields directly: the base URL parts are read while it is alive.
         let mut ctx = UserContext {
             vars: &self.vars,
             feeders: &self.plan.feeders,
@@ -489,14 +502,7 @@ impl VirtualUser {
     }
 
     async fn grpc_step(&mut self, step: &GrpcStep, stats_index: usize, intended: Option<Instant>) {
-        let mut ctx = UserContext {
-            vars: &self.vars,
-            feeders: &self.plan.feeders,
-            rows: &self.rows,
-            index: self.schedule.index,
-            iteration: self.iteration,
-            rng: &mut self.rng,
-        };
+        let mut ctx = self.context();
         let mut json = String::new();
         render_json(&step.message, &mut ctx, &mut json);
         let metadata: Vec<(String, String)> = step
@@ -524,14 +530,7 @@ impl VirtualUser {
             }
         };
         let (latency, bytes, outcome) = match &result {
-            Err(failed) => (
-                failed.elapsed,
-                0,
-                Outcome {
-                    failure: Some(failed.kind),
-                    ..Outcome::default()
-                },
-            ),
+            Err(failed) => (failed.elapsed, 0, Outcome::failed(failed.kind)),
             Ok((exchange, elapsed)) => (
                 Some(*elapsed),
                 exchange.bytes,
@@ -603,14 +602,7 @@ impl VirtualUser {
         }
         // Judge outside the lock; then record everything about this request at once.
         let (latency, bytes, outcome) = match &result {
-            Err(failed) => (
-                failed.elapsed,
-                0,
-                Outcome {
-                    failure: Some(failed.kind),
-                    ..Outcome::default()
-                },
-            ),
+            Err(failed) => (failed.elapsed, 0, Outcome::failed(failed.kind)),
             Ok((exchange, elapsed)) => (
                 Some(*elapsed),
                 exchange.body.len() as u64,

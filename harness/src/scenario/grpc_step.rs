@@ -261,13 +261,7 @@ impl Validator<'_> {
                 );
                 continue;
             };
-            let slot = match self.vars.iter().position(|(n, _)| n == name) {
-                Some(slot) => slot,
-                None => {
-                    self.vars.push((name.clone(), String::new()));
-                    self.vars.len() - 1
-                }
-            };
+            let slot = self.extracted_slot(name);
             extract.push((slot, pointer.to_string()));
         }
         for name in raw.extract.keys() {

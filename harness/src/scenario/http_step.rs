@@ -136,13 +136,7 @@ impl Validator<'_> {
                 );
                 continue;
             };
-            let slot = match self.vars.iter().position(|(n, _)| n == name) {
-                Some(slot) => slot,
-                None => {
-                    self.vars.push((name.clone(), String::new()));
-                    self.vars.len() - 1
-                }
-            };
+            let slot = self.extracted_slot(name);
             extract.push((slot, from));
         }
         // Extracted names are visible to the following steps only.

@@ -222,6 +222,18 @@ fn toml_to_json(value: &toml::Value) -> serde_json::Value {
 }
 
 impl Validator<'_> {
+    /// The variable slot an `extract` writes to: the existing one of that name, or a new one
+    /// (empty until a step sets it).
+    fn extracted_slot(&mut self, name: &str) -> usize {
+        match self.vars.iter().position(|(n, _)| n == name) {
+            Some(slot) => slot,
+            None => {
+                self.vars.push((name.to_string(), String::new()));
+                self.vars.len() - 1
+            }
+        }
+    }
+
     /// `[target] openapi`: the spec responses are checked against during the run.
     fn contract(&mut self, target: &file::RawTarget, base_dir: Option<&Path>) -> Option<plan::ContractPlan> {
         let spec = target.openapi.as_ref()?;

@@ -7,7 +7,7 @@
 #![allow(clippy::wildcard_imports)]
 
 use super::*;
-use crate::compare::{Comparison, MIN_WINDOWS, MetricChange, StepComparison, Tolerances};
+use crate::compare::{Comparison, MIN_WINDOWS, StepComparison, Tolerances, show, show_change};
 
 /// The base run's colour; its lines are also dashed, so the runs can be told apart without it.
 const BASE_COLOR: RGBColor = RGBColor(31, 119, 180);
@@ -238,26 +238,6 @@ fn tolerances(out: &mut String, t: &Tolerances) {
          the change above zero). p90 and max are informational.</p>",
         crate::compare::ALPHA
     );
-}
-
-/// A metric's value as `compare::render` shows it.
-fn show(metric: &str, v: f64) -> String {
-    match metric {
-        "throughput" => format!("{v:.1}/s"),
-        "error_rate" => format!("{:.2}%", v * 100.0),
-        _ => format!("{:.2}ms", v / 1000.0),
-    }
-}
-
-/// A metric's change as `compare::render` shows it.
-fn show_change(m: &MetricChange) -> String {
-    if m.metric == "error_rate" {
-        format!("{:+.2}pp", m.change * 100.0)
-    } else if m.change.is_infinite() {
-        "new".into()
-    } else {
-        format!("{:+.1}%", m.change * 100.0)
-    }
 }
 
 fn table(out: &mut String, c: &Comparison) {
