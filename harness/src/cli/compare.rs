@@ -87,13 +87,13 @@ pub fn compare(args: CompareArgs) -> u8 {
         }
     };
     match args.format {
-        CompareFormat::Text => print!("{}", compare::render(&comparison, false)),
-        CompareFormat::Md => print!("{}", compare::render(&comparison, true)),
-        CompareFormat::Json => println!(
+        CompareFormat::Text => out!("{}", compare::render(&comparison, false)),
+        CompareFormat::Md => out!("{}", compare::render(&comparison, true)),
+        CompareFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&comparison).unwrap_or_default()
         ),
-        CompareFormat::Html => print!("{}", html::compare::render(&base, &new, &comparison)),
+        CompareFormat::Html => out!("{}", html::compare::render(&base, &new, &comparison)),
     }
     if comparison.regressions.is_empty() {
         exit::PASSED

@@ -83,7 +83,7 @@ pub async fn run(command: ContractCommand) -> u8 {
         }
     };
     let name = args.spec.display().to_string();
-    print!("{}", suite::render(&result, &name));
+    out!("{}", suite::render(&result, &name));
     let writes = [
         (
             args.out.as_ref(),

@@ -1,7 +1,8 @@
 //! `gauntlet demo`: the main job on embedded defaults. Starts the reference stack in this
-//! process on loopback (temporary data), runs the browse scenario against it, writes the
-//! report as JSON, Markdown, JUnit XML and HTML into a folder, prints the summary, and exits
-//! with the verdict.
+//! process on loopback (temporary data), runs the contract suite against its catalog, then the
+//! browse scenario, writes the findings and the report (JSON, HTML, Markdown, JUnit XML) into a
+//! folder, prints the summaries, and exits with the verdict (1 on a finding or a failed
+//! threshold).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -54,11 +55,19 @@ pub async fn run(args: DemoArgs) -> u8 {
             return exit::RUN_FAILED;
         }
     };
-    println!(
+    outln!(
         "reference stack up: iam {}, catalog {} (REST + gRPC)",
-        stack.iam.url, stack.catalog.url
+        stack.iam.url,
+        stack.catalog.url
     );
-    println!("contract checks: not part of this version yet (they come with the contract-testing work)");
+    let contract = match contract_suite(&stack, &args.out).await {
+        Ok(findings) => findings,
+        Err(e) => {
+            eprintln!("gauntlet: the contract suite could not run: {e}");
+            let _ = stack.shutdown().await;
+            return exit::RUN_FAILED;
+        }
+    };
     let overrides = Overrides {
         base_url: Some(stack.catalog.url.clone()),
         vars: vec![("iam".into(), stack.iam.url.clone())],
@@ -73,7 +82,7 @@ pub async fn run(args: DemoArgs) -> u8 {
             return exit::RUN_FAILED;
         }
     };
-    println!(
+    outln!(
         "load: {} users for {} s, browse scenario (readers and writers)...",
         args.users,
         args.duration.as_secs()
@@ -104,14 +113,78 @@ pub async fn run(args: DemoArgs) -> u8 {
             return exit::RUN_FAILED;
         }
     }
-    print!("{}", console::render(&report));
-    println!(
+    out!("{}", console::render(&report));
+    outln!(
         "reports written to {}/ (report.json, report.md, junit.xml, report.html)",
         args.out.display()
     );
+    if contract > 0 {
+        outln!("contract suite: {contract} findings (contract.json): the demo fails");
+        return exit::GATE_FAILED;
+    }
     match report.verdict {
         Verdict::Passed => exit::PASSED,
         Verdict::Failed => exit::GATE_FAILED,
         Verdict::Interrupted => exit::INTERRUPTED,
     }
+}
+
+/// Runs the contract suite against the stack's catalog with an admin token, prints its summary,
+/// writes contract.json and contract-junit.xml, and returns the number of findings.
+async fn contract_suite(stack: &stack_local::RunningStack, out: &std::path::Path) -> Result<usize, String> {
+    use gauntlet::contract::{openapi, suite, validate::ResponseValidator};
+    let token = admin_token(stack).await?;
+    let spec = openapi::parse(
+        stack_local::CATALOG_OPENAPI,
+        std::path::Path::new("contracts/openapi/catalog.yaml"),
+    )
+    .map_err(|e| e.to_string())?;
+    let validator = ResponseValidator::new(spec);
+    let bearer = http::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?;
+    let options = suite::SuiteOptions {
+        target: stack.catalog.url.clone(),
+        headers: vec![(http::header::AUTHORIZATION, bearer)],
+        max_examples: 3,
+        seed: 1,
+        max_time: Duration::from_secs(60),
+        timeout: Duration::from_secs(10),
+    };
+    outln!("contract suite: catalog.yaml against {} ...", stack.catalog.url);
+    let result = suite::run(&validator, &options)
+        .await
+        .map_err(|e| e.to_string())?;
+    out!("{}", suite::render(&result, "catalog.yaml"));
+    let json = serde_json::to_string_pretty(&result).unwrap_or_default();
+    std::fs::write(out.join("contract.json"), json).map_err(|e| e.to_string())?;
+    std::fs::write(
+        out.join("contract-junit.xml"),
+        suite::junit(&result, "catalog.yaml"),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(result.findings.len())
+}
+
+/// A password-grant token for the seeded admin.
+async fn admin_token(stack: &stack_local::RunningStack) -> Result<String, String> {
+    use gauntlet::engine::http::{Connections, percent_encode};
+    let (user, password) = &stack.admin;
+    let mut form = String::from("grant_type=password&username=");
+    percent_encode(&mut form, user);
+    form.push_str("&password=");
+    percent_encode(&mut form, password);
+    let authority = stack.iam.addr.to_string();
+    let request = http::Request::post("/v1/token")
+        .header(http::header::HOST, &authority)
+        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(http_body_util::Full::new(bytes::Bytes::from(form)))
+        .map_err(|e| e.to_string())?;
+    let (exchange, _) = Connections::default()
+        .send(&authority, request, Duration::from_secs(10), None)
+        .await
+        .map_err(|f| format!("token request failed ({})", f.kind.as_str()))?;
+    let body: serde_json::Value = serde_json::from_slice(&exchange.body).map_err(|e| e.to_string())?;
+    body["access_token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("no token in {body}"))
 }

@@ -1,5 +1,21 @@
 //! Command-line interface: clap definitions and dispatch to subcommands.
 
+/// `print!` to stdout that ignores a closed pipe (`gauntlet report ... | head` must not panic).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `println!` to stdout that ignores a closed pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod compare;
 mod contract;
 mod demo;

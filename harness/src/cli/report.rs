@@ -68,7 +68,7 @@ fn verdict_code(verdict: Verdict) -> u8 {
 pub fn report(args: ReportArgs) -> u8 {
     match read(&args.report) {
         Ok(report) => {
-            print!("{}", render(&report, args.format));
+            out!("{}", render(&report, args.format));
             exit::PASSED
         }
         Err(e) => {
@@ -107,7 +107,7 @@ pub fn merge(args: MergeArgs) -> u8 {
         eprintln!("gauntlet: cannot write {}: {e}", args.out.display());
         return exit::RUN_FAILED;
     }
-    print!("{}", console::render(&merged));
-    println!("merged {} reports into {}", reports.len(), args.out.display());
+    out!("{}", console::render(&merged));
+    outln!("merged {} reports into {}", reports.len(), args.out.display());
     verdict_code(merged.verdict)
 }

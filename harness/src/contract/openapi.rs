@@ -91,11 +91,16 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
         path: path.display().to_string(),
         source,
     })?;
+    parse(&text, path)
+}
+
+/// Checks an OpenAPI 3.0/3.1 document given as text; `path` names it in errors.
+pub fn parse(text: &str, path: &Path) -> Result<Spec, SpecError> {
     let invalid = |line: Option<(usize, usize)>, message: String| SpecError::Invalid {
         location: location(path, line),
         message,
     };
-    let doc: Value = serde_yaml::from_str(&text)
+    let doc: Value = serde_yaml::from_str(text)
         .map_err(|e| invalid(e.location().map(|l| (l.line(), l.column())), e.to_string()))?;
     let version = doc
         .get("openapi")
@@ -103,7 +108,7 @@ pub fn load(path: &Path) -> Result<Spec, SpecError> {
         .unwrap_or_default()
         .to_string();
     if version.starts_with("3.0.") {
-        serde_yaml::from_str::<openapiv3::OpenAPI>(&text).map_err(|e| {
+        serde_yaml::from_str::<openapiv3::OpenAPI>(text).map_err(|e| {
             invalid(
                 e.location().map(|l| (l.line(), l.column())),
                 format!("not a valid OpenAPI 3.0 document: {e}"),

@@ -337,8 +337,8 @@ async fn four_concurrent_shards_merge_exactly_and_re_render() {
     stack.shutdown().await.unwrap();
 }
 
-/// `gauntlet demo`, shortened: the stack starts in-process, the load runs, the three report
-/// files are written and the exit code is the verdict.
+/// `gauntlet demo`, shortened: the stack starts in-process, the contract suite and the load
+/// run, the report files are written and the exit code is the verdict.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_runs_end_to_end_and_writes_its_reports() {
     let dir = tempfile::tempdir().unwrap();
@@ -371,6 +371,12 @@ async fn the_demo_runs_end_to_end_and_writes_its_reports() {
             .contains("<testsuite ")
     );
     assert!(text(&out.stdout).contains("verdict: PASSED"));
+    // The contract suite ran first, against catalog, and found nothing.
+    let contract: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("contract.json")).unwrap()).unwrap();
+    assert!(contract["requests"].as_u64().unwrap() > 20, "{contract}");
+    assert_eq!(contract["findings"], serde_json::json!([]));
+    assert!(out_dir.join("contract-junit.xml").exists());
 }
 
 /// The demo on a stack made slow by configuration (150 ms on GET /v1/movies/{id}): exit 1,

@@ -8,7 +8,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context;
+
 use stack_catalog::CatalogConfig;
+/// catalog's OpenAPI document, as the service serves it (for `gauntlet demo`'s contract suite).
+pub use stack_catalog::OPENAPI as CATALOG_OPENAPI;
 use stack_iam::IamConfig;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
