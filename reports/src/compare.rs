@@ -6,7 +6,8 @@
 //! interval (95%) for the change of the median window p99 that excludes zero. With fewer than
 //! `MIN_WINDOWS` windows on a side the tests cannot run, and latency and throughput are not
 //! judged at all (the comparison says so): a change no test can tell from noise is not called
-//! a regression.
+//! a regression. The latency and throughput tests of one comparison are corrected together
+//! (Holm), so many steps do not multiply false alarms.
 
 use serde::{Deserialize, Serialize};
 
@@ -360,6 +361,31 @@ fn compare_step(
     })
 }
 
+/// Many steps times several metrics are many tests: at p < 0.05 each, one of twenty unchanged
+/// metrics would look significant by chance. Holm's step-down correction keeps the chance of
+/// any false regression in one comparison at 5%: a latency or throughput regression stands
+/// only if its p-value passes the Holm-adjusted level.
+fn holm_correct(steps: &mut [StepComparison]) {
+    let tested = ["p50", "p99", "throughput"];
+    let mut ps: Vec<(usize, usize, f64)> = Vec::new();
+    for (si, s) in steps.iter().enumerate() {
+        for (mi, m) in s.metrics.iter().enumerate() {
+            if let (true, Some(p)) = (tested.contains(&m.metric.as_str()), m.p_value) {
+                ps.push((si, mi, p));
+            }
+        }
+    }
+    ps.sort_by(|a, b| a.2.total_cmp(&b.2));
+    let m = ps.len();
+    let mut passing = true;
+    for (rank, (si, mi, p)) in ps.into_iter().enumerate() {
+        passing = passing && p <= ALPHA / (m - rank) as f64;
+        if !passing {
+            steps[si].metrics[mi].regression = false;
+        }
+    }
+}
+
 /// Compares `new` with `base`. Runs of different scenarios or plans are refused unless
 /// `force`; steps are matched by name.
 pub fn compare(
@@ -382,6 +408,7 @@ pub fn compare(
         }
     }
     steps.push(compare_step(&base.total, &new.total, tol)?);
+    holm_correct(&mut steps);
     let regressions = steps
         .iter()
         .flat_map(|s| {
