@@ -12,7 +12,7 @@ python3 - "$OUT/report.html" <<'PY'
 import re, sys
 html = open(sys.argv[1]).read()
 svgs = re.findall(r"<svg.*?</svg>", html, re.S)
-assert len(svgs) == 3, f"expected 3 charts, found {len(svgs)}"
+assert len(svgs) == 4, f"expected 4 charts, found {len(svgs)}"
 for i, svg in enumerate(svgs, 1):
     # plotters draws series as polylines (and single points as circles/rects).
     points = sum(len(p.split()) for p in re.findall(r'points="([^"]*)"', svg))
@@ -20,7 +20,7 @@ for i, svg in enumerate(svgs, 1):
     print(f"chart {i}: {points} data points")
 for bad in ("<script", "src=\"http", "href=\"http", "@import", "url(http"):
     assert bad not in html, f"the page fetches something: {bad}"
-print("html: self-contained, 3 charts with data")
+print("html: self-contained, 4 charts with data")
 PY
 if ! command -v chromium >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null

@@ -55,6 +55,7 @@ fn step_windows(windows: &[Window], index: usize) -> Vec<WindowReport> {
                 requests: s.requests,
                 failed: s.failed,
                 histogram: s.histogram.clone(),
+                users: None,
             })
         })
         .collect()
@@ -87,6 +88,7 @@ fn total_windows(windows: &[Window], http_steps: &[usize]) -> Vec<WindowReport> 
                 requests,
                 failed,
                 histogram,
+                users: Some(w.users),
             }
         })
         .collect()

@@ -3,7 +3,8 @@
 //! descriptors are also written out, for the server reflection service.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/proto");
+    // Read at run time (not env!): the same compiled build script may serve another checkout.
+    let root = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../contracts/proto");
     let proto = root.join("catalog/v1/catalog.proto");
     println!("cargo:rerun-if-changed={}", proto.display());
     println!("cargo:rerun-if-changed=build.rs");

@@ -558,6 +558,7 @@ mod tests {
                 requests: 100,
                 failed: 0,
                 histogram: histogram::encode(&h),
+                users: None,
             });
         }
         let step = StepReport {

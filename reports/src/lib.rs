@@ -228,6 +228,9 @@ pub struct WindowReport {
     /// Latency histogram of the window, encoded like `StepReport::histogram` (empty when no
     /// request was timed).
     pub histogram: String,
+    /// Virtual users active as the window closed (in the total's windows only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u64>,
 }
 
 /// Latency percentiles, microseconds.

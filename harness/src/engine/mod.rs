@@ -12,7 +12,7 @@ pub mod stats;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use ::http::header::{CONTENT_TYPE, HOST};
@@ -104,6 +104,8 @@ pub async fn run_with_progress(
     let t0 = Instant::now();
     let planned = schedule::planned_duration(&plan.load);
     let feed_cursors: Arc<[AtomicUsize]> = plan.feeders.iter().map(|_| AtomicUsize::new(0)).collect();
+    // Users inside one of their active intervals, sampled as each window closes.
+    let active = Arc::new(AtomicU64::new(0));
     let mut users = tokio::task::JoinSet::new();
     for schedule in schedule::schedules(&plan.load) {
         let user = VirtualUser::new(
@@ -114,7 +116,7 @@ pub async fn run_with_progress(
             Arc::clone(&recorder),
             Arc::clone(&feed_cursors),
         );
-        users.spawn(user.run());
+        users.spawn(user.run(Arc::clone(&active)));
     }
 
     let mut totals = Stats::new(step_count);
@@ -154,7 +156,7 @@ pub async fn run_with_progress(
                     p99_us: latency.value_at_quantile(0.99),
                     late_starts: totals.late_starts + window.late_starts,
                 };
-                close_window(second, &mut window, &mut totals, &mut windows);
+                close_window(second, active.load(Ordering::Relaxed), &mut window, &mut totals, &mut windows);
                 progress(&update);
                 second += 1;
                 if aborted_by.is_none() && !abort_rules.is_empty() {
@@ -174,7 +176,13 @@ pub async fn run_with_progress(
         }
     }
     recorder.drain_into(&mut window);
-    close_window(second, &mut window, &mut totals, &mut windows);
+    close_window(
+        second,
+        active.load(Ordering::Relaxed),
+        &mut window,
+        &mut totals,
+        &mut windows,
+    );
 
     let elapsed = t0.elapsed();
     let attempts: u64 = totals.steps.iter().map(|s| s.requests).sum();
@@ -221,6 +229,22 @@ struct VirtualUser {
     rows: Vec<usize>,
     /// Next row of each shared feeder, for all users.
     feed_cursors: Arc<[AtomicUsize]>,
+}
+
+/// Counts a user as active while it lives (dropped when the user leaves its interval, however).
+struct ActiveUser<'a>(&'a AtomicU64);
+
+impl<'a> ActiveUser<'a> {
+    fn enter(gauge: &'a AtomicU64) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        ActiveUser(gauge)
+    }
+}
+
+impl Drop for ActiveUser<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// What a rendered request needs besides the body.
@@ -319,9 +343,9 @@ impl VirtualUser {
         0
     }
 
-    async fn run(mut self) {
-        let active = self.schedule.active.clone();
-        for (from, to) in active {
+    async fn run(mut self, active_users: Arc<AtomicU64>) {
+        let intervals = self.schedule.active.clone();
+        for (from, to) in intervals {
             self.deadline = self.t0.checked_add(to);
             if !self.wait_until(self.t0 + from).await {
                 if *self.stop.borrow() {
@@ -329,6 +353,7 @@ impl VirtualUser {
                 }
                 continue;
             }
+            let _active = ActiveUser::enter(&active_users);
             match self.schedule.pacing.clone() {
                 None => {
                     while !self.should_stop() && self.schedule.iterations.is_none_or(|n| self.iteration < n) {

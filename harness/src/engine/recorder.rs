@@ -61,6 +61,8 @@ pub struct Window {
     pub steps: Vec<StepWindow>,
     /// Paced starts that were late in this window.
     pub late_starts: u64,
+    /// Virtual users active when the window closed.
+    pub users: u64,
 }
 
 fn encode_step(s: &StepStats) -> StepWindow {
@@ -76,12 +78,19 @@ fn encode_step(s: &StepStats) -> StepWindow {
 }
 
 /// Closes a window: adds it to the totals, encodes it, zeroes it.
-pub fn close_window(second: u64, window: &mut Stats, totals: &mut Stats, windows: &mut Vec<Window>) {
+pub fn close_window(
+    second: u64,
+    users: u64,
+    window: &mut Stats,
+    totals: &mut Stats,
+    windows: &mut Vec<Window>,
+) {
     totals.add(window);
     windows.push(Window {
         second,
         steps: window.steps.iter().map(encode_step).collect(),
         late_starts: window.late_starts,
+        users,
     });
     window.reset();
 }

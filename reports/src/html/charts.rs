@@ -620,6 +620,57 @@ pub(super) fn throughput_chart(report: &Report) -> Chart {
     Ok(Drawn { svg, note })
 }
 
+/// Active virtual users over time, sampled as each window closed.
+pub(super) fn users_chart(report: &Report) -> Chart {
+    let mut users = Line {
+        label: "active users".to_string(),
+        color: TOTAL_COLOR,
+        width: 2,
+        dashed: false,
+        segments: Vec::new(),
+    };
+    let end = report.duration_secs;
+    for w in &report.total.windows {
+        if let Some(n) = w.users {
+            let x = ((w.second + 1) as f64).min(end);
+            extend(&mut users, true, (x, n as f64));
+        }
+    }
+    if users.is_empty() {
+        return Err("Users over time: the report has no user counts.".into());
+    }
+    let svg = draw_time(
+        &Axes {
+            title: "Active users over time",
+            x_desc: "time since start (s)",
+            y_desc: "virtual users",
+            y_desc_log: None,
+            headroom: 1.15,
+        },
+        time_axis_end(report),
+        &[users],
+    )
+    .map_err(|e| format!("Users over time could not be drawn: {e}"))?;
+    Ok(Drawn {
+        svg,
+        note: String::new(),
+    })
+}
+
+pub(super) fn users_figure(out: &mut String, report: &Report) {
+    let caption = match report.load.rate {
+        Some(rate) => format!(
+            "Virtual users inside their active time at the end of each second (the {} model; target              {rate} iterations/s at its peak).",
+            report.load.model
+        ),
+        None => format!(
+            "Virtual users inside their active time at the end of each second ({} model).",
+            report.load.model
+        ),
+    };
+    figure(out, "users", users_chart(report), &caption);
+}
+
 /// The rates of one window of a run's total.
 pub(super) struct WindowRate {
     /// The middle of the part of the window the run covered, seconds since its start.

@@ -500,6 +500,7 @@ mod tests {
                 requests: h.len(),
                 failed: 0,
                 histogram: histogram::encode(&h),
+                users: None,
             });
         }
         StepReport {

@@ -133,6 +133,7 @@ pub fn render(report: &Report) -> String {
     spectrum_figure(&mut out, report);
     latency_over_time_figure(&mut out, report);
     throughput_figure(&mut out, report);
+    users_figure(&mut out, report);
     let _ = write!(
         out,
         "<footer>Written by gauntlet {} from a report of schema version {}.</footer>\n\
@@ -441,6 +442,7 @@ mod tests {
                 } else {
                     histogram::encode(&h)
                 },
+                users: Some(3),
             });
         }
         let mut failures = BTreeMap::new();
@@ -564,7 +566,7 @@ mod tests {
     }
 
     #[test]
-    fn renders_summary_thresholds_steps_and_three_charts() {
+    fn renders_summary_thresholds_steps_and_four_charts() {
         let report = full_report();
         let html = render(&report);
         assert!(html.starts_with("<!DOCTYPE html>"));
@@ -599,13 +601,15 @@ mod tests {
             ms(list.max)
         );
         assert!(html.contains(&p999_and_max), "list's p99.9 and max in ms");
-        // Three charts, with their titles, axis titles with units and percentile ticks.
-        assert_eq!(html.matches("<svg").count(), 3);
-        assert_eq!(html.matches("</svg>").count(), 3);
+        // Four charts, with their titles, axis titles with units and percentile ticks.
+        assert_eq!(html.matches("<svg").count(), 4);
+        assert_eq!(html.matches("</svg>").count(), 4);
         for text in [
             "Latency by percentile",
             "Latency over time",
             "Throughput and failures over time",
+            "Active users over time",
+            "virtual users",
             ">\nlatency (ms, log scale)\n<",
             "time since start (s)",
             "rate (requests per second)",
@@ -668,7 +672,7 @@ mod tests {
             step("all", None, windows(1_000)),
         );
         let html = render(&r);
-        assert_eq!(html.matches("<svg").count(), 3);
+        assert_eq!(html.matches("<svg").count(), 4);
         assert_eq!(html.matches(">\nlatency (ms)\n<").count(), 2);
         assert!(!html.contains("ms, log scale"));
         // The last window covered 0.02 s of the 3.02 s run: no rate for it, and a note.
@@ -702,7 +706,7 @@ mod tests {
         r.aborted_by = None;
         let html = render(&r);
         assert_eq!(html.matches("<svg").count(), 0);
-        assert_eq!(html.matches("class=\"note\"").count(), 3);
+        assert_eq!(html.matches("class=\"note\"").count(), 4);
         assert!(html.contains("no latency data"));
         assert!(html.contains("no per-second windows"));
         assert!(html.contains("<span class=\"verdict passed\">PASSED</span>"));
@@ -715,8 +719,9 @@ mod tests {
         total.histogram = "not base64!".into();
         let r = report(vec![], total);
         let html = render(&r);
-        assert_eq!(html.matches("<svg").count(), 1);
+        assert_eq!(html.matches("<svg").count(), 2);
         assert!(html.contains("Throughput and failures over time"));
+        assert!(html.contains("Active users over time"));
         assert!(html.contains("no request was timed in any window"));
 
         // Timed windows between untimed ones are points of their own, marked (a line of one
@@ -731,7 +736,7 @@ mod tests {
             ],
         );
         let html = render(&report(vec![], total));
-        assert_eq!(html.matches("<svg").count(), 3);
+        assert_eq!(html.matches("<svg").count(), 4);
         assert_eq!(
             html.matches("<circle").count(),
             6,
