@@ -85,43 +85,97 @@ async fn the_reference_catalog_passes_every_check() {
     stack.shutdown().await.unwrap();
 }
 
+/// A server that plants one violation per catalog operation — a schema violation (getMovie),
+/// the wrong content type (listMovies), invalid input accepted and a missing required header
+/// (createMovie), a 500 on valid input (updateMovie), an undocumented status (deleteMovie) and
+/// no authentication at all — while healthz, readyz, metrics and openapi conform. Each planted
+/// violation is found under its check, and nothing is flagged on the conforming operations.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_service_that_breaks_its_contract_is_caught() {
-    use axum::http::StatusCode;
-    // Every route of the catalog spec, wrongly: movies with a string year, a 500 on create,
-    // and no authentication at all.
+    use axum::http::{StatusCode, header};
     let movie = serde_json::json!({
-        "id": "0b6f2c1e-3f4a-4d1b-9c2e-5a7d8e9f0a1b", "title": "Alien", "year": "1979", "genres": [],
+        "id": "0b6f2c1e-3f4a-4d1b-9c2e-5a7d8e9f0a1b", "title": "Alien", "year": 1979, "genres": [],
         "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
     });
-    let get = movie.clone();
+    let mut string_year = movie.clone();
+    string_year["year"] = "1979".into();
+    let created = movie.clone();
     let app = axum::Router::new()
         .route(
             "/v1/movies",
-            axum::routing::get(|| async { axum::Json(serde_json::json!({ "items": [] })) })
-                .post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
+            axum::routing::get(|| async { ([(header::CONTENT_TYPE, "text/html")], "<ul></ul>") })
+                .post(move || async move { (StatusCode::CREATED, axum::Json(created)) }),
         )
         .route(
             "/v1/movies/{id}",
-            axum::routing::get(move || async move { axum::Json(get) }),
+            axum::routing::get(move || async move { axum::Json(string_year) })
+                .put(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") })
+                .delete(|| async { StatusCode::IM_A_TEAPOT }),
+        )
+        .route(
+            "/healthz",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }),
+        )
+        .route(
+            "/readyz",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({ "status": "ready" })) }),
+        )
+        .route(
+            "/metrics",
+            axum::routing::get(|| async {
+                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], "up 1\n")
+            }),
+        )
+        .route(
+            "/openapi.yaml",
+            axum::routing::get(|| async {
+                ([(header::CONTENT_TYPE, "application/yaml")], "openapi: 3.0.3\n")
+            }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let target = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let (code, out) = contract_test(&target, vec![]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let findings_path = dir.path().join("findings.json");
+    let (code, out) = contract_test(&target, vec!["--out".into(), findings_path.display().to_string()]).await;
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("FAIL  not_a_server_error"), "{out}");
+    let result: serde_json::Value = serde_json::from_slice(&std::fs::read(&findings_path).unwrap()).unwrap();
+    let found: std::collections::BTreeSet<(String, String)> = result["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["operation"].as_str().unwrap().to_string(),
+                f["check"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (operation, check) in [
+        ("getMovie", "response_schema_conformance"),
+        ("listMovies", "content_type_conformance"),
+        ("createMovie", "negative_data_rejection"),
+        ("createMovie", "response_headers_conformance"),
+        ("updateMovie", "not_a_server_error"),
+        ("deleteMovie", "status_code_conformance"),
+        ("getMovie", "auth_enforced"),
+    ] {
+        assert!(
+            found.contains(&(operation.to_string(), check.to_string())),
+            "{operation} {check} not found:\n{out}"
+        );
+    }
+    for conforming in ["healthz", "readyz", "metrics", "openapi"] {
+        assert!(
+            !found.iter().any(|(op, _)| op == conforming),
+            "{conforming} flagged:\n{found:?}"
+        );
+    }
     assert!(
-        out.contains("createMovie not_a_server_error: expected a status below 500, got 500"),
+        out.contains("at /year") && out.contains("verdict: FAILED"),
         "{out}"
     );
-    assert!(
-        out.contains("getMovie response_schema_conformance") && out.contains("at /year"),
-        "{out}"
-    );
-    assert!(out.contains("FAIL  auth_enforced"), "{out}");
-    assert!(out.contains("verdict: FAILED"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
