@@ -219,6 +219,7 @@ struct VirtualUser {
     rng: u64,
     connections: Connections,
     base_authority: String,
+    base_host: HeaderValue,
     base_prefix: String,
     channels: grpc::Channels,
     /// Index of each scenario's first step in the flattened step list.
@@ -297,6 +298,7 @@ impl VirtualUser {
             vars: plan.vars.iter().map(|(_, v)| v.clone()).collect(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (schedule.index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
             base_authority: authority.to_string(),
+            base_host: HeaderValue::from_str(authority).unwrap_or(HeaderValue::from_static("localhost")),
             base_prefix: prefix.trim_end_matches('/').to_string(),
             offsets,
             plan,
@@ -479,6 +481,8 @@ impl VirtualUser {
         let url = step.url.render(&mut ctx);
         let (authority, mut target) = match split_url(&url) {
             Some((authority, path)) => (authority.to_string(), path.to_string()),
+            // Most requests go to the base URL without a path prefix: no second string then.
+            None if self.base_prefix.is_empty() => (self.base_authority.clone(), url),
             None => (self.base_authority.clone(), format!("{}{url}", self.base_prefix)),
         };
         for (key, value) in &step.query {
@@ -507,7 +511,13 @@ impl VirtualUser {
             BodyTemplate::Raw(raw) => (None, Bytes::from(raw.render(&mut ctx))),
         };
         let mut builder = Request::builder().method(step.method.clone()).uri(target);
-        if let Ok(host) = HeaderValue::from_str(&authority) {
+        // The base host's Host value is built once per user, not per request.
+        let host = if authority == self.base_authority {
+            Some(self.base_host.clone())
+        } else {
+            HeaderValue::from_str(&authority).ok()
+        };
+        if let Some(host) = host {
             builder = builder.header(HOST, host);
         }
         if let Some(ct) = content_type
