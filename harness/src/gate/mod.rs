@@ -131,27 +131,6 @@ pub fn evaluate(thresholds: &[ThresholdPlan], measured: &Measured<'_>) -> Vec<Th
     outcomes
 }
 
-/// Parses `name{tag:value,...}` as written in reports.
-fn parse_metric(text: &str) -> Option<MetricRef> {
-    let (name, tags) = match text.split_once('{') {
-        None => (text, ""),
-        Some((name, rest)) => (name, rest.strip_suffix('}')?),
-    };
-    let mut metric = MetricRef {
-        name: name.to_string(),
-        step: None,
-        scenario: None,
-    };
-    for tag in tags.split(',').filter(|t| !t.is_empty()) {
-        match tag.split_once(':')? {
-            ("step", v) => metric.step = Some(v.to_string()),
-            ("scenario", v) => metric.scenario = Some(v.to_string()),
-            _ => return None,
-        }
-    }
-    Some(metric)
-}
-
 /// Evaluates a report's thresholds again on its own numbers — after merging shards — and
 /// sets its verdict. The conditions are read back from the report as written.
 pub fn reevaluate(report: &mut gauntlet_reports::Report) -> Result<(), String> {
@@ -220,8 +199,7 @@ pub fn reevaluate(report: &mut gauntlet_reports::Report) -> Result<(), String> {
     };
     let mut plans = Vec::new();
     for t in &report.thresholds {
-        let metric =
-            parse_metric(&t.metric).ok_or_else(|| format!("unreadable threshold metric {:?}", t.metric))?;
+        let metric = MetricRef::parse(&t.metric)?;
         let condition = Condition::parse(&t.condition).map_err(|e| e.0)?;
         plans.push(ThresholdPlan {
             metric,

@@ -319,6 +319,38 @@ pub struct MetricRef {
     pub scenario: Option<String>,
 }
 
+impl MetricRef {
+    /// Parses `name{step:S,scenario:C}` — the syntax only; whether the metric, step and
+    /// scenario exist is the caller's check. The error says what is wrong.
+    pub fn parse(text: &str) -> Result<MetricRef, String> {
+        let (name, tags) = match text.split_once('{') {
+            None => (text, ""),
+            Some((name, rest)) => (
+                name,
+                rest.strip_suffix('}')
+                    .ok_or_else(|| format!("threshold {text:?}: unclosed {{"))?,
+            ),
+        };
+        let mut metric = MetricRef {
+            name: name.to_string(),
+            step: None,
+            scenario: None,
+        };
+        for tag in tags.split(',').filter(|t| !t.trim().is_empty()) {
+            match tag.split_once(':').map(|(k, v)| (k.trim(), v.trim())) {
+                Some(("step", v)) => metric.step = Some(v.to_string()),
+                Some(("scenario", v)) => metric.scenario = Some(v.to_string()),
+                _ => {
+                    return Err(format!(
+                        "{text}: unknown tag {tag:?} (use step:NAME or scenario:NAME)"
+                    ));
+                }
+            }
+        }
+        Ok(metric)
+    }
+}
+
 impl std::fmt::Display for MetricRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.name)?;

@@ -78,55 +78,32 @@ impl Validator<'_> {
         steps: &[&str],
         scenarios: &[&str],
     ) -> Option<MetricRef> {
-        let (name, tags) = match key.split_once('{') {
-            None => (key, None),
-            Some((name, rest)) => match rest.strip_suffix('}') {
-                Some(tags) => (name, Some(tags)),
-                None => {
-                    self.error(span, format!("threshold {key:?}: unclosed {{"));
-                    return None;
-                }
-            },
+        let metric = match MetricRef::parse(key) {
+            Ok(metric) => metric,
+            Err(e) => {
+                self.error(span, e);
+                return None;
+            }
         };
-        if !METRICS.contains(&name) {
+        if !METRICS.contains(&metric.name.as_str()) {
+            let message = format!("unknown metric {:?} (known: {})", metric.name, METRICS.join(", "));
+            self.error(span, message);
+            return None;
+        }
+        if let Some(v) = metric.step.as_deref().filter(|v| !steps.contains(v)) {
             self.error(
                 span,
-                format!("unknown metric {name:?} (known: {})", METRICS.join(", ")),
+                format!("{key}: no step named {v:?} (steps: {})", steps.join(", ")),
             );
             return None;
         }
-        let mut metric = MetricRef {
-            name: name.to_string(),
-            step: None,
-            scenario: None,
-        };
-        for tag in tags.into_iter().flat_map(|t| t.split(',')) {
-            match tag.split_once(':').map(|(k, v)| (k.trim(), v.trim())) {
-                Some(("step", v)) if steps.contains(&v) => metric.step = Some(v.to_string()),
-                Some(("step", v)) => {
-                    self.error(
-                        span.clone(),
-                        format!("{key}: no step named {v:?} (steps: {})", steps.join(", ")),
-                    );
-                    return None;
-                }
-                Some(("scenario", v)) if scenarios.contains(&v) => metric.scenario = Some(v.to_string()),
-                Some(("scenario", v)) => {
-                    let known = scenarios.join(", ");
-                    self.error(
-                        span.clone(),
-                        format!("{key}: no scenario named {v:?} (scenarios: {known})"),
-                    );
-                    return None;
-                }
-                _ => {
-                    self.error(
-                        span.clone(),
-                        format!("{key}: unknown tag {tag:?} (use step:NAME or scenario:NAME)"),
-                    );
-                    return None;
-                }
-            }
+        if let Some(v) = metric.scenario.as_deref().filter(|v| !scenarios.contains(v)) {
+            let known = scenarios.join(", ");
+            self.error(
+                span,
+                format!("{key}: no scenario named {v:?} (scenarios: {known})"),
+            );
+            return None;
         }
         Some(metric)
     }
