@@ -21,6 +21,19 @@ cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "buf"
+# The contract-diff tests compare gauntlet with `buf breaking` on the same proto change pairs;
+# under CI (CI set) they fail when buf is missing, so install it where absent: npm's
+# @bufbuild/buf ships the binary (for linux-x64 in @bufbuild/buf-linux-x64), which runs offline.
+if [ -z "${BUF:-}" ] && ! command -v buf >/dev/null 2>&1; then
+  buf_dir="$PWD/target/tools/buf"
+  if [ ! -x "$buf_dir/node_modules/.bin/buf" ]; then
+    npm install --no-save --no-audit --no-fund --prefix "$buf_dir" @bufbuild/buf@1.75.0
+  fi
+  export BUF="$buf_dir/node_modules/.bin/buf"
+fi
+"${BUF:-buf}" --version
+
 step "cargo test"
 test_log="$(mktemp)"
 trap 'rm -f "$test_log"' EXIT

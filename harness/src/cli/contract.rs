@@ -1,11 +1,13 @@
 //! `gauntlet contract test --spec FILE --target URL`: the active contract suite. Exit 1 when a
 //! check failed, 2 for an invalid spec or arguments, 3 when the target cannot be reached.
+//! `gauntlet contract diff OLD NEW`: breaking changes between two versions of a contract; exit 1
+//! when a finding is at or above `--fail-on`, 2 for unreadable or invalid input.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use gauntlet::contract::{openapi, suite, validate::ResponseValidator};
+use gauntlet::contract::{diff, openapi, suite, validate::ResponseValidator};
 use gauntlet::exit;
 use http::{HeaderName, HeaderValue};
 
@@ -14,6 +16,77 @@ pub enum ContractCommand {
     /// Send requests made from the spec (its examples, generated valid and invalid data, and
     /// requests without credentials) and check every response against it.
     Test(TestArgs),
+    /// Breaking changes between two versions of a contract: two proto roots (directories or
+    /// .proto files; buf's rules and ids) or two OpenAPI 3.0/3.1 files (oasdiff-style ids).
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The previous version: a proto root directory, a .proto file, or an OpenAPI file.
+    #[arg(value_name = "OLD")]
+    old: PathBuf,
+    /// The new version, of the same kind as OLD.
+    #[arg(value_name = "NEW")]
+    new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    format: DiffFormat,
+    /// Write the output here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// protobuf: buf's rule category to check (FILE, PACKAGE, WIRE_JSON, WIRE).
+    #[arg(long, default_value = "WIRE_JSON", value_parser = parse_category)]
+    level: diff::proto::Category,
+    /// Exit 1 when a finding is at or above this level (error, warning, info).
+    #[arg(long, default_value = "error", value_parser = parse_severity)]
+    fail_on: diff::Severity,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+fn parse_category(text: &str) -> Result<diff::proto::Category, String> {
+    diff::proto::Category::parse(text)
+        .ok_or_else(|| format!("{text:?} is not one of FILE, PACKAGE, WIRE_JSON, WIRE"))
+}
+
+fn parse_severity(text: &str) -> Result<diff::Severity, String> {
+    diff::Severity::parse(text).ok_or_else(|| format!("{text:?} is not one of error, warning, info"))
+}
+
+fn run_diff(args: DiffArgs) -> u8 {
+    let options = diff::DiffOptions { category: args.level };
+    let report = match diff::diff(&args.old, &args.new, &options) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("gauntlet: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let text = match args.format {
+        DiffFormat::Text => diff::render::text(&report, args.fail_on),
+        DiffFormat::Json => diff::render::json(&report),
+        DiffFormat::Junit => diff::render::junit(&report, args.fail_on),
+    };
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &text) {
+                eprintln!("gauntlet: cannot write {}: {e}", path.display());
+                return exit::RUN_FAILED;
+            }
+        }
+        None => out!("{text}"),
+    }
+    if report.fails(args.fail_on) {
+        exit::GATE_FAILED
+    } else {
+        exit::PASSED
+    }
 }
 
 #[derive(Debug, Args)]
@@ -54,7 +127,10 @@ fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
 }
 
 pub async fn run(command: ContractCommand) -> u8 {
-    let ContractCommand::Test(args) = command;
+    let args = match command {
+        ContractCommand::Test(args) => args,
+        ContractCommand::Diff(args) => return run_diff(args),
+    };
     let spec = match openapi::load(&args.spec) {
         Ok(spec) => spec,
         Err(e) => {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod contract;
+mod contract_diff;
 mod engine;
 mod run;
 mod scenarios;
