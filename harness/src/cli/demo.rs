@@ -166,20 +166,24 @@ async fn contract_suite(stack: &stack_local::RunningStack, out: &std::path::Path
 
 /// A password-grant token for the seeded admin.
 async fn admin_token(stack: &stack_local::RunningStack) -> Result<String, String> {
-    use gauntlet::engine::http::{Connections, percent_encode};
+    use gauntlet::engine::http::{Connections, Outgoing, percent_encode};
     let (user, password) = &stack.admin;
     let mut form = String::from("grant_type=password&username=");
     percent_encode(&mut form, user);
     form.push_str("&password=");
     percent_encode(&mut form, password);
     let authority = stack.iam.addr.to_string();
-    let request = http::Request::post("/v1/token")
-        .header(http::header::HOST, &authority)
-        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(http_body_util::Full::new(bytes::Bytes::from(form)))
-        .map_err(|e| e.to_string())?;
+    let request = Outgoing {
+        method: http::Method::POST,
+        target: "/v1/token".into(),
+        headers: vec![(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+        )],
+        body: bytes::Bytes::from(form),
+    };
     let (exchange, _) = Connections::default()
-        .send(&authority, request, Duration::from_secs(10), None)
+        .send(&authority, &request, Duration::from_secs(10), None, false)
         .await
         .map_err(|f| format!("token request failed ({})", f.kind.as_str()))?;
     let body: serde_json::Value = serde_json::from_slice(&exchange.body).map_err(|e| e.to_string())?;

@@ -7,15 +7,14 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Request};
-use http_body_util::Full;
+use http::{HeaderName, HeaderValue};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::generate::Generator;
 use super::openapi::{Operation, escape_pointer};
 use super::validate::ResponseValidator;
-use crate::engine::http::{Connections, percent_encode, push_query_pair, split_url};
+use crate::engine::http::{Connections, Outgoing, percent_encode, push_query_pair, split_url};
 use crate::engine::stats::FailureKind;
 
 /// How the suite runs.
@@ -241,27 +240,34 @@ pub async fn run(validator: &ResponseValidator, options: &SuiteOptions) -> Resul
                 push_query_pair(&mut path, k, v);
             }
             let body = c.body.as_ref().map(|b| b.to_string()).unwrap_or_default();
-            let mut builder = Request::builder()
-                .method(op.method.as_str())
-                .uri(&path)
-                .header(http::header::HOST, &authority);
+            let Ok(method) = http::Method::from_bytes(op.method.as_bytes()) else {
+                continue;
+            };
+            let mut headers = Vec::new();
             if c.body.is_some() {
-                builder = builder.header(http::header::CONTENT_TYPE, "application/json");
+                headers.push((
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ));
             }
             if c.intent != Intent::NoCredentials {
-                for (k, v) in &options.headers {
-                    builder = builder.header(k, v);
-                }
+                headers.extend(options.headers.iter().cloned());
             }
-            let Ok(request) = builder.body(Full::new(Bytes::from(body.clone()))) else {
-                continue;
+            let request = Outgoing {
+                method,
+                target: path.clone(),
+                headers,
+                body: Bytes::from(body.clone()),
             };
             let described = {
                 let excerpt: String = body.chars().take(160).collect();
                 format!("{} http://{authority}{path} {excerpt} ({})", op.method, c.note).replace("  ", " ")
             };
             result.requests += 1;
-            let exchange = match connections.send(&authority, request, options.timeout, None).await {
+            let exchange = match connections
+                .send(&authority, &request, options.timeout, None, true)
+                .await
+            {
                 Ok((exchange, _)) => exchange,
                 Err(failed) => {
                     if failed.kind == FailureKind::Connect {

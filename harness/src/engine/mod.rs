@@ -15,21 +15,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use ::http::header::{CONTENT_TYPE, HOST};
-use ::http::{HeaderValue, Request};
+use ::http::HeaderValue;
+use ::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use bytes::Bytes;
-use http_body_util::Full;
-use tokio::sync::watch;
 
 use self::http::Failed;
-use self::http::{Connections, split_url};
+use self::http::{Connections, Outgoing, split_url};
 use self::judge::{Outcome, judge, judge_grpc};
 use self::recorder::{Recorder, Window, close_window};
 use self::schedule::UserSchedule;
 use self::stats::{FailureKind, Stats};
 use crate::gate::{self, Measured};
 use crate::scenario::plan::{
-    BodyTemplate, FeedMode, Feeder, GrpcStep, HttpStep, JsonTemplate, RunPlan, StepKind,
+    BodyTemplate, ExtractFrom, FeedMode, Feeder, GrpcStep, HttpStep, JsonTemplate, RunPlan, StepKind,
 };
 use crate::scenario::template::{self, Builtin, Context};
 use prost_reflect::DynamicMessage;
@@ -99,7 +97,6 @@ pub async fn run_with_progress(
     let step_count = plan.scenarios.iter().map(|s| s.steps.len()).sum();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let recorder = Arc::new(Recorder::new(cpus * 4, step_count));
-    let (stop_tx, stop_rx) = watch::channel(false);
     let started_at = SystemTime::now();
     let t0 = Instant::now();
     let planned = schedule::planned_duration(&plan.load);
@@ -112,7 +109,6 @@ pub async fn run_with_progress(
             Arc::clone(&plan),
             schedule,
             t0,
-            stop_rx.clone(),
             Arc::clone(&recorder),
             Arc::clone(&feed_cursors),
         );
@@ -138,6 +134,7 @@ pub async fn run_with_progress(
         tokio::select! {
             joined = users.join_next() => match joined {
                 Some(Ok(())) => {}
+                Some(Err(err)) if err.is_cancelled() => {}
                 Some(Err(err)) => tracing::error!(error = %err, "virtual user task failed"),
                 None => break,
             },
@@ -165,13 +162,13 @@ pub async fn run_with_progress(
                     if let Some(t) = failed {
                         tracing::warn!(metric = %t.metric, condition = %t.condition, "abort_on_fail threshold failed; stopping");
                         aborted_by = Some(format!("{} {}", t.metric, t.condition));
-                        let _ = stop_tx.send(true);
+                        users.abort_all();
                     }
                 }
             }
             () = &mut interrupt, if !interrupted => {
                 interrupted = true;
-                let _ = stop_tx.send(true);
+                users.abort_all();
             }
         }
     }
@@ -213,13 +210,11 @@ struct VirtualUser {
     t0: Instant,
     deadline: Option<Instant>,
     iteration: u64,
-    stop: watch::Receiver<bool>,
     recorder: Arc<Recorder>,
     vars: Vec<String>,
     rng: u64,
     connections: Connections,
     base_authority: String,
-    base_host: HeaderValue,
     base_prefix: String,
     channels: grpc::Channels,
     /// Index of each scenario's first step in the flattened step list.
@@ -276,7 +271,6 @@ impl VirtualUser {
         plan: Arc<RunPlan>,
         schedule: UserSchedule,
         t0: Instant,
-        stop: watch::Receiver<bool>,
         recorder: Arc<Recorder>,
         feed_cursors: Arc<[AtomicUsize]>,
     ) -> Self {
@@ -298,7 +292,6 @@ impl VirtualUser {
             vars: plan.vars.iter().map(|(_, v)| v.clone()).collect(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (schedule.index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
             base_authority: authority.to_string(),
-            base_host: HeaderValue::from_str(authority).unwrap_or(HeaderValue::from_static("localhost")),
             base_prefix: prefix.trim_end_matches('/').to_string(),
             offsets,
             plan,
@@ -306,26 +299,22 @@ impl VirtualUser {
             t0,
             deadline: None,
             iteration: 0,
-            stop,
             recorder,
             connections: Connections::default(),
             channels: grpc::Channels::default(),
         }
     }
 
+    /// Whether the user's active interval is over. (A stopped run aborts the user's task.)
     fn should_stop(&self) -> bool {
-        *self.stop.borrow() || self.deadline.is_some_and(|d| Instant::now() >= d)
+        self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
-    /// Waits until `at`, or less if the run stops or the deadline comes first; false when the
+    /// Waits until `at`, or less if the deadline comes first; false when the
     /// user should not go on.
     async fn wait_until(&mut self, at: Instant) -> bool {
         let until = self.deadline.map_or(at, |d| d.min(at));
-        let mut stop = self.stop.clone();
-        tokio::select! {
-            () = tokio::time::sleep_until(until.into()) => {}
-            _ = stop.wait_for(|s| *s) => {}
-        }
+        tokio::time::sleep_until(until.into()).await;
         !self.should_stop()
     }
 
@@ -350,9 +339,6 @@ impl VirtualUser {
         for (from, to) in intervals {
             self.deadline = self.t0.checked_add(to);
             if !self.wait_until(self.t0 + from).await {
-                if *self.stop.borrow() {
-                    return;
-                }
                 continue;
             }
             let _active = ActiveUser::enter(&active_users);
@@ -368,7 +354,7 @@ impl VirtualUser {
                     let mut k: u32 = 0;
                     while let Some(due) = pacing.due(k) {
                         let intended = self.t0 + due;
-                        if self.deadline.is_some_and(|d| intended >= d) || *self.stop.borrow() {
+                        if self.deadline.is_some_and(|d| intended >= d) {
                             break;
                         }
                         // Behind schedule only when the previous iteration overran this start;
@@ -386,9 +372,6 @@ impl VirtualUser {
                         k += 1;
                     }
                 }
-            }
-            if *self.stop.borrow() {
-                return;
             }
         }
     }
@@ -417,23 +400,14 @@ impl VirtualUser {
                         return false;
                     }
                 }
+                // A stopped run aborts the user's task, and with it a request in flight.
                 StepKind::Http(http) => {
-                    let mut stop = self.stop.clone();
                     let index = self.offsets[s] + i;
-                    let from = intended.take();
-                    tokio::select! {
-                        () = self.http_step(http, index, from) => {}
-                        _ = stop.wait_for(|s| *s) => return false,
-                    }
+                    self.http_step(http, index, intended.take()).await;
                 }
                 StepKind::Grpc(grpc) => {
-                    let mut stop = self.stop.clone();
                     let index = self.offsets[s] + i;
-                    let from = intended.take();
-                    tokio::select! {
-                        () = self.grpc_step(grpc, index, from) => {}
-                        _ = stop.wait_for(|s| *s) => return false,
-                    }
+                    self.grpc_step(grpc, index, intended.take()).await;
                 }
             }
             if let Some((lo, hi)) = step.think_time {
@@ -468,8 +442,9 @@ impl VirtualUser {
         }
     }
 
-    fn render_request(&mut self, step: &HttpStep) -> (String, Request<Full<Bytes>>) {
-        // Built from the fields directly: the base URL parts are read while it is alive.
+    /// Renders a step's request; the authority is `None` for the base URL's (most requests:
+    /// no string is built for it then).
+    fn render_request(&mut self, step: &HttpStep) -> (Option<String>, Outgoing) {
         let mut ctx = UserContext {
             vars: &self.vars,
             feeders: &self.plan.feeders,
@@ -480,10 +455,9 @@ impl VirtualUser {
         };
         let url = step.url.render(&mut ctx);
         let (authority, mut target) = match split_url(&url) {
-            Some((authority, path)) => (authority.to_string(), path.to_string()),
-            // Most requests go to the base URL without a path prefix: no second string then.
-            None if self.base_prefix.is_empty() => (self.base_authority.clone(), url),
-            None => (self.base_authority.clone(), format!("{}{url}", self.base_prefix)),
+            Some((authority, path)) => (Some(authority.to_string()), path.to_string()),
+            None if self.base_prefix.is_empty() => (None, url),
+            None => (None, format!("{}{url}", self.base_prefix)),
         };
         for (key, value) in &step.query {
             let value = value.render(&mut ctx);
@@ -510,29 +484,27 @@ impl VirtualUser {
             }
             BodyTemplate::Raw(raw) => (None, Bytes::from(raw.render(&mut ctx))),
         };
-        let mut builder = Request::builder().method(step.method.clone()).uri(target);
-        // The base host's Host value is built once per user, not per request.
-        let host = if authority == self.base_authority {
-            Some(self.base_host.clone())
-        } else {
-            HeaderValue::from_str(&authority).ok()
-        };
-        if let Some(host) = host {
-            builder = builder.header(HOST, host);
-        }
+        let mut headers = Vec::new();
         if let Some(ct) = content_type
             && !step.headers.iter().any(|(h, _)| h == CONTENT_TYPE)
         {
-            builder = builder.header(CONTENT_TYPE, ct);
+            headers.push((CONTENT_TYPE, HeaderValue::from_static(ct)));
         }
         for (name, value) in &step.headers {
+            // Host and Content-Length are the client's to write.
+            if name == HOST || name == CONTENT_LENGTH {
+                continue;
+            }
             if let Ok(v) = HeaderValue::from_str(&value.render(&mut ctx)) {
-                builder = builder.header(name, v);
+                headers.push((name.clone(), v));
             }
         }
-        let request = builder
-            .body(Full::new(body))
-            .unwrap_or_else(|_| Request::new(Full::new(Bytes::new())));
+        let request = Outgoing {
+            method: step.method.clone(),
+            target,
+            headers,
+            body,
+        };
         (authority, request)
     }
 
@@ -593,37 +565,32 @@ impl VirtualUser {
     }
 
     async fn http_step(&mut self, step: &HttpStep, stats_index: usize, intended: Option<Instant>) {
-        let (authority, request) = self.render_request(step);
-        // What a contract violation report needs of the request, kept only when it is checked.
+        let (other_authority, request) = self.render_request(step);
+        let authority = other_authority.as_deref().unwrap_or(&self.base_authority);
         // Only responses of the target the spec describes (the base URL's host) are checked.
         let checked = self.plan.contract.as_ref().filter(|c| {
-            authority == self.base_authority
+            other_authority.is_none()
                 && (c.sample >= 1.0
                     || (template::next_random(&mut self.rng) % 1_000_000) as f64 / 1e6 < c.sample)
         });
-        let sent = checked.map(|_| {
-            let body = request.body().clone();
-            (request.method().to_string(), request.uri().to_string(), body)
-        });
+        let want_headers = checked.is_some() || reads_headers(step);
         let result = self
             .connections
-            .send(&authority, request, self.plan.timeout, intended)
+            .send(authority, &request, self.plan.timeout, intended, want_headers)
             .await;
         // Contract checks run after the timing stopped, and outside the recording lock.
-        if let (Some(contract), Some((method, uri, body)), Ok((exchange, _))) = (checked, sent, &result) {
-            let path = uri.split('?').next().unwrap_or(&uri);
-            let found = contract.validator.validate(
-                &method,
-                path,
-                exchange.status,
-                &exchange.headers,
-                &exchange.body,
-            );
+        if let (Some(contract), Ok((exchange, _))) = (checked, &result) {
+            let method = request.method.as_str();
+            let path = request.target.split('?').next().unwrap_or(&request.target);
+            let found =
+                contract
+                    .validator
+                    .validate(method, path, exchange.status, &exchange.headers, &exchange.body);
             // Described only when there is something to report: most responses conform.
             let request = if found.is_empty() {
                 String::new()
             } else {
-                describe_request(&method, &authority, &uri, body).await
+                describe_request(authority, &request)
             };
             self.recorder.with(self.schedule.index, |stats| {
                 let stats = &mut stats.steps[stats_index];
@@ -653,13 +620,20 @@ impl VirtualUser {
     }
 }
 
+/// Whether judging a step's responses reads their headers (else the client skips them).
+fn reads_headers(step: &HttpStep) -> bool {
+    !step.checks.headers.is_empty()
+        || step
+            .extract
+            .iter()
+            .any(|(_, from)| matches!(from, ExtractFrom::Header(_)))
+}
+
 /// `METHOD http://host/path?query body-excerpt`, for violation examples.
-async fn describe_request(method: &str, authority: &str, uri: &str, body: Full<Bytes>) -> String {
-    use http_body_util::BodyExt;
-    let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let mut text = format!("{method} http://{authority}{uri}");
-    if !bytes.is_empty() {
-        let body = String::from_utf8_lossy(&bytes);
+fn describe_request(authority: &str, request: &Outgoing) -> String {
+    let mut text = format!("{} http://{authority}{}", request.method, request.target);
+    if !request.body.is_empty() {
+        let body = String::from_utf8_lossy(&request.body);
         let excerpt: String = body.chars().take(200).collect();
         text.push(' ');
         text.push_str(&excerpt);
