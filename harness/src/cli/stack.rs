@@ -8,7 +8,7 @@ use gauntlet::exit;
 
 #[derive(Debug, Subcommand)]
 pub enum StackCommand {
-    /// Start iam and catalog on 127.0.0.1 and run until Ctrl-C (or SIGTERM).
+    /// Start the gateway, iam and two catalog instances on 127.0.0.1 and run until Ctrl-C (or SIGTERM).
     Up(UpArgs),
 }
 
@@ -18,7 +18,8 @@ pub struct UpArgs {
     /// fresh temporary directory is used and removed on exit.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// iam listens on this port and catalog on the next one; 0 picks free ports.
+    /// iam listens on this port, the catalog instances on the next ones and the gateway on the
+    /// one before (8080 by default); 0 picks free ports.
     #[arg(long, default_value_t = 8081, value_name = "PORT")]
     base_port: u16,
     /// Log filter for the services' logs on stderr (e.g. `info`, `debug`, `stack_iam=debug`).
@@ -27,10 +28,14 @@ pub struct UpArgs {
     /// Log as JSON lines instead of compact text.
     #[arg(long)]
     json_logs: bool,
-    /// Service configuration: a TOML file with `[iam]` and `[catalog]` tables (e.g. injected
-    /// faults: `[[catalog.faults]] route = "/v1/movies/{id}", latency_ms = 5`).
+    /// Service configuration: a TOML file with `[iam]`, `[catalog]` and `[gateway]` tables (e.g.
+    /// injected faults: `[[catalog.faults]] route = "/v1/movies/{id}", latency_ms = 5`).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Terminate TLS at the gateway with a self-signed certificate generated for localhost and
+    /// 127.0.0.1 (written to the data directory; trust it with `curl --cacert`).
+    #[arg(long)]
+    tls: bool,
 }
 
 pub async fn run(command: StackCommand) -> u8 {
@@ -44,6 +49,7 @@ async fn up(args: UpArgs) -> u8 {
     let mut options = stack_local::StackOptions {
         data_dir: args.data_dir,
         base_port: args.base_port,
+        self_signed_tls: args.tls,
         ..Default::default()
     };
     if let Some(path) = &args.config
@@ -75,6 +81,7 @@ async fn up(args: UpArgs) -> u8 {
 }
 
 fn print_banner(stack: &stack_local::RunningStack) {
+    let gateway = &stack.gateway.url;
     let iam = &stack.iam.url;
     let catalog = &stack.catalog.url;
     let (admin, admin_pw) = &stack.admin;
@@ -88,16 +95,41 @@ fn print_banner(stack: &stack_local::RunningStack) {
         "gauntlet reference stack is up; data in {}{data_note}\n",
         stack.data_dir.display()
     ));
-    out.push_str(&format!("  iam      {iam}   contract {iam}/openapi.yaml\n"));
+    let grpc = if stack.gateway_certificate.is_some() {
+        "h2 over TLS"
+    } else {
+        "h2c"
+    };
     out.push_str(&format!(
-        "  catalog  {catalog}   contract {catalog}/openapi.yaml; gRPC catalog.v1.MovieService on the same port (h2c)\n"
+        "  gateway  {gateway}   <- use this one: /iam/* (iam), /api/* (catalog REST), gRPC catalog.v1.MovieService ({grpc}); contract {gateway}/openapi.yaml\n"
     ));
+    out.push_str(&format!(
+        "  iam      {iam}   direct; contract {iam}/openapi.yaml\n"
+    ));
+    out.push_str(&format!(
+        "  catalog  {catalog}   direct (instance 1 of {}); contract {catalog}/openapi.yaml; gRPC on the same port (h2c)\n",
+        stack.catalogs.len()
+    ));
+    for (i, instance) in stack.catalogs.iter().enumerate().skip(1) {
+        out.push_str(&format!(
+            "  catalog#{}  {}   direct (same database)\n",
+            i + 1,
+            instance.url
+        ));
+    }
     out.push_str(&format!("  admin user   {admin} / {admin_pw}\n"));
     if let Some((id, secret)) = &stack.demo_client {
         out.push_str(&format!("  demo client  {id} / {secret}\n"));
     }
+    let curl = match &stack.gateway_certificate {
+        Some(cert) => {
+            out.push_str(&format!("  TLS certificate  {}\n", cert.display()));
+            format!("curl --cacert {}", cert.display())
+        }
+        None => "curl".to_string(),
+    };
     out.push_str(&format!(
-        "try:\n  TOKEN=$(curl -s {iam}/v1/token -d grant_type=password -d username={admin} -d password={admin_pw} | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n  curl -s -H \"Authorization: Bearer $TOKEN\" {catalog}/v1/movies\n"
+        "try:\n  TOKEN=$({curl} -s {gateway}/iam/v1/token -d grant_type=password -d username={admin} -d password={admin_pw} | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n  {curl} -s -H \"Authorization: Bearer $TOKEN\" {gateway}/api/movies\n"
     ));
     out.push_str("Press Ctrl-C to stop.\n");
     let mut stdout = std::io::stdout().lock();

@@ -1,6 +1,12 @@
 //! Runs the whole reference stack in one process on loopback: what `gauntlet stack up` and
 //! `gauntlet demo` start, and what the stack's own tests run against. Services start in
-//! dependency order (iam, then catalog pointed at it), each on its own listener.
+//! dependency order (iam, then two catalog instances pointed at it, then the gateway in front of
+//! them all), each on its own listener.
+//!
+//! The catalog instances share one database file (`data_dir/catalog/catalog.db`): SQLite in WAL
+//! mode lets several connections (here from two instances in one process; equally from two
+//! processes on one machine) read beside one writer at a time, with `busy_timeout` serialising
+//! writers, so both instances see every acknowledged write and a client may land on either.
 
 #![warn(missing_docs)]
 
@@ -12,6 +18,8 @@ use anyhow::Context;
 use stack_catalog::CatalogConfig;
 /// catalog's OpenAPI document, as the service serves it (for `gauntlet demo`'s contract suite).
 pub use stack_catalog::OPENAPI as CATALOG_OPENAPI;
+use stack_gateway::GatewayConfig;
+use stack_gateway::config::UpstreamConfig;
 use stack_iam::IamConfig;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -26,12 +34,21 @@ pub struct StackOptions {
     pub data_dir: Option<PathBuf>,
     /// Address to bind.
     pub host: IpAddr,
-    /// iam listens on `base_port`, catalog on `base_port + 1`; 0 picks free ports.
+    /// iam listens on `base_port`, the catalog instances on `base_port + 1`, `base_port + 2`, ...,
+    /// the gateway on `base_port - 1`; 0 picks free ports.
     pub base_port: u16,
     /// iam's configuration.
     pub iam: IamConfig,
-    /// catalog's configuration.
+    /// catalog's configuration (the same for every instance).
     pub catalog: CatalogConfig,
+    /// How many catalog instances run behind the gateway (at least 1).
+    pub catalog_instances: usize,
+    /// The gateway's configuration; `start` points its `iam` and `catalog` upstreams at the
+    /// running instances and sets its listen address and iam URL.
+    pub gateway: GatewayConfig,
+    /// Terminate TLS at the gateway with a self-signed certificate generated for `localhost`
+    /// and `host` into `DATA_DIR/tls/` (unless `gateway.tls` names one already).
+    pub self_signed_tls: bool,
 }
 
 impl Default for StackOptions {
@@ -42,6 +59,9 @@ impl Default for StackOptions {
             base_port: 8081,
             iam: IamConfig::default(),
             catalog: CatalogConfig::default(),
+            catalog_instances: 2,
+            gateway: GatewayConfig::default(),
+            self_signed_tls: false,
         }
     }
 }
@@ -61,8 +81,14 @@ pub struct ServiceInfo {
 pub struct RunningStack {
     /// The iam service.
     pub iam: ServiceInfo,
-    /// The catalog service.
+    /// The catalog service (its first instance, addressed directly).
     pub catalog: ServiceInfo,
+    /// Every catalog instance (the first is `catalog`).
+    pub catalogs: Vec<ServiceInfo>,
+    /// The gateway: the entry point clients should use.
+    pub gateway: ServiceInfo,
+    /// The gateway's certificate when it terminates TLS (for `curl --cacert`).
+    pub gateway_certificate: Option<PathBuf>,
     /// Where the data lives.
     pub data_dir: PathBuf,
     /// Whether `data_dir` is temporary (removed on shutdown).
@@ -72,6 +98,8 @@ pub struct RunningStack {
     /// The first configured client's credentials.
     pub demo_client: Option<(String, String)>,
     stop: watch::Sender<bool>,
+    stop_gateway: watch::Sender<bool>,
+    gateway_task: Option<JoinHandle<std::io::Result<()>>>,
     tasks: Vec<(&'static str, JoinHandle<std::io::Result<()>>)>,
     _temp: Option<tempfile::TempDir>,
 }
@@ -89,11 +117,15 @@ async fn bind(host: IpAddr, port: u16) -> anyhow::Result<(TcpListener, ServiceIn
     Ok((listener, info))
 }
 
-fn port(base: u16, offset: u16) -> u16 {
-    if base == 0 { 0 } else { base.saturating_add(offset) }
+fn port(base: u16, offset: i32) -> u16 {
+    if base == 0 {
+        0
+    } else {
+        u16::try_from(i32::from(base) + offset).unwrap_or(0)
+    }
 }
 
-/// Starts iam and catalog; returns once both are listening.
+/// Starts iam, the catalog instances and the gateway; returns once all are listening.
 pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
     let (temp, data_dir) = match options.data_dir {
         Some(dir) => (None, dir),
@@ -126,50 +158,138 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         .map(|c| (c.client_id.clone(), c.client_secret.clone()));
     let iam_state = stack_iam::open(iam_config).await.context("starting iam")?;
 
-    let (catalog_listener, mut catalog) = bind(options.host, port(options.base_port, 1)).await?;
-    catalog.name = "catalog";
-    let mut catalog_config = options.catalog;
-    catalog_config.listen = catalog.addr;
-    catalog_config.data_dir = data_dir.join("catalog");
-    catalog_config.iam_url = iam.url.clone();
-    let catalog_state = stack_catalog::open(&catalog_config).context("starting catalog")?;
-
-    let tasks = vec![
-        (
-            "iam",
-            tokio::spawn(stack_iam::serve(iam_listener, iam_state, stopped(&stop))),
-        ),
-        (
+    let mut tasks = vec![(
+        "iam",
+        tokio::spawn(stack_iam::serve(iam_listener, iam_state, stopped(&stop))),
+    )];
+    let mut catalogs = Vec::new();
+    for i in 0..options.catalog_instances.max(1) {
+        let offset = 1 + i32::try_from(i).unwrap_or(0);
+        let (listener, mut info) = bind(options.host, port(options.base_port, offset)).await?;
+        info.name = "catalog";
+        let mut config = options.catalog.clone();
+        config.listen = info.addr;
+        config.data_dir = data_dir.join("catalog");
+        config.iam_url = iam.url.clone();
+        let state =
+            stack_catalog::open(&config).with_context(|| format!("starting catalog instance {}", i + 1))?;
+        tasks.push((
             "catalog",
-            tokio::spawn(stack_catalog::serve(
-                catalog_listener,
-                catalog_state,
-                stopped(&stop),
-            )),
-        ),
-    ];
-    tracing::info!(iam = %iam.url, catalog = %catalog.url, data_dir = %data_dir.display(), "stack up");
+            tokio::spawn(stack_catalog::serve(listener, state, stopped(&stop))),
+        ));
+        catalogs.push(info);
+    }
+
+    let (gateway_listener, mut gateway) = bind(options.host, port(options.base_port, -1)).await?;
+    gateway.name = "gateway";
+    let mut gateway_config = options.gateway;
+    gateway_config.listen = gateway.addr;
+    gateway_config.iam_url = iam.url.clone();
+    set_instances(&mut gateway_config, "iam", [iam.addr]);
+    set_instances(&mut gateway_config, "catalog", catalogs.iter().map(|c| c.addr));
+    if options.self_signed_tls && gateway_config.tls.is_none() {
+        gateway_config.tls = Some(self_signed(&data_dir.join("tls"), options.host)?);
+    }
+    let tls = gateway_config.tls.is_some();
+    let gateway_certificate = gateway_config.tls.as_ref().map(|t| t.cert.clone());
+    let gateway_state = stack_gateway::open(gateway_config)
+        .await
+        .context("starting the gateway")?;
+    if tls {
+        gateway.url = format!("https://{}", gateway.addr);
+    }
+    let (stop_gateway, _) = watch::channel(false);
+    let gateway_task = tokio::spawn(stack_gateway::serve(
+        gateway_listener,
+        gateway_state,
+        stopped(&stop_gateway),
+    ));
+
+    let catalog = catalogs[0].clone();
+    tracing::info!(gateway = %gateway.url, iam = %iam.url, catalog = %catalog.url, data_dir = %data_dir.display(), "stack up");
     Ok(RunningStack {
         iam,
         catalog,
+        catalogs,
+        gateway,
+        gateway_certificate,
         data_dir,
         data_is_temporary: temp.is_some(),
         admin,
         demo_client,
         stop,
+        stop_gateway,
+        gateway_task: Some(gateway_task),
         tasks,
         _temp: temp,
     })
 }
 
+/// Writes a fresh self-signed certificate for `localhost` and `host` (with its key, mode 0600)
+/// into `dir`, for local use only: clients trust it explicitly (`curl --cacert`).
+fn self_signed(dir: &std::path::Path, host: IpAddr) -> anyhow::Result<stack_gateway::config::TlsConfig> {
+    let names = vec!["localhost".to_string(), host.to_string()];
+    let generated =
+        rcgen::generate_simple_self_signed(names).context("generating a self-signed certificate")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let cert = dir.join("gateway-cert.pem");
+    let key = dir.join("gateway-key.pem");
+    std::fs::write(&cert, generated.cert.pem()).with_context(|| format!("writing {}", cert.display()))?;
+    write_private(&key, generated.signing_key.serialize_pem().as_bytes())
+        .with_context(|| format!("writing {}", key.display()))?;
+    Ok(stack_gateway::config::TlsConfig { cert, key })
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// Points the gateway's upstream `name` at `addrs`, keeping its configured policies.
+fn set_instances(config: &mut GatewayConfig, name: &str, addrs: impl IntoIterator<Item = SocketAddr>) {
+    let fresh = UpstreamConfig::with_instances(addrs);
+    match config.upstreams.get_mut(name) {
+        Some(upstream) => {
+            upstream.instances = fresh.instances;
+            upstream.dns = None;
+        }
+        None => {
+            config.upstreams.insert(name.to_string(), fresh);
+        }
+    }
+}
+
 impl RunningStack {
-    /// The running services, in start order.
-    pub fn services(&self) -> [&ServiceInfo; 2] {
-        [&self.iam, &self.catalog]
+    /// The running services, in start order: iam, the catalog instances, the gateway.
+    pub fn services(&self) -> Vec<&ServiceInfo> {
+        let mut all = vec![&self.iam];
+        all.extend(&self.catalogs);
+        all.push(&self.gateway);
+        all
     }
 
-    /// Stops accepting, lets in-flight requests finish, waits for every service to stop.
+    /// Stops accepting, lets in-flight requests finish, waits for every service to stop. The
+    /// gateway drains first, so the requests it is still forwarding find their upstreams up.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let _ = self.stop_gateway.send(true);
+        if let Some(task) = self.gateway_task.take() {
+            task.await
+                .context("gateway panicked")?
+                .context("gateway failed")?;
+        }
         let _ = self.stop.send(true);
         for (name, task) in self.tasks.drain(..) {
             task.await
@@ -180,8 +300,9 @@ impl RunningStack {
     }
 }
 
-/// A stack configuration file: `[iam]` and `[catalog]` tables with any of the services' own
-/// config keys (their listen addresses and data directories are set by `start`), e.g.
+/// A stack configuration file: `[iam]`, `[catalog]` and `[gateway]` tables with any of the
+/// services' own config keys (listen addresses, data directories, the iam URL and the gateway's
+/// `iam`/`catalog` instance lists are set by `start`), e.g.
 ///
 /// ```toml
 /// [[catalog.faults]]
@@ -194,6 +315,7 @@ impl RunningStack {
 struct StackFile {
     iam: IamConfig,
     catalog: CatalogConfig,
+    gateway: GatewayConfig,
 }
 
 /// Applies a stack configuration file to `options`; the error names the file, line and column.
@@ -215,5 +337,9 @@ pub fn apply_config_file(path: &std::path::Path, options: &mut StackOptions) -> 
     })?;
     options.iam = file.iam;
     options.catalog = file.catalog;
+    if let Err(e) = file.gateway.validate() {
+        return Err(format!("{}: [gateway] {e}", path.display()));
+    }
+    options.gateway = file.gateway;
     Ok(())
 }

@@ -90,6 +90,13 @@ pub fn catalog() -> &'static Contract {
     CATALOG.get_or_init(|| Contract::load("catalog", "catalog.yaml"))
 }
 
+/// The gateway's contract (also used by the gateway's own tests, which include this module: one
+/// validator for every contract of the stack).
+pub fn gateway() -> &'static Contract {
+    static GATEWAY: OnceLock<Contract> = OnceLock::new();
+    GATEWAY.get_or_init(|| Contract::load("gateway", "gateway.yaml"))
+}
+
 /// JSON pointer token escaping (RFC 6901).
 fn escape_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Gateway benchmark: the reference stack's gateway vs nginx as reverse proxies in front of the same
+# catalog instance, in the same run, measured with wrk on loopback. The request is an
+# authenticated `GET /api/movies/{id}`: the gateway checks the JWT at the edge (signature, iss,
+# aud, exp, revocation, scope) and runs its rate limiter (limit set out of reach) before proxying;
+# nginx proxies without any check. catalog checks the token itself behind both, so the upstream
+# work is identical. Both proxies: one worker (nginx `worker_processes 1`, the gateway's runtime
+# `TOKIO_WORKER_THREADS=1`), keep-alive to the client and to catalog, no access log. A direct
+# run against catalog is printed for reference.
+#
+# Prints requests/s and p99 for each and the gateway/nginx ratios (target: throughput >= 1.0x,
+# p99 <= 1.2x). A benchmark, not a test: it does not pass or fail on the figures. Numbers from a
+# machine shared with other work are indicative only.
+#
+# Usage: bash ci/bench/gateway.sh [CONNECTIONS] [SECONDS] [ROUNDS]
+# Release binaries are built into $CARGO_TARGET_DIR (default /tmp/reltarget).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+CONNS=${1:-50}
+SECS=${2:-10}
+ROUNDS=${3:-2}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/reltarget}
+WORK=$(mktemp -d /tmp/gauntlet-gwbench.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+need_apt=()
+command -v nginx >/dev/null || need_apt+=(nginx-light)
+command -v wrk >/dev/null || need_apt+=(wrk)
+command -v curl >/dev/null || need_apt+=(curl)
+if ((${#need_apt[@]})); then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+echo "building iam, catalog and gateway (release, $CARGO_TARGET_DIR)..." >&2
+cargo build --release --quiet -p stack-iam -p stack-catalog -p stack-gateway --bins
+BIN=$CARGO_TARGET_DIR/release
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Waits until URL answers anything over HTTP.
+wait_up() {
+  for _ in $(seq 1 200); do
+    curl -s -o /dev/null "$1" && return 0
+    sleep 0.05
+  done
+  echo "not up: $1" >&2
+  exit 3
+}
+IAM_PORT=$(free_port)
+CATALOG_PORT=$(free_port)
+GATEWAY_PORT=$(free_port)
+NGINX_PORT=$(free_port)
+
+GAUNTLET_IAM_LISTEN=127.0.0.1:$IAM_PORT GAUNTLET_IAM_DATA_DIR=$WORK/iam \
+  "$BIN/iam" 2>"$WORK/iam.log" &
+PIDS+=($!)
+wait_up "http://127.0.0.1:$IAM_PORT/readyz"
+GAUNTLET_CATALOG_LISTEN=127.0.0.1:$CATALOG_PORT GAUNTLET_CATALOG_DATA_DIR=$WORK/catalog \
+  GAUNTLET_CATALOG_IAM_URL=http://127.0.0.1:$IAM_PORT "$BIN/catalog" 2>"$WORK/catalog.log" &
+PIDS+=($!)
+wait_up "http://127.0.0.1:$CATALOG_PORT/readyz"
+
+cat > "$WORK/gateway.toml" <<CONF
+listen = "127.0.0.1:$GATEWAY_PORT"
+iam_url = "http://127.0.0.1:$IAM_PORT"
+access_log = false
+
+[upstreams.iam]
+instances = [{ addr = "127.0.0.1:$IAM_PORT" }]
+
+[upstreams.catalog]
+instances = [{ addr = "127.0.0.1:$CATALOG_PORT" }]
+
+[[routes]]
+name = "iam"
+prefix = "/iam"
+upstream = "iam"
+rewrite = ""
+
+[[routes]]
+name = "api-read"
+prefix = "/api"
+methods = ["GET", "HEAD"]
+upstream = "catalog"
+rewrite = "/v1"
+auth = { scope = "movies:read" }
+# The limiter runs on every request but never refuses one here.
+rate_limit = { rate_per_sec = 1e9, burst = 1000000000 }
+CONF
+TOKIO_WORKER_THREADS=1 "$BIN/gateway" --config "$WORK/gateway.toml" 2>"$WORK/gateway.log" &
+PIDS+=($!)
+wait_up "http://127.0.0.1:$GATEWAY_PORT/readyz"
+
+mkdir -p "$WORK/nginx/logs"
+cat > "$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 120s;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  upstream catalog {
+    server 127.0.0.1:$CATALOG_PORT;
+    keepalive 128;
+  }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location /api/ {
+      proxy_pass http://catalog/v1/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CONF
+nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
+PIDS+=($!)
+wait_up "http://127.0.0.1:$NGINX_PORT/api/movies"
+
+GW=http://127.0.0.1:$GATEWAY_PORT
+TOKEN=$(curl -sf "$GW/iam/v1/token" -d grant_type=password -d username=admin -d password=admin-password \
+  | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+ID=$(curl -sf "$GW/api/movies" -X POST -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+  -d '{"title":"Bench","year":2000,"genres":["drama"]}' | sed 's/.*"id":"\([^"]*\)".*/\1/' || true)
+if [[ -z "$ID" ]]; then
+  # The write route is not in this config: create the movie on catalog directly.
+  ID=$(curl -sf "http://127.0.0.1:$CATALOG_PORT/v1/movies" -X POST -H "Authorization: Bearer $TOKEN" \
+    -H 'content-type: application/json' -d '{"title":"Bench","year":2000,"genres":["drama"]}' \
+    | sed 's/.*"id":"\([^"]*\)".*/\1/')
+fi
+for url in "$GW/api/movies/$ID" "http://127.0.0.1:$NGINX_PORT/api/movies/$ID"; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$url")
+  [[ $code == 200 ]] || { echo "GET $url answered $code" >&2; exit 3; }
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' "$GW/api/movies/$ID")
+[[ $code == 401 ]] || { echo "the gateway did not check the token (no token: $code)" >&2; exit 3; }
+
+# run NAME URL -> "rps p99_ms"
+run() {
+  local out
+  out=$(wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "Authorization: Bearer $TOKEN" "$2")
+  if grep -q "Non-2xx" <<<"$out"; then
+    echo "$1: wrk saw non-2xx answers:" >&2
+    echo "$out" >&2
+    exit 3
+  fi
+  local rps p99
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")
+  echo "$rps $p99"
+}
+
+echo "warming up..." >&2
+wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $TOKEN" "$GW/api/movies/$ID" >/dev/null
+wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$NGINX_PORT/api/movies/$ID" >/dev/null
+
+printf '%-8s %-8s %12s %10s\n' round target "requests/s" "p99 ms"
+declare -A RPS P99
+for round in $(seq 1 "$ROUNDS"); do
+  for target in gateway nginx direct; do
+    case $target in
+      gateway) url="$GW/api/movies/$ID" ;;
+      nginx) url="http://127.0.0.1:$NGINX_PORT/api/movies/$ID" ;;
+      direct) url="http://127.0.0.1:$CATALOG_PORT/v1/movies/$ID" ;;
+    esac
+    read -r rps p99 <<<"$(run "$target" "$url")"
+    printf '%-8s %-8s %12.0f %10.2f\n' "$round" "$target" "$rps" "$p99"
+    RPS[$target]="${RPS[$target]:-} $rps"
+    P99[$target]="${P99[$target]:-} $p99"
+  done
+done
+mean() { awk '{s=0; for (i=1;i<=NF;i++) s+=$i; print s/NF}' <<<"$1"; }
+G_RPS=$(mean "${RPS[gateway]}"); N_RPS=$(mean "${RPS[nginx]}")
+G_P99=$(mean "${P99[gateway]}"); N_P99=$(mean "${P99[nginx]}")
+echo
+echo "mean over $ROUNDS rounds, $CONNS connections, ${SECS}s each, one proxy worker:"
+printf 'gateway (JWT checked)  %10.0f req/s   p99 %7.2f ms\n' "$G_RPS" "$G_P99"
+printf 'nginx (no auth)        %10.0f req/s   p99 %7.2f ms\n' "$N_RPS" "$N_P99"
+awk -v g="$G_RPS" -v n="$N_RPS" 'BEGIN {printf "throughput ratio gateway/nginx: %.2fx (target >= 1.0x)\n", g/n}'
+awk -v g="$G_P99" -v n="$N_P99" 'BEGIN {printf "p99 ratio gateway/nginx:        %.2fx (target <= 1.2x)\n", g/n}'

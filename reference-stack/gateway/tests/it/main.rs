@@ -1,0 +1,18 @@
+//! The gateway's integration tests: one test binary. Real iam and catalog run behind the gateway
+//! on free 127.0.0.1 ports; small axum upstreams stand in only where a test needs an instance
+//! that sleeps, fails or echoes what it received. Every REST response of the full flow is checked
+//! against contracts/openapi/gateway.yaml with the stack's one OpenAPI validator.
+
+mod auth;
+mod flow;
+mod hygiene;
+mod limits;
+mod resilience;
+mod shutdown;
+mod support;
+mod tls;
+
+// The stack's OpenAPI response validator, shared with reference-stack/local's tests.
+#[path = "../../../local/tests/it/openapi.rs"]
+#[allow(dead_code)]
+mod openapi;
