@@ -43,8 +43,8 @@ enum Command {
     Run(run::RunArgs),
     /// Print a saved report as a console summary, Markdown, JUnit XML or JSON.
     Report(report::ReportArgs),
-    /// Contract checks: an OpenAPI document against a service (`test`), or two versions of a
-    /// contract against each other (`diff`).
+    /// Contract checks: an OpenAPI document against a service (`test`), a gRPC service against
+    /// its protos (`grpc`), or two versions of a contract against each other (`diff`).
     Contract {
         #[command(subcommand)]
         command: contract::ContractCommand,

@@ -5,6 +5,7 @@
 
 pub mod diff;
 pub mod generate;
+pub mod grpc;
 pub mod openapi;
 pub mod suite;
 pub mod validate;

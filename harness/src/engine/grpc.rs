@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Buf;
+use bytes::{Buf, BufMut, Bytes};
 use prost::Message;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -64,6 +64,53 @@ impl Codec for DynamicCodec {
     }
 }
 
+/// A codec that passes message bytes through untouched: the caller encodes its requests and
+/// gets each response message's exact bytes, so it can decode them strictly itself
+/// (`contract grpc` checks for unknown fields and malformed encodings).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RawCodec;
+
+/// Encoder half of [`RawCodec`].
+pub struct RawEncoder;
+
+/// Decoder half of [`RawCodec`].
+pub struct RawDecoder;
+
+impl Encoder for RawEncoder {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawDecoder {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        // tonic hands the decoder exactly one length-prefixed message.
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = RawEncoder;
+    type Decoder = RawDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawDecoder
+    }
+}
+
 /// A finished call.
 #[derive(Debug)]
 pub struct GrpcExchange {
@@ -82,7 +129,8 @@ pub struct Channels {
 }
 
 impl Channels {
-    async fn channel(&mut self, authority: &str) -> Result<Channel, Failed> {
+    /// The open channel to `authority` (`host:port`, h2c), connecting on first use.
+    pub async fn channel(&mut self, authority: &str) -> Result<Channel, Failed> {
         if let Some((_, channel)) = self.open.iter().find(|(a, _)| a == authority) {
             return Ok(channel.clone());
         }

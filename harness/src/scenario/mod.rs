@@ -11,7 +11,7 @@ mod grpc_step;
 mod http_step;
 mod load;
 pub mod plan;
-mod reflect;
+pub mod reflect;
 pub mod template;
 mod thresholds;
 

@@ -37,15 +37,42 @@ async fn ask(client: &mut Client, request: MessageRequest) -> Result<MessageResp
     }
 }
 
-async fn fetch(base_url: &str) -> Result<FileDescriptorSet, String> {
+/// Why descriptors could not be fetched through reflection.
+#[derive(Debug, thiserror::Error)]
+pub enum ReflectError {
+    /// Nothing answered at the address.
+    #[error("cannot connect to {url}: {reason}")]
+    Unreachable {
+        /// The base URL tried.
+        url: String,
+        /// The transport's reason.
+        reason: String,
+    },
+    /// The server answered, but not with usable descriptors (no reflection service, an error
+    /// answer, a malformed descriptor).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Fetches the descriptors of every service `base_url` offers (except reflection itself),
+/// from async code.
+pub async fn fetch_async(base_url: &str) -> Result<FileDescriptorSet, ReflectError> {
     let endpoint = tonic::transport::Endpoint::from_shared(base_url.to_string())
-        .map_err(|e| format!("{base_url}: {e}"))?
+        .map_err(|e| ReflectError::Failed(format!("{base_url}: {e}")))?
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10));
-    let channel = endpoint
-        .connect()
-        .await
-        .map_err(|e| format!("cannot connect to {base_url}: {e}"))?;
+    let channel = endpoint.connect().await.map_err(|e| ReflectError::Unreachable {
+        url: base_url.to_string(),
+        reason: e.to_string(),
+    })?;
+    fetch_over(channel, base_url).await.map_err(ReflectError::Failed)
+}
+
+async fn fetch(base_url: &str) -> Result<FileDescriptorSet, String> {
+    fetch_async(base_url).await.map_err(|e| e.to_string())
+}
+
+async fn fetch_over(channel: tonic::transport::Channel, base_url: &str) -> Result<FileDescriptorSet, String> {
     let mut client = ServerReflectionClient::new(channel);
     let services = match ask(&mut client, MessageRequest::ListServices(String::new())).await? {
         MessageResponse::ListServicesResponse(list) => list.service,
@@ -74,6 +101,32 @@ async fn fetch(base_url: &str) -> Result<FileDescriptorSet, String> {
     }
     if files.is_empty() {
         return Err(format!("{base_url} lists no services through reflection"));
+    }
+    // Some servers (tonic-reflection among them) answer with the one file that defines the
+    // symbol, not its imports: fetch the missing imports by name until the set is closed.
+    let mut next = 0;
+    while next < files.len() {
+        let missing: Vec<String> = files[next]
+            .dependency
+            .iter()
+            .filter(|d| !files.iter().any(|f| f.name.as_deref() == Some(d.as_str())))
+            .cloned()
+            .collect();
+        for name in missing {
+            let MessageResponse::FileDescriptorResponse(found) =
+                ask(&mut client, MessageRequest::FileByFilename(name.clone())).await?
+            else {
+                return Err(format!("unexpected answer for file {name}"));
+            };
+            for bytes in found.file_descriptor_proto {
+                let file = FileDescriptorProto::decode(bytes.as_slice())
+                    .map_err(|e| format!("bad descriptor: {e}"))?;
+                if !files.iter().any(|f| f.name == file.name) {
+                    files.push(file);
+                }
+            }
+        }
+        next += 1;
     }
     Ok(FileDescriptorSet { file: files })
 }

@@ -10,7 +10,9 @@ fn spec() -> PathBuf {
 }
 
 fn contract(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts/openapi").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../contracts/openapi")
+        .join(name)
 }
 
 async fn contract_test(target: &str, extra: Vec<String>) -> (Option<i32>, String) {
@@ -122,12 +124,8 @@ async fn the_gateway_passes_every_check_of_its_contract() {
         "Authorization: Bearer {}",
         token["access_token"].as_str().unwrap()
     );
-    let (code, out) = contract_test_of(
-        &contract("gateway.yaml"),
-        &gateway,
-        vec!["--header".into(), auth],
-    )
-    .await;
+    let (code, out) =
+        contract_test_of(&contract("gateway.yaml"), &gateway, vec!["--header".into(), auth]).await;
     assert_eq!(code, Some(0), "{out}");
     for check in [
         "auth_enforced",
@@ -145,7 +143,10 @@ async fn the_gateway_passes_every_check_of_its_contract() {
         .await
         .unwrap();
     for route in ["api-read", "api-write", "iam"] {
-        assert!(metrics.contains(&format!("route=\"{route}\"")), "{route}: {metrics}");
+        assert!(
+            metrics.contains(&format!("route=\"{route}\"")),
+            "{route}: {metrics}"
+        );
     }
     stack.shutdown().await.unwrap();
 }

@@ -3,6 +3,7 @@
 mod cli;
 mod contract;
 mod contract_diff;
+mod contract_grpc;
 mod engine;
 mod run;
 mod scenarios;
