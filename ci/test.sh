@@ -34,9 +34,57 @@ if [ -z "${BUF:-}" ] && ! command -v buf >/dev/null 2>&1; then
 fi
 "${BUF:-buf}" --version
 
+step "RabbitMQ"
+# The event tests (catalog's outbox relay, partner) run against a real broker and fail under CI
+# when none answers. Use the one on 127.0.0.1:5672 when it answers (this project's machines run
+# one); otherwise install rabbitmq-server (apt) and start a private node on loopback in a temp
+# dir, stopped when this script exits. The outage test starts its own private node too, so the
+# package is installed even when a broker already answers.
+amqp_answers() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+private_rabbitmq_node=""
+private_rabbitmq_dir=""
+private_epmd_port=24369
+stop_private_rabbitmq() {
+  if [ -n "$private_rabbitmq_node" ]; then
+    ERL_EPMD_PORT="$private_epmd_port" rabbitmqctl -n "$private_rabbitmq_node" stop >/dev/null 2>&1 || true
+    # the node's own epmd (on its own port, never a system one on 4369)
+    epmd -port "$private_epmd_port" -kill >/dev/null 2>&1 || true
+    rm -rf "$private_rabbitmq_dir"
+    private_rabbitmq_node=""
+  fi
+}
+trap stop_private_rabbitmq EXIT
+if [ ! -x /usr/sbin/rabbitmq-server ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null
+fi
+if amqp_answers; then
+  echo "using the RabbitMQ on 127.0.0.1:5672"
+else
+  private_rabbitmq_dir="$(mktemp -d /tmp/gauntlet-ci-rabbitmq.XXXXXX)"
+  printf 'listeners.tcp.1 = 127.0.0.1:5672\nloopback_users = none\n' >"$private_rabbitmq_dir/rabbitmq.conf"
+  echo '[].' >"$private_rabbitmq_dir/enabled_plugins"
+  # as root the server drops to the rabbitmq user, which must own its logs and database
+  chown -R rabbitmq:rabbitmq "$private_rabbitmq_dir"
+  private_rabbitmq_node="gauntlet-ci@localhost"
+  RABBITMQ_NODENAME="$private_rabbitmq_node" ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$private_epmd_port" \
+    RABBITMQ_MNESIA_BASE="$private_rabbitmq_dir/mnesia" RABBITMQ_LOG_BASE="$private_rabbitmq_dir/log" \
+    RABBITMQ_CONFIG_FILE="$private_rabbitmq_dir/rabbitmq" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$private_rabbitmq_dir/enabled_plugins" \
+    nohup /usr/sbin/rabbitmq-server >"$private_rabbitmq_dir/server.out" 2>&1 </dev/null &
+  for _ in $(seq 1 180); do amqp_answers && break; sleep 0.5; done
+  if ! amqp_answers; then
+    echo "the private rabbitmq-server did not start:" >&2
+    tail -n 30 "$private_rabbitmq_dir/server.out" >&2
+    exit 1
+  fi
+  echo "started a private RabbitMQ ($private_rabbitmq_node) on 127.0.0.1:5672"
+fi
+export GAUNTLET_AMQP_URL="${GAUNTLET_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
+
 step "cargo test"
 test_log="$(mktemp)"
-trap 'rm -f "$test_log"' EXIT
+trap 'rm -f "$test_log"; stop_private_rabbitmq' EXIT
 cargo test --workspace --locked 2>&1 | tee "$test_log"
 # One closing line over all test binaries (cargo prints one "test result" per binary).
 summary="$(awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed", p, f }' "$test_log")"

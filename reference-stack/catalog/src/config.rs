@@ -32,6 +32,14 @@ pub struct CatalogConfig {
     pub log_json: bool,
     /// Injected faults (extra latency, errors) per route; none by default.
     pub faults: Vec<stack_common::faults::Fault>,
+    /// The RabbitMQ the event relay publishes to (`amqp://user:pass@host:port/%2f`). Absent:
+    /// no relay runs, and events still accumulate in the outbox (published once a relay runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amqp_url: Option<String>,
+    /// The topic exchange events are published to (routing key = event type).
+    pub events_exchange: String,
+    /// Longest wait between two attempts to reach the broker after a failure.
+    pub events_retry_max_ms: u64,
 }
 
 impl Default for CatalogConfig {
@@ -47,11 +55,47 @@ impl Default for CatalogConfig {
             jwks_min_refresh_ms: 1000,
             log_json: true,
             faults: Vec::new(),
+            amqp_url: None,
+            events_exchange: "catalog.events".into(),
+            events_retry_max_ms: 2000,
         }
     }
 }
 
 impl CatalogConfig {
+    /// Checks what the types cannot: an error names the key.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(url) = &self.amqp_url {
+            url.parse::<lapin::uri::AMQPUri>()
+                .map_err(|e| format!("amqp_url {url:?} is not an AMQP URL: {e}"))?;
+            // lapin is built without a TLS backend (the stack's broker is on loopback)
+            if url.starts_with("amqps:") {
+                return Err(format!(
+                    "amqp_url {url:?}: amqps (TLS) is not supported, use amqp://"
+                ));
+            }
+        }
+        if self.events_exchange.is_empty() {
+            return Err("events_exchange must not be empty".into());
+        }
+        if self.events_retry_max_ms == 0 {
+            return Err("events_retry_max_ms must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The relay's settings, when an `amqp_url` is configured.
+    pub fn relay(&self) -> Option<crate::events::RelayConfig> {
+        let max_backoff = Duration::from_millis(self.events_retry_max_ms);
+        self.amqp_url.as_ref().map(|url| crate::events::RelayConfig {
+            amqp_url: url.clone(),
+            exchange: self.events_exchange.clone(),
+            min_backoff: Duration::from_millis(100).min(max_backoff),
+            max_backoff,
+            poll_interval: Duration::from_millis(500),
+        })
+    }
+
     /// The token checks this config asks for.
     pub fn verifier(&self) -> VerifierConfig {
         VerifierConfig {
@@ -61,5 +105,26 @@ impl CatalogConfig {
             jwks_min_refresh: Duration::from_millis(self.jwks_min_refresh_ms),
             revocation_refresh: Duration::from_millis(self.revocation_refresh_ms),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_event_keys_are_checked_by_name() {
+        let mut c = CatalogConfig::default();
+        assert_eq!(c.check(), Ok(()));
+        assert!(c.relay().is_none(), "no amqp_url, no relay");
+        c.amqp_url = Some("amqp://guest:guest@127.0.0.1:5672/%2f".into());
+        assert_eq!(c.relay().map(|r| r.exchange), Some("catalog.events".into()));
+        c.amqp_url = Some("not a url".into());
+        assert!(c.check().unwrap_err().contains("amqp_url"));
+        c.amqp_url = Some("amqps://127.0.0.1/%2f".into());
+        assert!(c.check().unwrap_err().contains("amqps"));
+        c.amqp_url = None;
+        c.events_exchange = String::new();
+        assert!(c.check().unwrap_err().contains("events_exchange"));
     }
 }

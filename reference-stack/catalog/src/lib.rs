@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod db;
+pub mod events;
 pub mod grpc;
 pub mod model;
 mod rest;
@@ -46,6 +47,20 @@ pub struct AppState {
     metrics: Metrics,
     max_body_bytes: usize,
     faults: stack_common::faults::Faults,
+    relay: Option<events::RelayConfig>,
+    relay_stats: Arc<events::RelayStats>,
+}
+
+impl AppState {
+    /// The database (tests inspect the outbox through it).
+    pub fn db(&self) -> &db::Db {
+        &self.db
+    }
+
+    /// The event relay's counters.
+    pub fn relay_stats(&self) -> Arc<events::RelayStats> {
+        Arc::clone(&self.relay_stats)
+    }
 }
 
 /// Opens the database under `config.data_dir`.
@@ -54,12 +69,21 @@ pub fn open(config: &CatalogConfig) -> anyhow::Result<AppState> {
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let db = db::Db::open(&config.data_dir)
         .with_context(|| format!("opening {}/catalog.db", config.data_dir.display()))?;
+    let metrics = Metrics::default();
+    let relay = config.relay();
+    let relay_stats = Arc::new(events::RelayStats::default());
+    {
+        let (db, stats, enabled) = (db.clone(), Arc::clone(&relay_stats), relay.is_some());
+        metrics.add_collector(Arc::new(move || events::render_metrics(&db, &stats, enabled)));
+    }
     Ok(AppState {
         db,
         verifier: TokenVerifier::new(config.verifier()),
-        metrics: Metrics::default(),
+        metrics,
         max_body_bytes: config.max_body_bytes,
         faults: stack_common::faults::Faults::new(config.faults.clone()),
+        relay,
+        relay_stats,
     })
 }
 
@@ -93,13 +117,18 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves catalog on `listener` until `shutdown` completes, then drains in-flight requests.
-/// Polls iam's revocation list meanwhile.
+/// Polls iam's revocation list meanwhile, and runs the event relay when `amqp_url` is set
+/// (readiness never depends on the broker: writes go on during an outage, into the outbox).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let relay = state.relay.clone().map(|config| {
+        let relay = events::Relay::new(state.db.clone(), config, Arc::clone(&state.relay_stats));
+        tokio::spawn(relay.run(stop_rx.clone()))
+    });
     let poller = state.verifier.spawn_revocation_poller(async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
     });
@@ -109,6 +138,9 @@ pub async fn serve(
     })
     .await;
     let _ = poller.await;
+    if let Some(relay) = relay {
+        let _ = relay.await;
+    }
     result
 }
 

@@ -4,7 +4,13 @@
 use stack_catalog::CatalogConfig;
 
 fn main() -> std::process::ExitCode {
-    stack_common::service::main("catalog", "GAUNTLET_CATALOG", |c: &CatalogConfig| c.log_json, run)
+    stack_common::service::main_checked(
+        "catalog",
+        "GAUNTLET_CATALOG",
+        |c: &CatalogConfig| c.log_json,
+        CatalogConfig::check,
+        run,
+    )
 }
 
 async fn run(config: CatalogConfig) -> anyhow::Result<()> {

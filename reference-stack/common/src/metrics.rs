@@ -29,10 +29,16 @@ struct Inner {
     durations: BTreeMap<(String, String), Histogram>,
 }
 
+/// Renders a service's own metric families (Prometheus text, complete lines).
+pub type Collector = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// A service's request metrics; cheap to clone (shared).
 #[derive(Clone, Default)]
 pub struct Metrics {
     inner: Arc<Mutex<Inner>>,
+    // Families a service adds beside the HTTP ones (catalog's outbox, partner's consumer),
+    // rendered after them on every scrape.
+    collectors: Arc<Mutex<Vec<Collector>>>,
 }
 
 impl Metrics {
@@ -54,6 +60,14 @@ impl Metrics {
                 hist.counts[i] += 1;
             }
         }
+    }
+
+    /// Adds a service's own families to every rendering of `/metrics`.
+    pub fn add_collector(&self, collector: Collector) {
+        self.collectors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(collector);
     }
 
     /// The Prometheus text exposition (version 0.0.4).
@@ -86,6 +100,11 @@ impl Metrics {
             );
             let _ = writeln!(out, "http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
             let _ = writeln!(out, "http_request_duration_seconds_count{{{labels}}} {}", h.count);
+        }
+        drop(inner);
+        let collectors = self.collectors.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for collector in collectors {
+            out.push_str(&collector());
         }
         out
     }

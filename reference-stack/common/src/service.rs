@@ -15,6 +15,22 @@ where
     C: Serialize + DeserializeOwned + Default,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    main_checked(name, env_prefix, log_json, |_| Ok(()), run)
+}
+
+/// [`main`] with a check of the loaded configuration beyond its types (a URL that does not
+/// parse, a zero that must not be): an `Err` is the message, naming the key, and exit 2.
+pub fn main_checked<C, Fut>(
+    name: &str,
+    env_prefix: &str,
+    log_json: fn(&C) -> bool,
+    check: fn(&C) -> Result<(), String>,
+    run: fn(C) -> Fut,
+) -> ExitCode
+where
+    C: Serialize + DeserializeOwned + Default,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
     let args: Vec<String> = std::env::args().skip(1).collect();
     let file = match args.as_slice() {
         [] => None,
@@ -31,6 +47,10 @@ where
             return ExitCode::from(2);
         }
     };
+    if let Err(message) = check(&config) {
+        eprintln!("{name}: config: {message}");
+        return ExitCode::from(2);
+    }
     crate::telemetry::init(log_json(&config), "info");
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

@@ -1,0 +1,150 @@
+//! partner's typed configuration (defaults < TOML file < `GAUNTLET_PARTNER_*` environment).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything partner needs to start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartnerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for `partner.db`; created if missing.
+    pub data_dir: PathBuf,
+    /// iam's base URL (the token endpoint is `{iam_url}/v1/token`).
+    pub iam_url: String,
+    /// partner's client id, registered in iam.
+    pub client_id: String,
+    /// partner's client secret.
+    pub client_secret: String,
+    /// Scopes asked for (space-separated); all the client may have when empty.
+    pub scope: String,
+    /// Renew the access token this long before it expires (at most half its lifetime).
+    pub token_renew_before_secs: u64,
+    /// Base URL under which movies live at `/movies/{id}`: the gateway's
+    /// `http://HOST:PORT/api`, or catalog directly, `http://HOST:PORT/v1`.
+    pub catalog_url: String,
+    /// Timeout of one movie fetch.
+    pub fetch_timeout_ms: u64,
+    /// The RabbitMQ to consume from.
+    pub amqp_url: String,
+    /// catalog's topic exchange (declared durable if missing, so partner may start first).
+    pub events_exchange: String,
+    /// partner's own durable queue, bound to `events_exchange` for every routing key.
+    pub queue: String,
+    /// Where rejected (poison) messages go; a fanout exchange.
+    pub dead_letter_exchange: String,
+    /// The durable queue bound to `dead_letter_exchange`.
+    pub dead_letter_queue: String,
+    /// Unacknowledged deliveries the broker may push ahead of processing.
+    pub prefetch: u16,
+    /// Longest wait between two attempts to reach the broker after a failure.
+    pub reconnect_max_ms: u64,
+    /// Largest request body accepted (413 above).
+    pub max_body_bytes: usize,
+    /// JSON log lines (true) or compact text.
+    pub log_json: bool,
+    /// Enables fault injection: the routes' `faults` and `POST /v1/admin/consumption`.
+    pub fault_injection: bool,
+    /// Start with consumption paused (needs `fault_injection`).
+    pub consumption_paused: bool,
+    /// Injected faults (extra latency, errors) per route; none by default.
+    pub faults: Vec<stack_common::faults::Fault>,
+}
+
+impl Default for PartnerConfig {
+    fn default() -> Self {
+        PartnerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8084)),
+            data_dir: PathBuf::from("data/partner"),
+            iam_url: "http://127.0.0.1:8081".into(),
+            client_id: "partner".into(),
+            client_secret: "partner-secret".into(),
+            scope: "movies:read".into(),
+            token_renew_before_secs: 60,
+            catalog_url: "http://127.0.0.1:8080/api".into(),
+            fetch_timeout_ms: 5000,
+            amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            events_exchange: "catalog.events".into(),
+            queue: "partner.movie-events".into(),
+            dead_letter_exchange: "partner.dlx".into(),
+            dead_letter_queue: "partner.movie-events.dlq".into(),
+            prefetch: 32,
+            reconnect_max_ms: 2000,
+            max_body_bytes: 64 * 1024,
+            log_json: true,
+            fault_injection: false,
+            consumption_paused: false,
+            faults: Vec::new(),
+        }
+    }
+}
+
+impl PartnerConfig {
+    /// Checks what the types cannot; an error names the key.
+    pub fn check(&self) -> Result<(), String> {
+        self.amqp_url
+            .parse::<lapin::uri::AMQPUri>()
+            .map_err(|e| format!("amqp_url {:?} is not an AMQP URL: {e}", self.amqp_url))?;
+        // lapin is built without a TLS backend (the stack's broker is on loopback)
+        if self.amqp_url.starts_with("amqps:") {
+            return Err(format!(
+                "amqp_url {:?}: amqps (TLS) is not supported, use amqp://",
+                self.amqp_url
+            ));
+        }
+        for (key, value) in [("iam_url", &self.iam_url), ("catalog_url", &self.catalog_url)] {
+            let ok = reqwest::Url::parse(value).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if !ok {
+                return Err(format!("{key} {value:?} is not an http(s) URL"));
+            }
+        }
+        for (key, value) in [
+            ("client_id", &self.client_id),
+            ("events_exchange", &self.events_exchange),
+            ("queue", &self.queue),
+            ("dead_letter_exchange", &self.dead_letter_exchange),
+            ("dead_letter_queue", &self.dead_letter_queue),
+        ] {
+            if value.is_empty() {
+                return Err(format!("{key} must not be empty"));
+            }
+        }
+        if self.prefetch == 0 {
+            return Err("prefetch must be at least 1".into());
+        }
+        if self.reconnect_max_ms == 0 || self.fetch_timeout_ms == 0 {
+            return Err("reconnect_max_ms and fetch_timeout_ms must be at least 1".into());
+        }
+        if self.consumption_paused && !self.fault_injection {
+            return Err("consumption_paused needs fault_injection = true".into());
+        }
+        if !self.faults.is_empty() && !self.fault_injection {
+            return Err("faults need fault_injection = true".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_pass_and_each_bad_value_names_its_key() {
+        assert_eq!(PartnerConfig::default().check(), Ok(()));
+        let bad = |f: fn(&mut PartnerConfig)| {
+            let mut c = PartnerConfig::default();
+            f(&mut c);
+            c.check().unwrap_err()
+        };
+        assert!(bad(|c| c.amqp_url = "http://x".into()).contains("amqp_url"));
+        assert!(bad(|c| c.amqp_url = "amqps://127.0.0.1/%2f".into()).contains("amqps"));
+        assert!(bad(|c| c.catalog_url = "nope".into()).contains("catalog_url"));
+        assert!(bad(|c| c.prefetch = 0).contains("prefetch"));
+        assert!(bad(|c| c.queue = String::new()).contains("queue"));
+        assert!(bad(|c| c.consumption_paused = true).contains("fault_injection"));
+    }
+}

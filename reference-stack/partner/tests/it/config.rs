@@ -1,0 +1,31 @@
+//! The binary's configuration errors: exit 2 with a message naming the key.
+
+use std::process::Command;
+
+fn run_partner(env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_partner"));
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_bad_config_exits_2_naming_the_key() {
+    let (code, err) = run_partner(&[("GAUNTLET_PARTNER_AMQP_URL", "http://not-amqp")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("amqp_url"), "{err}");
+    let (code, err) = run_partner(&[("GAUNTLET_PARTNER_PREFETCH", "0")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("prefetch"), "{err}");
+    let (code, err) = run_partner(&[("GAUNTLET_PARTNER_QUEUUE", "x")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("queuue"), "{err}");
+    let (code, err) = run_partner(&[("GAUNTLET_PARTNER_CONSUMPTION_PAUSED", "true")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("fault_injection"), "{err}");
+}
