@@ -136,6 +136,15 @@ fn plan_summary(plan: &RunPlan) -> PlanSummary {
             StepKind::Http(h) => ("http", format!("{} {}", h.method, template_text(&h.url))),
             StepKind::Grpc(g) => ("grpc", g.method.name.clone()),
             StepKind::Sleep(d) => ("sleep", format!("{} ms", d.as_millis())),
+            StepKind::AwaitEvent(a) => (
+                "event",
+                format!(
+                    "{} {} within {} ms",
+                    a.request.method,
+                    template_text(&a.request.url),
+                    a.within.as_millis()
+                ),
+            ),
         };
         StepSummary {
             name: s.name.clone(),

@@ -22,7 +22,8 @@ impl Outcome {
         }
     }
 
-    fn check(&mut self, held: bool, kind: FailureKind) {
+    /// Counts one check; a failed one makes the request failed (by the first failed kind).
+    pub fn check(&mut self, held: bool, kind: FailureKind) {
         if held {
             self.checks_passed += 1;
         } else {

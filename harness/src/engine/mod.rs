@@ -27,7 +27,8 @@ use self::schedule::UserSchedule;
 use self::stats::{FailureKind, Stats};
 use crate::gate::{self, Measured};
 use crate::scenario::plan::{
-    BodyTemplate, ExtractFrom, FeedMode, Feeder, GrpcStep, HttpStep, JsonTemplate, RunPlan, StepKind,
+    AwaitStep, BodyTemplate, ExtractFrom, FeedMode, Feeder, GrpcStep, HttpStep, JsonTemplate, RunPlan,
+    StepKind,
 };
 use crate::scenario::template::{self, Builtin, Context};
 use prost_reflect::DynamicMessage;
@@ -409,6 +410,12 @@ impl VirtualUser {
                     let index = self.offsets[s] + i;
                     self.grpc_step(grpc, index, intended.take()).await;
                 }
+                StepKind::AwaitEvent(event) => {
+                    // A missed paced start is charged to requests, not to an event's arrival.
+                    intended = None;
+                    let index = self.offsets[s] + i;
+                    self.await_event(event, index).await;
+                }
             }
             if let Some((lo, hi)) = step.think_time {
                 let span = (hi - lo).as_micros() as u64;
@@ -545,6 +552,50 @@ impl VirtualUser {
             ),
         };
         self.record(stats_index, latency, bytes, &outcome);
+    }
+
+    /// Polls until the step's checks hold or its deadline passes. Records one request per
+    /// event: its latency (as the answer reports it, or from the step's start) when it came,
+    /// a `Timeout` failure (`events_lost`) when it did not.
+    async fn await_event(&mut self, step: &AwaitStep, stats_index: usize) {
+        let start = Instant::now();
+        let deadline = start + step.within;
+        let want_headers = reads_headers(&step.request);
+        loop {
+            let (other_authority, request) = self.render_request(&step.request);
+            let authority = other_authority.as_deref().unwrap_or(&self.base_authority);
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let timeout = self.plan.timeout.min(remaining).max(Duration::from_millis(1));
+            let result = self
+                .connections
+                .send(authority, &request, timeout, None, want_headers)
+                .await;
+            if let Ok((exchange, _)) = &result
+                && step.request.checks.status.contains(&exchange.status)
+            {
+                let mut outcome = judge(&step.request, exchange, &mut self.vars);
+                let latency = match &step.latency {
+                    None => start.elapsed(),
+                    Some(pointer) => {
+                        let reported = serde_json::from_slice::<serde_json::Value>(&exchange.body)
+                            .ok()
+                            .and_then(|body| body.pointer(pointer).and_then(serde_json::Value::as_f64))
+                            .filter(|ms| ms.is_finite() && *ms >= 0.0);
+                        // A latency the answer does not report is a failed check, not a guess.
+                        outcome.check(reported.is_some(), FailureKind::Check);
+                        reported.map_or_else(|| start.elapsed(), |ms| Duration::from_secs_f64(ms / 1000.0))
+                    }
+                };
+                self.record(stats_index, Some(latency), exchange.body.len() as u64, &outcome);
+                return;
+            }
+            let next = Instant::now() + step.every;
+            if next >= deadline {
+                self.record(stats_index, None, 0, &Outcome::failed(FailureKind::Timeout));
+                return;
+            }
+            tokio::time::sleep_until(next.into()).await;
+        }
     }
 
     /// Records one finished request of step `stats_index`.

@@ -17,6 +17,8 @@ pub enum StepClass {
     Http,
     /// gRPC calls: `grpc_req_*`.
     Grpc,
+    /// Polls awaiting an asynchronous event: `event_latency`, `events_lost`.
+    Event,
     /// No requests (sleep).
     Pause,
 }
@@ -44,6 +46,7 @@ impl<'a> Measured<'a> {
                     StepKind::Http(_) => StepClass::Http,
                     StepKind::Grpc(_) => StepClass::Grpc,
                     StepKind::Sleep(_) => StepClass::Pause,
+                    StepKind::AwaitEvent(_) => StepClass::Event,
                 };
                 (scenario, step.name.as_str(), class, stats)
             })
@@ -63,6 +66,7 @@ impl<'a> Measured<'a> {
             let class_wanted = match metric.name.split('_').next() {
                 Some("http") => *class == StepClass::Http,
                 Some("grpc") => *class == StepClass::Grpc,
+                Some("event" | "events") => *class == StepClass::Event,
                 _ => *class != StepClass::Pause,
             };
             let wanted = class_wanted
@@ -92,7 +96,14 @@ fn observe(measured: &Measured<'_>, metric: &MetricRef, aggregate: Aggregate) ->
         ("contract_violations", _) => Some(s.violation_count() as f64),
         ("checks", Aggregate::Count) => Some(s.checks_passed as f64),
         ("checks", _) => ratio(s.checks_passed, s.checks_passed + s.checks_failed),
-        ("http_req_duration" | "grpc_req_duration", aggregate) => {
+        // Events not seen within the deadline (failed checks on ones that came are `checks`).
+        ("events_lost", _) => Some(
+            s.failures
+                .get(&crate::engine::stats::FailureKind::Timeout)
+                .copied()
+                .unwrap_or(0) as f64,
+        ),
+        ("http_req_duration" | "grpc_req_duration" | "event_latency", aggregate) => {
             let h = &s.latency;
             if h.is_empty() {
                 return if aggregate == Aggregate::Count {
@@ -179,6 +190,7 @@ pub fn reevaluate(report: &mut gauntlet_reports::Report) -> Result<(), String> {
                 let class = match st.kind.as_str() {
                     "http" => StepClass::Http,
                     "grpc" => StepClass::Grpc,
+                    "event" => StepClass::Event,
                     _ => StepClass::Pause,
                 };
                 (sc.name.clone(), st.name.clone(), class)

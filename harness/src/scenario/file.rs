@@ -103,6 +103,15 @@ pub struct RawStep {
     #[serde(default)]
     pub metadata: BTreeMap<String, Spanned<toml::Value>>,
     pub sleep: Option<Spanned<String>>,
+    /// `"GET URL"` polled until it answers (an asynchronous effect became visible).
+    pub await_event: Option<Spanned<String>>,
+    /// `await_event`: how long to poll before the event counts as lost.
+    pub within: Option<Spanned<String>>,
+    /// `await_event`: the pause between polls.
+    pub every: Option<Spanned<String>>,
+    /// `await_event`: `"json:/pointer"` to the event's own latency in milliseconds, as the
+    /// service that processed it measured it.
+    pub latency: Option<Spanned<String>>,
     #[serde(default)]
     pub headers: BTreeMap<String, Spanned<toml::Value>>,
     #[serde(default)]

@@ -24,7 +24,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use file::{RawFile, RawStep};
-use plan::{JsonTemplate, RunPlan, ScenarioPlan, StepKind, StepPlan};
+use plan::{AwaitStep, JsonTemplate, RunPlan, ScenarioPlan, StepKind, StepPlan};
 use template::{Resolver, Template};
 
 /// One mistake in a scenario file, where it is.
@@ -505,22 +505,64 @@ impl Validator<'_> {
                     None
                 }
             });
-        let (name, kind) = match (&raw.request, &raw.grpc, &raw.sleep) {
-            (Some(request), None, None) => {
+        let (name, kind) = match (&raw.request, &raw.grpc, &raw.sleep, &raw.await_event) {
+            (None, None, None, Some(poll)) => {
+                let mut request = self.http_step(raw, poll, visible);
+                if request.checks.status.is_empty() {
+                    request.checks.status = vec![200];
+                }
+                let duration_of =
+                    |this: &mut Self, field: &Option<Spanned<String>>, name: &str, default: Duration| {
+                        field.as_ref().map_or(default, |d| {
+                            duration::parse_duration(d.get_ref()).unwrap_or_else(|e| {
+                                this.error(d.span(), format!("{name}: {e}"));
+                                default
+                            })
+                        })
+                    };
+                let within = duration_of(self, &raw.within, "within", Duration::from_secs(10));
+                let every = duration_of(self, &raw.every, "every", Duration::from_millis(50));
+                if every.is_zero() {
+                    let at = raw.every.as_ref().map_or(span.clone(), Spanned::span);
+                    self.error(at, "every: give a pause above zero, e.g. \"50ms\"");
+                }
+                let latency = raw
+                    .latency
+                    .as_ref()
+                    .and_then(|l| match l.get_ref().split_once(':') {
+                        Some(("json", pointer)) if pointer.is_empty() || pointer.starts_with('/') => {
+                            Some(pointer.to_string())
+                        }
+                        _ => {
+                            self.error(l.span(), "latency: expected \"json:/pointer\" (milliseconds)");
+                            None
+                        }
+                    });
+                (
+                    poll.get_ref().trim().to_string(),
+                    StepKind::AwaitEvent(Box::new(AwaitStep {
+                        request,
+                        within,
+                        every,
+                        latency,
+                    })),
+                )
+            }
+            (Some(request), None, None, None) => {
                 let http = self.http_step(raw, request, visible);
                 (
                     request.get_ref().trim().to_string(),
                     StepKind::Http(Box::new(http)),
                 )
             }
-            (None, Some(method), None) => {
+            (None, Some(method), None, None) => {
                 let kind = match self.grpc_step(raw, method, visible) {
                     Some(grpc) => StepKind::Grpc(Box::new(grpc)),
                     None => StepKind::Sleep(Duration::ZERO), // reported; the plan is not run
                 };
                 (method.get_ref().trim().to_string(), kind)
             }
-            (None, None, Some(s)) => {
+            (None, None, Some(s), None) => {
                 let d = duration::parse_duration(s.get_ref()).unwrap_or_else(|e| {
                     self.error(s.span(), format!("sleep: {e}"));
                     Duration::ZERO
@@ -531,11 +573,23 @@ impl Validator<'_> {
                 self.error(
                     span.clone(),
                     "a step needs exactly one of `request = \"METHOD URL\"`, \
-                     `grpc = \"package.Service/Method\"` or `sleep = \"DURATION\"`",
+                     `grpc = \"package.Service/Method\"`, `sleep = \"DURATION\"` or \
+                     `await_event = \"GET URL\"`",
                 );
                 ("invalid".to_string(), StepKind::Sleep(Duration::ZERO))
             }
         };
+        if !matches!(kind, StepKind::AwaitEvent(_)) {
+            for (field, name) in [
+                (&raw.within, "within"),
+                (&raw.every, "every"),
+                (&raw.latency, "latency"),
+            ] {
+                if let Some(f) = field {
+                    self.error(f.span(), format!("`{name}` belongs to `await_event` steps"));
+                }
+            }
+        }
         if !matches!(kind, StepKind::Grpc(_)) && (raw.message.is_some() || !raw.metadata.is_empty()) {
             let at = raw.message.as_ref().map_or(span.clone(), Spanned::span);
             self.error(at, "`message` and `metadata` belong to gRPC steps");

@@ -204,6 +204,24 @@ pub enum StepKind {
     Grpc(Box<GrpcStep>),
     /// A pause.
     Sleep(Duration),
+    /// An HTTP request polled until its checks hold: waits for an asynchronous effect.
+    AwaitEvent(Box<AwaitStep>),
+}
+
+/// An `await_event` step: `request` is sent every `every` until its checks hold (the event
+/// arrived: its latency goes to `event_latency`) or `within` has passed (it counts in
+/// `events_lost`).
+#[derive(Debug, Clone)]
+pub struct AwaitStep {
+    /// The poll, with its checks (status 200 unless given) and extractions.
+    pub request: HttpStep,
+    /// Deadline from the step's start.
+    pub within: Duration,
+    /// Pause between polls.
+    pub every: Duration,
+    /// JSON pointer to the event's latency in milliseconds in the answer; without it the
+    /// latency is the time from the step's start to the answer.
+    pub latency: Option<String>,
 }
 
 /// A gRPC call step (unary or server streaming), over HTTP/2 cleartext to the base URL.

@@ -11,7 +11,7 @@ use super::plan::{MetricRef, ScenarioPlan, ThresholdPlan};
 use crate::gate::threshold::{Aggregate, Condition};
 
 /// The metrics a threshold can name.
-pub const METRICS: [&str; 10] = [
+pub const METRICS: [&str; 12] = [
     "http_req_duration",
     "http_req_failed",
     "http_reqs",
@@ -22,6 +22,8 @@ pub const METRICS: [&str; 10] = [
     "iterations",
     "late_starts",
     "contract_violations",
+    "event_latency",
+    "events_lost",
 ];
 
 impl Validator<'_> {
@@ -136,7 +138,7 @@ fn threshold_entry(value: &toml::Value) -> Option<(Vec<String>, bool)> {
 /// Which aggregates make sense for which metric.
 fn check_aggregate(metric: &str, c: &Condition) -> Result<(), String> {
     let ok = match metric {
-        "http_req_duration" | "grpc_req_duration" => {
+        "http_req_duration" | "grpc_req_duration" | "event_latency" => {
             if matches!(c.aggregate, Aggregate::Count) {
                 true
             } else if matches!(c.aggregate, Aggregate::Rate) {

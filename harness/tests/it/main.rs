@@ -1,5 +1,6 @@
 //! Integration tests of the `gauntlet` command, run as a user runs it: as a child process.
 
+mod await_event;
 mod cli;
 mod contract;
 mod contract_diff;
