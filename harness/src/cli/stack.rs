@@ -8,7 +8,8 @@ use gauntlet::exit;
 
 #[derive(Debug, Subcommand)]
 pub enum StackCommand {
-    /// Start the gateway, iam and two catalog instances on 127.0.0.1 and run until Ctrl-C (or SIGTERM).
+    /// Start the gateway, iam, two catalog instances and (with a RabbitMQ) partner on 127.0.0.1 and
+    /// run until Ctrl-C (or SIGTERM).
     Up(UpArgs),
 }
 
@@ -36,6 +37,11 @@ pub struct UpArgs {
     /// 127.0.0.1 (written to the data directory; trust it with `curl --cacert`).
     #[arg(long)]
     tls: bool,
+    /// The RabbitMQ for catalog's events and partner; by default the one answering at
+    /// amqp://guest:guest@127.0.0.1:5672/%2f, and without one the stack runs with no events
+    /// (no relay, no partner).
+    #[arg(long, env = "GAUNTLET_AMQP_URL", value_name = "URL")]
+    amqp_url: Option<String>,
 }
 
 pub async fn run(command: StackCommand) -> u8 {
@@ -57,6 +63,10 @@ async fn up(args: UpArgs) -> u8 {
     {
         eprintln!("gauntlet: --config {e}");
         return exit::INVALID_INPUT;
+    }
+    // after the file: the flag (or GAUNTLET_AMQP_URL) wins over a `[catalog] amqp_url`
+    if args.amqp_url.is_some() {
+        options.amqp_url = args.amqp_url;
     }
     let stack = match stack_local::start(options).await {
         Ok(stack) => stack,
@@ -116,6 +126,17 @@ fn print_banner(stack: &stack_local::RunningStack) {
             i + 1,
             instance.url
         ));
+    }
+    match (&stack.partner, &stack.events) {
+        (Some(partner), Some(events)) => out.push_str(&format!(
+            "  partner  {}   consumes catalog's events from {} (exchange {}); GET /v1/events/{{event-id}}, /v1/stats\n",
+            partner.url, events.broker, events.exchange
+        )),
+        _ => {
+            if let Some(why) = &stack.events_off {
+                out.push_str(&format!("  {why}\n"));
+            }
+        }
     }
     out.push_str(&format!("  admin user   {admin} / {admin_pw}\n"));
     if let Some((id, secret)) = &stack.demo_client {

@@ -137,3 +137,82 @@ async fn browse_write_heavy_and_grpc_run_cleanly_against_the_stack() {
     }
     stack.shutdown().await.unwrap();
 }
+
+/// scenarios/events.toml against the stack with its broker: every create's event is processed
+/// by partner (`events_lost` = 0, `event_latency` measured). Then with partner's consumption
+/// paused by fault injection the events never show up: `events_lost` fails the gate.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_scenario_measures_event_latency_and_fails_when_consumption_pauses() {
+    let mut options = stack_local::StackOptions {
+        base_port: 0,
+        ..Default::default()
+    };
+    options.partner.fault_injection = true;
+    let stack = stack_local::start(options).await.unwrap();
+    let Some(partner) = stack.partner.clone() else {
+        // Under CI a broker always answers (ci/test.sh starts one): no silent pass there.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no RabbitMQ for the events scenario: {:?}",
+            stack.events_off
+        );
+        eprintln!("skipped: {:?}", stack.events_off);
+        return;
+    };
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/events.toml");
+    let run = |within: Option<&str>| {
+        let mut text = std::fs::read_to_string(&file).unwrap();
+        if let Some(within) = within {
+            text = text.replace("within = \"10s\"", &format!("within = \"{within}\""));
+        }
+        let overrides = Overrides {
+            base_url: Some(stack.gateway.url.clone()),
+            vars: vec![("partner".into(), partner.url.clone())],
+            duration: Some(std::time::Duration::from_secs(3)),
+            users: Some(5),
+            shard: None,
+        };
+        async move {
+            let plan = scenario::from_str(&text, "events.toml", "events", &|_| None, &overrides).unwrap();
+            gauntlet::run(&plan).await.unwrap()
+        }
+    };
+    let threshold = |report: &gauntlet_reports::Report, metric: &str| {
+        report
+            .thresholds
+            .iter()
+            .find(|t| t.metric == metric)
+            .cloned()
+            .unwrap()
+    };
+
+    let report = run(None).await;
+    let text = gauntlet_reports::console::render(&report);
+    let awaited = report
+        .steps
+        .iter()
+        .find(|s| s.name == "processed by partner")
+        .unwrap();
+    assert!(awaited.requests >= 10, "{text}");
+    assert_eq!((awaited.failed, awaited.checks_failed), (0, 0), "{text}");
+    let lost = threshold(&report, "events_lost");
+    assert_eq!((lost.observed, lost.passed), (Some(0.0), true), "{text}");
+    let latency = awaited.latency_us.as_ref().unwrap();
+    assert!(latency.p50 > 0, "{text}");
+
+    // Paused: nothing is consumed, so every awaited event is lost (a short deadline keeps
+    // the test short).
+    let paused = reqwest::Client::new()
+        .post(format!("{}/v1/admin/consumption", partner.url))
+        .json(&serde_json::json!({ "paused": true }))
+        .send()
+        .await
+        .unwrap();
+    assert!(paused.status().is_success(), "{}", paused.status());
+    let report = run(Some("500ms")).await;
+    let text = gauntlet_reports::console::render(&report);
+    let lost = threshold(&report, "events_lost");
+    assert!(lost.observed.unwrap_or(0.0) > 0.0 && !lost.passed, "{text}");
+    assert_eq!(report.verdict, gauntlet_reports::Verdict::Failed, "{text}");
+    stack.shutdown().await.unwrap();
+}

@@ -128,7 +128,7 @@ impl Db {
         ) -> rusqlite::Result<Option<(R, EventType, String, Option<Movie>)>>
         + Send
         + 'static,
-    ) -> Result<Option<R>, ApiError> {
+    ) -> Result<Option<(R, String)>, ApiError> {
         let result = self
             .write(move |c| {
                 let tx = c.transaction()?;
@@ -148,7 +148,7 @@ impl Db {
                     ],
                 )?;
                 tx.commit()?;
-                Ok(Some(result))
+                Ok(Some((result, event.event_id)))
             })
             .await?;
         if result.is_some() {
@@ -269,6 +269,15 @@ impl Db {
 
     /// Stores a new movie.
     pub async fn insert(&self, input: MovieInput, now: String) -> Result<Movie, ApiError> {
+        self.insert_with_event(input, now).await.map(|(movie, _)| movie)
+    }
+
+    /// Stores a new movie; also returns the id of the `movie.created` event it produced.
+    pub async fn insert_with_event(
+        &self,
+        input: MovieInput,
+        now: String,
+    ) -> Result<(Movie, String), ApiError> {
         let movie = Movie {
             id: uuid::Uuid::new_v4().to_string(),
             title: input.title,
@@ -279,8 +288,9 @@ impl Db {
             updated_at: now,
         };
         let row = movie.clone();
-        self.write_with_event(move |c| {
-            c.execute(
+        let event_id = self
+            .write_with_event(move |c| {
+                c.execute(
                 "INSERT INTO movies (id, title, year, genres, rating, created_at, updated_at, title_folded)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
@@ -294,10 +304,11 @@ impl Db {
                     row.title.to_lowercase()
                 ],
             )?;
-            Ok(Some(((), EventType::Created, row.id.clone(), Some(row))))
-        })
-        .await?;
-        Ok(movie)
+                Ok(Some(((), EventType::Created, row.id.clone(), Some(row))))
+            })
+            .await?
+            .ok_or_else(|| ApiError::internal("the insert committed no event"))?;
+        Ok((movie, event_id.1))
     }
 
     /// The movie with this id.
@@ -321,6 +332,19 @@ impl Db {
         input: MovieInput,
         now: String,
     ) -> Result<Option<Movie>, ApiError> {
+        Ok(self
+            .update_with_event(id, input, now)
+            .await?
+            .map(|(movie, _)| movie))
+    }
+
+    /// Like [`Db::update`], also returning the id of the `movie.updated` event.
+    pub async fn update_with_event(
+        &self,
+        id: String,
+        input: MovieInput,
+        now: String,
+    ) -> Result<Option<(Movie, String)>, ApiError> {
         self.write_with_event(move |c| {
             let updated = c.query_row(
                 &format!(
@@ -346,12 +370,17 @@ impl Db {
 
     /// Deletes a movie; whether it existed.
     pub async fn delete(&self, id: String) -> Result<bool, ApiError> {
+        Ok(self.delete_with_event(id).await?.is_some())
+    }
+
+    /// Deletes a movie; the id of the `movie.deleted` event, `None` when there was no such movie.
+    pub async fn delete_with_event(&self, id: String) -> Result<Option<String>, ApiError> {
         self.write_with_event(move |c| {
             let n = c.execute("DELETE FROM movies WHERE id = ?1", [&id])?;
             Ok((n > 0).then_some(((), EventType::Deleted, id, None)))
         })
         .await
-        .map(|r| r.is_some())
+        .map(|r| r.map(|((), event_id)| event_id))
     }
 
     /// One page of movies in creation order.

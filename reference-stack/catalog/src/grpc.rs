@@ -64,6 +64,14 @@ fn from_proto(input: Option<MovieInput>) -> Result<model::MovieInput, ApiError> 
     Ok(input)
 }
 
+/// Adds the `event-id` response metadata (the id of the event the write produced).
+fn with_event_id<T>(mut response: Response<T>, event_id: &str) -> Response<T> {
+    if let Ok(value) = event_id.parse() {
+        response.metadata_mut().insert("event-id", value);
+    }
+    response
+}
+
 fn not_found() -> Status {
     ApiError::not_found("no such movie").into()
 }
@@ -101,8 +109,12 @@ impl MovieService for Movies {
     async fn create_movie(&self, request: Request<CreateMovieRequest>) -> Result<Response<Movie>, Status> {
         self.authorize(&request, SCOPE_WRITE).await?;
         let input = from_proto(request.into_inner().movie)?;
-        let movie = self.state.db.insert(input, crate::now_rfc3339()).await?;
-        Ok(Response::new(to_proto(movie)))
+        let (movie, event_id) = self
+            .state
+            .db
+            .insert_with_event(input, crate::now_rfc3339())
+            .await?;
+        Ok(with_event_id(Response::new(to_proto(movie)), &event_id))
     }
 
     async fn update_movie(&self, request: Request<UpdateMovieRequest>) -> Result<Response<Movie>, Status> {
@@ -110,13 +122,13 @@ impl MovieService for Movies {
         let req = request.into_inner();
         let id = parse_id(&req.id)?;
         let input = from_proto(req.movie)?;
-        let movie = self
+        let (movie, event_id) = self
             .state
             .db
-            .update(id, input, crate::now_rfc3339())
+            .update_with_event(id, input, crate::now_rfc3339())
             .await?
             .ok_or_else(not_found)?;
-        Ok(Response::new(to_proto(movie)))
+        Ok(with_event_id(Response::new(to_proto(movie)), &event_id))
     }
 
     async fn delete_movie(
@@ -125,10 +137,9 @@ impl MovieService for Movies {
     ) -> Result<Response<DeleteMovieResponse>, Status> {
         self.authorize(&request, SCOPE_WRITE).await?;
         let id = parse_id(&request.into_inner().id)?;
-        if self.state.db.delete(id).await? {
-            Ok(Response::new(DeleteMovieResponse {}))
-        } else {
-            Err(not_found())
+        match self.state.db.delete_with_event(id).await? {
+            Some(event_id) => Ok(with_event_id(Response::new(DeleteMovieResponse {}), &event_id)),
+            None => Err(not_found()),
         }
     }
 }

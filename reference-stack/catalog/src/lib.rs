@@ -34,6 +34,11 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "
 /// catalog's contract, served at `/openapi.yaml`.
 pub const OPENAPI: &str = include_str!("../../../contracts/openapi/catalog.yaml");
 
+/// Response header (REST) and response metadata key (gRPC) carrying the id of the event a
+/// create, update or delete produced, so a client can await it at a consumer (partner's
+/// `GET /v1/events/{event_id}`).
+pub const EVENT_ID_HEADER: axum::http::HeaderName = axum::http::HeaderName::from_static("event-id");
+
 /// Scope needed to read movies.
 pub const SCOPE_READ: &str = "movies:read";
 /// Scope needed to change movies.

@@ -85,11 +85,11 @@ async fn list(State(state): State<AppState>, Query(params): Query<ListParams>) -
 
 async fn create(State(state): State<AppState>, Json(input): Json<MovieInput>) -> Result<Response, ApiError> {
     input.validate()?;
-    let movie = state.db.insert(input, crate::now_rfc3339()).await?;
+    let (movie, event_id) = state.db.insert_with_event(input, crate::now_rfc3339()).await?;
     let location = format!("/v1/movies/{}", movie.id);
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, location)],
+        [(header::LOCATION, location), (crate::EVENT_ID_HEADER, event_id)],
         JsonResponse(movie),
     )
         .into_response())
@@ -108,16 +108,21 @@ async fn replace(
     Json(input): Json<MovieInput>,
 ) -> Result<Response, ApiError> {
     input.validate()?;
-    match state.db.update(id, input, crate::now_rfc3339()).await? {
-        Some(movie) => Ok(JsonResponse(movie).into_response()),
+    match state
+        .db
+        .update_with_event(id, input, crate::now_rfc3339())
+        .await?
+    {
+        Some((movie, event_id)) => {
+            Ok(([(crate::EVENT_ID_HEADER, event_id)], JsonResponse(movie)).into_response())
+        }
         None => Err(ApiError::not_found("no such movie")),
     }
 }
 
-async fn remove(State(state): State<AppState>, MovieId(id): MovieId) -> Result<StatusCode, ApiError> {
-    if state.db.delete(id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("no such movie"))
+async fn remove(State(state): State<AppState>, MovieId(id): MovieId) -> Result<Response, ApiError> {
+    match state.db.delete_with_event(id).await? {
+        Some(event_id) => Ok((StatusCode::NO_CONTENT, [(crate::EVENT_ID_HEADER, event_id)]).into_response()),
+        None => Err(ApiError::not_found("no such movie")),
     }
 }

@@ -1,7 +1,12 @@
 //! Runs the whole reference stack in one process on loopback: what `gauntlet stack up` and
 //! `gauntlet demo` start, and what the stack's own tests run against. Services start in
 //! dependency order (iam, then two catalog instances pointed at it, then the gateway in front of
-//! them all), each on its own listener.
+//! them all, then partner), each on its own listener.
+//!
+//! The asynchronous leg (catalog's event relay and partner) runs when a RabbitMQ answers (see
+//! [`StackOptions::amqp_url`]); every stack uses its own uniquely named exchanges and queues
+//! (`gauntlet.<random>.*`), so stacks sharing one broker (tests run in parallel) never see each
+//! other's events, and deletes them when it stops.
 //!
 //! The catalog instances share one database file (`data_dir/catalog/catalog.db`): SQLite in WAL
 //! mode lets several connections (here from two instances in one process; equally from two
@@ -12,6 +17,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -21,6 +27,7 @@ pub use stack_catalog::OPENAPI as CATALOG_OPENAPI;
 use stack_gateway::GatewayConfig;
 use stack_gateway::config::UpstreamConfig;
 use stack_iam::IamConfig;
+use stack_partner::PartnerConfig;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -49,7 +56,29 @@ pub struct StackOptions {
     /// Terminate TLS at the gateway with a self-signed certificate generated for `localhost`
     /// and `host` into `DATA_DIR/tls/` (unless `gateway.tls` names one already).
     pub self_signed_tls: bool,
+    /// The RabbitMQ for catalog's events and partner (`amqp://user:pass@host:port/vhost`).
+    /// `None`: `GAUNTLET_AMQP_URL` if set, else [`DEFAULT_AMQP_URL`] if a broker answers there.
+    /// When the chosen broker does not answer the stack runs without the asynchronous leg
+    /// (no relay, no partner) and says why in [`RunningStack::events_off`].
+    pub amqp_url: Option<String>,
+    /// partner's configuration; `start` sets its listen address, data directory, iam and
+    /// catalog URLs, broker, exchange and queue names, and its client secret (registered in
+    /// iam as client `client_id` with scope `movies:read`).
+    pub partner: PartnerConfig,
 }
+
+/// The broker tried when neither [`StackOptions::amqp_url`] nor `GAUNTLET_AMQP_URL` names one.
+pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// The environment variable naming the broker (what `--amqp-url` reads too).
+pub const AMQP_URL_ENV: &str = "GAUNTLET_AMQP_URL";
+
+/// `x-expires` of the stack's queues: a stack killed before it could delete them leaves them
+/// behind this long at most (unused: no consumer).
+const STACK_QUEUE_EXPIRES_MS: u64 = 5 * 60 * 1000;
+
+/// How long the broker probe may take (TCP and AMQP handshake, declaring partner's queue).
+const BROKER_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Default for StackOptions {
     fn default() -> Self {
@@ -62,6 +91,8 @@ impl Default for StackOptions {
             catalog_instances: 2,
             gateway: GatewayConfig::default(),
             self_signed_tls: false,
+            amqp_url: None,
+            partner: PartnerConfig::default(),
         }
     }
 }
@@ -75,6 +106,19 @@ pub struct ServiceInfo {
     pub addr: SocketAddr,
     /// Base URL.
     pub url: String,
+}
+
+/// The asynchronous leg of a running stack: where events go.
+#[derive(Debug, Clone)]
+pub struct EventsInfo {
+    /// The broker, credentials masked (`amqp://guest:***@127.0.0.1:5672/%2f`).
+    pub broker: String,
+    /// catalog's topic exchange (unique to this stack).
+    pub exchange: String,
+    /// partner's durable queue bound to it (unique to this stack).
+    pub queue: String,
+    /// partner's dead-letter queue (unique to this stack).
+    pub dead_letter_queue: String,
 }
 
 /// The running stack; `shutdown` stops it gracefully.
@@ -97,6 +141,14 @@ pub struct RunningStack {
     pub admin: (String, String),
     /// The first configured client's credentials.
     pub demo_client: Option<(String, String)>,
+    /// partner, when the asynchronous leg runs.
+    pub partner: Option<ServiceInfo>,
+    /// The asynchronous leg (catalog's relay and partner), when a broker answered.
+    pub events: Option<EventsInfo>,
+    /// Why the asynchronous leg is off (one line), when it is.
+    pub events_off: Option<String>,
+    /// What to delete from the broker when the stack stops.
+    broker_cleanup: Option<BrokerCleanup>,
     stop: watch::Sender<bool>,
     stop_gateway: watch::Sender<bool>,
     gateway_task: Option<JoinHandle<std::io::Result<()>>>,
@@ -125,7 +177,90 @@ fn port(base: u16, offset: i32) -> u16 {
     }
 }
 
-/// Starts iam, the catalog instances and the gateway; returns once all are listening.
+/// What a stack declared on a shared broker, deleted when it stops.
+#[derive(Debug, Clone)]
+struct BrokerCleanup {
+    amqp_url: String,
+    partner: PartnerConfig,
+}
+
+impl BrokerCleanup {
+    /// Deletes the stack's queues and exchanges; failures are logged, never fatal.
+    async fn run(&self) {
+        let delete = async {
+            let connection =
+                lapin::Connection::connect(&self.amqp_url, lapin::ConnectionProperties::default()).await?;
+            let channel = connection.create_channel().await?;
+            let result = stack_partner::consumer::delete_topology(&channel, &self.partner).await;
+            let _ = connection.close(200, "stack stopped".into()).await;
+            result
+        };
+        match tokio::time::timeout(BROKER_PROBE_TIMEOUT, delete).await {
+            Ok(Ok(())) => tracing::debug!(exchange = %self.partner.events_exchange, "broker objects deleted"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, exchange = %self.partner.events_exchange, "cannot delete the stack's exchanges and queues")
+            }
+            Err(_) => {
+                tracing::warn!(exchange = %self.partner.events_exchange, "deleting the stack's exchanges and queues timed out")
+            }
+        }
+    }
+}
+
+/// `url` with its password masked, for messages.
+pub fn mask_amqp_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Picks the broker: `option`, else catalog's configured `amqp_url` (a config file), else
+/// `GAUNTLET_AMQP_URL`, else the default.
+fn choose_broker(option: Option<String>, catalog: Option<String>) -> String {
+    option
+        .filter(|u| !u.trim().is_empty())
+        .or(catalog.filter(|u| !u.trim().is_empty()))
+        .or_else(|| std::env::var(AMQP_URL_ENV).ok().filter(|u| !u.trim().is_empty()))
+        .unwrap_or_else(|| DEFAULT_AMQP_URL.to_string())
+}
+
+/// Connects to `url` (bounded by [`BROKER_PROBE_TIMEOUT`]) and declares partner's exchanges and
+/// queues, so its queue is bound before catalog's relay publishes anything.
+async fn prepare_broker(url: &str, partner: &PartnerConfig) -> Result<(), String> {
+    if url.starts_with("amqps:") {
+        return Err("amqps (TLS) is not supported, use amqp://".into());
+    }
+    url.parse::<lapin::uri::AMQPUri>()
+        .map_err(|e| format!("not an AMQP URL: {e}"))?;
+    let declare = async {
+        let connection = lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await?;
+        let channel = connection.create_channel().await?;
+        let result = stack_partner::consumer::declare_topology(&channel, partner).await;
+        let _ = connection.close(200, "stack prepared".into()).await;
+        result
+    };
+    match tokio::time::timeout(BROKER_PROBE_TIMEOUT, declare).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {BROKER_PROBE_TIMEOUT:?}")),
+    }
+}
+
+/// A random, lowercase name part unique to one stack.
+fn unique_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+/// Starts iam, the catalog instances, the gateway and (with a broker) partner; returns once all
+/// are listening.
 pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
     let (temp, data_dir) = match options.data_dir {
         Some(dir) => (None, dir),
@@ -143,9 +278,77 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         }
     };
 
+    // The broker first: partner's client goes into iam's config, and partner's queue must be
+    // bound before catalog's relay publishes.
+    let broker = choose_broker(options.amqp_url.clone(), options.catalog.amqp_url.clone());
+    let mut partner_config = options.partner.clone();
+    let token = unique_token();
+    partner_config.amqp_url = broker.clone();
+    partner_config.events_exchange = format!("gauntlet.{token}.catalog.events");
+    partner_config.queue = format!("gauntlet.{token}.partner.movie-events");
+    partner_config.dead_letter_exchange = format!("gauntlet.{token}.partner.dlx");
+    partner_config.dead_letter_queue = format!("gauntlet.{token}.partner.movie-events.dlq");
+    // the stack deletes them when it stops; a killed stack's go away by themselves
+    partner_config.queue_expires_ms = STACK_QUEUE_EXPIRES_MS;
+    let (events, events_off) = match prepare_broker(&broker, &partner_config).await {
+        Ok(()) => (
+            Some(EventsInfo {
+                broker: mask_amqp_url(&broker),
+                exchange: partner_config.events_exchange.clone(),
+                queue: partner_config.queue.clone(),
+                dead_letter_queue: partner_config.dead_letter_queue.clone(),
+            }),
+            None,
+        ),
+        Err(why) => {
+            // one line, and never the password (whatever the error quotes)
+            let mut why = why.replace(['\n', '\r'], " ");
+            if let Some(password) = broker
+                .split_once("://")
+                .and_then(|(_, rest)| rest.split('/').next())
+                .and_then(|authority| authority.rsplit_once('@'))
+                .and_then(|(userinfo, _)| userinfo.split_once(':'))
+                .map(|(_, password)| password)
+                .filter(|p| !p.is_empty())
+            {
+                why = why.replace(password, "***");
+            }
+            let reason = format!(
+                "events off (no relay, no partner): no RabbitMQ at {}: {why} (set --amqp-url or {AMQP_URL_ENV})",
+                mask_amqp_url(&broker)
+            );
+            tracing::info!("{reason}");
+            (None, Some(reason))
+        }
+    };
+    let broker_cleanup = events.as_ref().map(|_| BrokerCleanup {
+        amqp_url: broker.clone(),
+        partner: partner_config.clone(),
+    });
+    // from here on a failure must not leave the stack's queues behind on the broker
+    let guard = CleanupGuard(broker_cleanup.clone());
+
     let (iam_listener, mut iam) = bind(options.host, port(options.base_port, 0)).await?;
     iam.name = "iam";
     let mut iam_config = options.iam;
+    if events.is_some() {
+        // partner's client: the configured secret when iam already lists it, else a fresh one
+        match iam_config
+            .clients
+            .iter()
+            .find(|c| c.client_id == partner_config.client_id)
+        {
+            Some(client) => partner_config.client_secret = client.client_secret.clone(),
+            None => {
+                partner_config.client_secret = format!("{}{}", unique_token(), unique_token());
+                iam_config.clients.push(stack_iam::config::ClientConfig {
+                    client_id: partner_config.client_id.clone(),
+                    client_secret: partner_config.client_secret.clone(),
+                    scopes: vec![stack_catalog::SCOPE_READ.to_string()],
+                });
+            }
+        }
+    }
     iam_config.listen = iam.addr;
     iam_config.data_dir = data_dir.join("iam");
     let admin = (
@@ -171,6 +374,12 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         config.listen = info.addr;
         config.data_dir = data_dir.join("catalog");
         config.iam_url = iam.url.clone();
+        if events.is_some() {
+            config.amqp_url = Some(broker.clone());
+            config.events_exchange = partner_config.events_exchange.clone();
+        } else {
+            config.amqp_url = None;
+        }
         let state =
             stack_catalog::open(&config).with_context(|| format!("starting catalog instance {}", i + 1))?;
         tasks.push((
@@ -205,8 +414,31 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         stopped(&stop_gateway),
     ));
 
+    let mut partner = None;
+    if events.is_some() {
+        let offset = 1 + i32::try_from(catalogs.len()).unwrap_or(0);
+        let (listener, mut info) = bind(options.host, port(options.base_port, offset)).await?;
+        info.name = "partner";
+        partner_config.listen = info.addr;
+        partner_config.data_dir = data_dir.join("partner");
+        partner_config.iam_url = iam.url.clone();
+        // through the gateway, like any third-party app; partner speaks plain HTTP only, so
+        // straight to catalog when the gateway terminates TLS
+        partner_config.catalog_url = if tls {
+            format!("{}/v1", catalogs[0].url)
+        } else {
+            format!("{}/api", gateway.url)
+        };
+        let state = stack_partner::open(partner_config).context("starting partner")?;
+        tasks.push((
+            "partner",
+            tokio::spawn(stack_partner::serve(listener, state, stopped(&stop))),
+        ));
+        partner = Some(info);
+    }
+
     let catalog = catalogs[0].clone();
-    tracing::info!(gateway = %gateway.url, iam = %iam.url, catalog = %catalog.url, data_dir = %data_dir.display(), "stack up");
+    tracing::info!(gateway = %gateway.url, iam = %iam.url, catalog = %catalog.url, partner = ?partner.as_ref().map(|p| &p.url), data_dir = %data_dir.display(), "stack up");
     Ok(RunningStack {
         iam,
         catalog,
@@ -217,6 +449,10 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         data_is_temporary: temp.is_some(),
         admin,
         demo_client,
+        partner,
+        events,
+        events_off,
+        broker_cleanup: guard.disarm(),
         stop,
         stop_gateway,
         gateway_task: Some(gateway_task),
@@ -291,18 +527,67 @@ impl RunningStack {
                 .context("gateway failed")?;
         }
         let _ = self.stop.send(true);
+        let mut result = Ok(());
         for (name, task) in self.tasks.drain(..) {
-            task.await
-                .with_context(|| format!("{name} panicked"))?
-                .with_context(|| format!("{name} failed"))?;
+            let outcome = task
+                .await
+                .with_context(|| format!("{name} panicked"))
+                .and_then(|r| r.with_context(|| format!("{name} failed")));
+            if result.is_ok() {
+                result = outcome;
+            }
         }
-        Ok(())
+        if let Some(cleanup) = self.broker_cleanup.take() {
+            cleanup.run().await;
+        }
+        result
     }
 }
 
-/// A stack configuration file: `[iam]`, `[catalog]` and `[gateway]` tables with any of the
-/// services' own config keys (listen addresses, data directories, the iam URL and the gateway's
-/// `iam`/`catalog` instance lists are set by `start`), e.g.
+/// A stack dropped without `shutdown` (a test that ends, or panics) still deletes its
+/// exchanges and queues from the shared broker; its services stop with the runtime.
+impl Drop for RunningStack {
+    fn drop(&mut self) {
+        let _ = self.stop_gateway.send(true);
+        let _ = self.stop.send(true);
+        if let Some(cleanup) = self.broker_cleanup.take() {
+            cleanup_blocking(cleanup);
+        }
+    }
+}
+
+/// Deletes the stack's broker objects if `start` fails after declaring them.
+struct CleanupGuard(Option<BrokerCleanup>);
+
+impl CleanupGuard {
+    fn disarm(mut self) -> Option<BrokerCleanup> {
+        self.0.take()
+    }
+}
+
+impl Drop for CleanupGuard {
+    fn drop(&mut self) {
+        if let Some(cleanup) = self.0.take() {
+            cleanup_blocking(cleanup);
+        }
+    }
+}
+
+/// Runs `cleanup` on a thread of its own with its own runtime (drop cannot await), bounded by
+/// the probe timeout.
+fn cleanup_blocking(cleanup: BrokerCleanup) {
+    let worker = std::thread::spawn(move || {
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            runtime.block_on(cleanup.run());
+        }
+    });
+    let _ = worker.join();
+}
+
+/// A stack configuration file: `[iam]`, `[catalog]`, `[gateway]` and `[partner]` tables with any
+/// of the services' own config keys (listen addresses, data directories, the iam URL, the
+/// gateway's `iam`/`catalog` instance lists, and partner's broker, exchange, queue and catalog
+/// URL are set by `start`), e.g.
 ///
 /// ```toml
 /// [[catalog.faults]]
@@ -316,6 +601,7 @@ struct StackFile {
     iam: IamConfig,
     catalog: CatalogConfig,
     gateway: GatewayConfig,
+    partner: PartnerConfig,
 }
 
 /// Applies a stack configuration file to `options`; the error names the file, line and column.
@@ -337,9 +623,39 @@ pub fn apply_config_file(path: &std::path::Path, options: &mut StackOptions) -> 
     })?;
     options.iam = file.iam;
     options.catalog = file.catalog;
+    options.partner = file.partner;
     if let Err(e) = file.gateway.validate() {
         return Err(format!("{}: [gateway] {e}", path.display()));
     }
     options.gateway = file.gateway;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amqp_passwords_are_masked() {
+        assert_eq!(
+            mask_amqp_url("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            "amqp://guest:***@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(
+            mask_amqp_url("amqp://127.0.0.1:5672/%2f"),
+            "amqp://127.0.0.1:5672/%2f"
+        );
+        assert_eq!(mask_amqp_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn the_option_wins_then_the_config_file_then_the_default() {
+        let explicit = Some("amqp://a:b@h:1/%2f".to_string());
+        let file = Some("amqp://c:d@h:2/%2f".to_string());
+        assert_eq!(
+            choose_broker(explicit.clone(), file.clone()),
+            "amqp://a:b@h:1/%2f"
+        );
+        assert_eq!(choose_broker(Some(" ".into()), file), "amqp://c:d@h:2/%2f");
+    }
 }

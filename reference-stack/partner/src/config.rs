@@ -38,6 +38,10 @@ pub struct PartnerConfig {
     pub dead_letter_exchange: String,
     /// The durable queue bound to `dead_letter_exchange`.
     pub dead_letter_queue: String,
+    /// When non-zero, both queues are declared with `x-expires` = this many milliseconds: the
+    /// broker deletes them once unused (no consumer, no redeclare) that long. For throwaway
+    /// queues (the embedded stack's); 0, the default, keeps them forever.
+    pub queue_expires_ms: u64,
     /// Unacknowledged deliveries the broker may push ahead of processing.
     pub prefetch: u16,
     /// Longest wait between two attempts to reach the broker after a failure.
@@ -71,6 +75,7 @@ impl Default for PartnerConfig {
             queue: "partner.movie-events".into(),
             dead_letter_exchange: "partner.dlx".into(),
             dead_letter_queue: "partner.movie-events.dlq".into(),
+            queue_expires_ms: 0,
             prefetch: 32,
             reconnect_max_ms: 2000,
             max_body_bytes: 64 * 1024,

@@ -128,65 +128,7 @@ async fn connect(state: &crate::AppState) -> Result<(Connection, lapin::Consumer
     let open = async {
         let connection = Connection::connect(&c.amqp_url, ConnectionProperties::default()).await?;
         let channel = connection.create_channel().await?;
-        let durable_exchange = ExchangeDeclareOptions {
-            durable: true,
-            ..ExchangeDeclareOptions::default()
-        };
-        let durable_queue = QueueDeclareOptions {
-            durable: true,
-            ..QueueDeclareOptions::default()
-        };
-        channel
-            .exchange_declare(
-                c.events_exchange.as_str().into(),
-                ExchangeKind::Topic,
-                durable_exchange,
-                FieldTable::default(),
-            )
-            .await?;
-        channel
-            .exchange_declare(
-                c.dead_letter_exchange.as_str().into(),
-                ExchangeKind::Fanout,
-                durable_exchange,
-                FieldTable::default(),
-            )
-            .await?;
-        channel
-            .queue_declare(
-                c.dead_letter_queue.as_str().into(),
-                durable_queue,
-                FieldTable::default(),
-            )
-            .await?;
-        channel
-            .queue_bind(
-                c.dead_letter_queue.as_str().into(),
-                c.dead_letter_exchange.as_str().into(),
-                "".into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
-        let mut arguments = FieldTable::default();
-        arguments.insert(
-            "x-dead-letter-exchange".into(),
-            AMQPValue::LongString(c.dead_letter_exchange.as_str().into()),
-        );
-        channel
-            .queue_declare(c.queue.as_str().into(), durable_queue, arguments)
-            .await?;
-        // every routing key: an unknown type must reach partner to be dead-lettered, not be
-        // dropped silently by the exchange
-        channel
-            .queue_bind(
-                c.queue.as_str().into(),
-                c.events_exchange.as_str().into(),
-                "#".into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
+        declare_topology(&channel, c).await?;
         channel.basic_qos(c.prefetch, BasicQosOptions::default()).await?;
         let consumer = channel
             .basic_consume(
@@ -201,6 +143,100 @@ async fn connect(state: &crate::AppState) -> Result<(Connection, lapin::Consumer
     tokio::time::timeout(CONNECT_TIMEOUT, open)
         .await
         .map_err(|_| ConsumeError::ConnectTimeout(CONNECT_TIMEOUT))?
+}
+
+/// Declares partner's side of the broker: catalog's topic exchange, the dead-letter exchange
+/// and queue, and partner's durable queue bound to the exchange for every routing key. What
+/// `run` does on every connect; public so whoever starts partner can bind its queue before
+/// catalog publishes anything (a topic exchange drops what no queue is bound for). Idempotent.
+pub async fn declare_topology(
+    channel: &lapin::Channel,
+    c: &crate::PartnerConfig,
+) -> Result<(), lapin::Error> {
+    let durable_exchange = ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    let durable_queue = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .exchange_declare(
+            c.events_exchange.as_str().into(),
+            ExchangeKind::Topic,
+            durable_exchange,
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .exchange_declare(
+            c.dead_letter_exchange.as_str().into(),
+            ExchangeKind::Fanout,
+            durable_exchange,
+            FieldTable::default(),
+        )
+        .await?;
+    let expiring = |mut arguments: FieldTable| {
+        if c.queue_expires_ms > 0 {
+            let ms = i64::try_from(c.queue_expires_ms).unwrap_or(i64::MAX);
+            arguments.insert("x-expires".into(), AMQPValue::LongLongInt(ms));
+        }
+        arguments
+    };
+    channel
+        .queue_declare(
+            c.dead_letter_queue.as_str().into(),
+            durable_queue,
+            expiring(FieldTable::default()),
+        )
+        .await?;
+    channel
+        .queue_bind(
+            c.dead_letter_queue.as_str().into(),
+            c.dead_letter_exchange.as_str().into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString(c.dead_letter_exchange.as_str().into()),
+    );
+    channel
+        .queue_declare(c.queue.as_str().into(), durable_queue, expiring(arguments))
+        .await?;
+    // every routing key: an unknown type must reach partner to be dead-lettered, not be
+    // dropped silently by the exchange
+    channel
+        .queue_bind(
+            c.queue.as_str().into(),
+            c.events_exchange.as_str().into(),
+            "#".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Deletes what [`declare_topology`] declared (both queues with their messages, both
+/// exchanges): for stacks that use uniquely named ones on a shared broker, when they stop.
+pub async fn delete_topology(channel: &lapin::Channel, c: &crate::PartnerConfig) -> Result<(), lapin::Error> {
+    use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+    for queue in [&c.queue, &c.dead_letter_queue] {
+        channel
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await?;
+    }
+    for exchange in [&c.events_exchange, &c.dead_letter_exchange] {
+        channel
+            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+            .await?;
+    }
+    Ok(())
 }
 
 /// Handles deliveries one at a time until the connection fails (`Err`) or `stop` (`Ok`).

@@ -2,6 +2,7 @@
 //! Every HTTP response goes through the OpenAPI validator (`openapi.rs`) via `support::Api`.
 
 mod catalog;
+mod events;
 mod gateway;
 mod grpc;
 mod iam;

@@ -1,0 +1,245 @@
+//! The asynchronous leg in the stack: catalog's relay publishes to the machine's RabbitMQ on an
+//! exchange unique to the stack, partner consumes from its own queue, and a client awaits the
+//! event a write produced by the `event-id` response header. Without a broker the stack runs
+//! without that leg and says why.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::openapi;
+use crate::support::{Api, authed, poll, start_with};
+
+/// The machine's broker (the tests never stop it).
+const BROKER: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// Whether queue `name` exists on the machine's broker (a passive declare).
+async fn queue_exists(name: &str) -> bool {
+    let connection = lapin::Connection::connect(BROKER, lapin::ConnectionProperties::default())
+        .await
+        .expect("the machine's broker answers");
+    let channel = connection.create_channel().await.unwrap();
+    let passive = lapin::options::QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    let exists = channel
+        .queue_declare(name.into(), passive, lapin::types::FieldTable::default())
+        .await
+        .is_ok();
+    let _ = connection.close(200, "checked".into()).await;
+    exists
+}
+
+/// Polls partner's `GET /v1/events/{id}` until it answers 200, for at most 10 s.
+async fn await_event(partner: &str, event_id: &str) -> Value {
+    let http = reqwest::Client::new();
+    let url = format!("{partner}/v1/events/{event_id}");
+    let found = poll(Duration::from_secs(10), || {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let response = http.get(&url).send().await.ok()?;
+            if response.status() == 200 {
+                response.json::<Value>().await.ok()
+            } else {
+                None
+            }
+        }
+    })
+    .await;
+    found
+        .unwrap_or_else(|| panic!("partner did not process event {event_id} within 10 s"))
+        .0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_through_the_gateway_is_processed_by_partner_under_its_event_id() {
+    let stack = start_with(|o| o.amqp_url = Some(BROKER.into())).await;
+    let running = stack.running();
+    let events = running
+        .events
+        .clone()
+        .expect("the broker answers, so events are on");
+    assert!(running.events_off.is_none(), "{:?}", running.events_off);
+    assert!(events.exchange.starts_with("gauntlet.") && events.exchange.ends_with(".catalog.events"));
+    assert!(
+        !events.broker.contains("guest:guest"),
+        "the password is masked: {}",
+        events.broker
+    );
+    let partner = running.partner.clone().expect("partner runs");
+    let gateway = Api::new(&running.gateway.url, openapi::gateway());
+    let token = stack.admin_token().await;
+
+    // create through the gateway: the header passes through it
+    let created = gateway
+        .post("/api/movies")
+        .bearer(&token)
+        .json(&json!({"title": "Awaited", "year": 2026, "genres": ["drama"]}))
+        .send()
+        .await
+        .expect(201);
+    let event_id = created
+        .header("event-id")
+        .expect("an event-id header")
+        .to_string();
+    let movie_id = created.json()["id"].as_str().unwrap().to_string();
+    uuid::Uuid::parse_str(&event_id).expect("the event id is a UUID");
+
+    let event = await_event(&partner.url, &event_id).await;
+    assert_eq!(event["event_id"], event_id.as_str());
+    assert_eq!(event["type"], "movie.created");
+    assert_eq!(event["movie_id"], movie_id.as_str());
+    // partner fetched the movie through the gateway with its own client-credentials token
+    assert_eq!(event["fetch_status"], 200, "{event}");
+
+    // update and delete carry their own event ids too
+    let updated = gateway
+        .put(&format!("/api/movies/{movie_id}"))
+        .bearer(&token)
+        .json(&json!({"title": "Awaited, again", "year": 2026}))
+        .send()
+        .await
+        .expect(200);
+    let update_id = updated
+        .header("event-id")
+        .expect("an event-id header")
+        .to_string();
+    assert_ne!(update_id, event_id);
+    let deleted = gateway
+        .delete(&format!("/api/movies/{movie_id}"))
+        .bearer(&token)
+        .send()
+        .await
+        .expect(204);
+    let delete_id = deleted
+        .header("event-id")
+        .expect("an event-id header")
+        .to_string();
+    assert_eq!(
+        await_event(&partner.url, &update_id).await["type"],
+        "movie.updated"
+    );
+    let gone = await_event(&partner.url, &delete_id).await;
+    assert_eq!(gone["type"], "movie.deleted");
+    assert_eq!(gone["movie_id"], movie_id.as_str());
+
+    // gRPC writes carry it as response metadata
+    let mut grpc = stack.grpc().await;
+    let response = grpc
+        .create_movie(authed(
+            stack_catalog::proto::CreateMovieRequest {
+                movie: Some(stack_catalog::proto::MovieInput {
+                    title: "Over gRPC".into(),
+                    year: 2026,
+                    genres: vec![],
+                    rating: None,
+                }),
+            },
+            &token,
+        ))
+        .await
+        .expect("gRPC create");
+    let grpc_event = response
+        .metadata()
+        .get("event-id")
+        .expect("event-id metadata")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let event = await_event(&partner.url, &grpc_event).await;
+    assert_eq!(event["movie_id"], response.get_ref().id.as_str());
+
+    // stopping deletes the stack's queues (and exchanges) from the shared broker
+    assert!(queue_exists(&events.queue).await);
+    stack.stop().await;
+    assert!(!queue_exists(&events.queue).await, "{} left behind", events.queue);
+    assert!(!queue_exists(&events.dead_letter_queue).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stacks_sharing_a_broker_never_see_each_others_events() {
+    let a = start_with(|o| o.amqp_url = Some(BROKER.into())).await;
+    let b = start_with(|o| o.amqp_url = Some(BROKER.into())).await;
+    let (ea, eb) = (
+        a.running().events.clone().unwrap(),
+        b.running().events.clone().unwrap(),
+    );
+    assert_ne!(ea.exchange, eb.exchange);
+    assert_ne!(ea.queue, eb.queue);
+    let token = a.admin_token().await;
+    let created = a
+        .catalog
+        .post("/v1/movies")
+        .bearer(&token)
+        .json(&json!({"title": "Only in A", "year": 2026}))
+        .send()
+        .await
+        .expect(201);
+    let event_id = created.header("event-id").unwrap().to_string();
+    let partner_a = a.running().partner.clone().unwrap();
+    let partner_b = b.running().partner.clone().unwrap();
+    await_event(&partner_a.url, &event_id).await;
+    let stats: Value = reqwest::get(format!("{}/v1/stats", partner_b.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["received"], 0, "B's partner saw A's event: {stats}");
+    a.stop().await;
+    // a stack dropped without `stop` (a test that ends or panics) cleans up too
+    drop(b);
+    assert!(!queue_exists(&eb.queue).await, "{} left behind", eb.queue);
+    assert!(!queue_exists(&ea.queue).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_broker_the_stack_serves_crud_and_says_the_async_leg_is_off() {
+    // a port that was free a moment ago: nothing answers there
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let stack =
+        start_with(|o| o.amqp_url = Some(format!("amqp://guest:secret@127.0.0.1:{closed}/%2f"))).await;
+    let running = stack.running();
+    assert!(running.events.is_none());
+    assert!(running.partner.is_none());
+    let why = running.events_off.clone().expect("a reason");
+    assert!(why.contains(&format!("127.0.0.1:{closed}")), "{why}");
+    assert!(!why.contains("secret"), "the password is masked: {why}");
+    assert!(!why.contains('\n'), "one line: {why}");
+
+    let token = stack.admin_token().await;
+    let movie = stack
+        .create_movie(&token, &json!({"title": "No broker", "year": 2026}))
+        .await;
+    let id = movie["id"].as_str().unwrap();
+    stack
+        .catalog
+        .get(&format!("/v1/movies/{id}"))
+        .bearer(&token)
+        .send()
+        .await
+        .expect(200);
+    let deleted = stack
+        .catalog
+        .delete(&format!("/v1/movies/{id}"))
+        .bearer(&token)
+        .send()
+        .await
+        .expect(204);
+    // the event is still committed to the outbox, so the header is there
+    assert!(deleted.header("event-id").is_some());
+    // no relay runs
+    let metrics = reqwest::get(format!("{}/metrics", running.catalog.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("catalog_events_relay_connected 0"), "{metrics}");
+    stack.stop().await;
+}
