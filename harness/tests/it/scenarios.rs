@@ -216,3 +216,97 @@ async fn events_scenario_measures_event_latency_and_fails_when_consumption_pause
     assert_eq!(report.verdict, gauntlet_reports::Verdict::Failed, "{text}");
     stack.shutdown().await.unwrap();
 }
+
+/// 5% injected 503s on catalog's `/v1/movies` (list and create). Straight to catalog the
+/// report shows that rate on both steps; through the gateway its retries of idempotent
+/// requests hide it for the GET, while the POST (never retried) still shows it.
+#[tokio::test(flavor = "multi_thread")]
+async fn injected_503s_show_in_the_report_and_the_gateway_retries_hide_them_for_gets_only() {
+    let mut options = stack_local::StackOptions {
+        base_port: 0,
+        ..Default::default()
+    };
+    let fault = |method: &str| stack_common::faults::Fault {
+        route: "/v1/movies".into(),
+        method: Some(method.into()),
+        latency_ms: 0,
+        error_rate: 0.05,
+        status: 503,
+    };
+    options.catalog.faults = vec![fault("GET"), fault("POST")];
+    let stack = stack_local::start(options).await.unwrap();
+    let token: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/v1/token", stack.iam.url))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", "admin-password"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let run = |base: String, prefix: &str| {
+        let text = format!(
+            r#"[target]
+base_url = "{base}"
+[load]
+rate = 250
+users = 10
+duration = "6s"
+[[scenario]]
+name = "s"
+[[scenario.step]]
+name = "list"
+request = "GET {prefix}/movies?limit=1"
+headers = {{ authorization = "Bearer {token}" }}
+check = {{ status = [200] }}
+[[scenario.step]]
+name = "create"
+request = "POST {prefix}/movies"
+headers = {{ authorization = "Bearer {token}" }}
+json = {{ title = "Flaky ${{user}}-${{iteration}}", year = 2000 }}
+check = {{ status = [201] }}
+"#
+        );
+        async move {
+            let plan = scenario::from_str(&text, "f.toml", "f", &|_| None, &Overrides::default()).unwrap();
+            gauntlet::run(&plan).await.unwrap()
+        }
+    };
+    // (failed, requests) of a step, and its failure rate.
+    let rate = |report: &gauntlet_reports::Report, step: &str| {
+        let s = report.steps.iter().find(|s| s.name == step).unwrap();
+        assert!(s.requests >= 1000, "{step}: {} requests", s.requests);
+        // Only the injected 503s fail (no timeouts, no rate limiting).
+        let other: u64 = s
+            .failures
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "status" | "status_5xx"))
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(other, 0, "{step}: {:?}", s.failures);
+        s.failed as f64 / s.requests as f64
+    };
+    // 1500 requests at p = 0.05: the standard error is 0.56%; 3% to 7.5% is > 3.5 sigma.
+    let direct = run(stack.catalog.url.clone(), "/v1").await;
+    let text = gauntlet_reports::console::render(&direct);
+    for step in ["list", "create"] {
+        let r = rate(&direct, step);
+        assert!((0.03..0.075).contains(&r), "{step} direct: {r}\n{text}");
+    }
+    let gateway = run(stack.gateway.url.clone(), "/api").await;
+    let text = gauntlet_reports::console::render(&gateway);
+    let (list, create) = (rate(&gateway, "list"), rate(&gateway, "create"));
+    // A GET fails only if both attempts (the gateway retries once by default) draw a 503:
+    // 0.05^2 = 0.25%, against 5% without the retry.
+    assert!(list < 0.015, "list through the gateway: {list}\n{text}");
+    assert!(
+        (0.03..0.075).contains(&create),
+        "create through the gateway: {create}\n{text}"
+    );
+    stack.shutdown().await.unwrap();
+}
