@@ -92,6 +92,9 @@ summary="$(awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d pas
 step "actionlint (CI workflow examples)"
 bash ci/lint-workflows.sh
 
+step "Kubernetes manifests (API schemas)"
+bash ci/validate-k8s.sh
+
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 

@@ -2,6 +2,7 @@
 //! Every HTTP response goes through the OpenAPI validator (`openapi.rs`) via `support::Api`.
 
 mod catalog;
+mod deploy;
 mod events;
 mod gateway;
 mod grpc;
