@@ -113,11 +113,17 @@ pub async fn run(args: RunArgs) -> u8 {
         }
     };
     let mut report = gauntlet::report::build(&plan, &result);
+    // The report holds its own copy of every per-second window: free the run's before writing,
+    // and stream the JSON to the file rather than building it in memory, so that the peak
+    // memory of a long run is not several copies of its windows.
+    drop(result);
     report.environment.revision = args.revision;
     if let Some(path) = &args.out {
-        let written = serde_json::to_vec_pretty(&report)
-            .map_err(std::io::Error::other)
-            .and_then(|json| std::fs::write(path, json));
+        let written = std::fs::File::create(path).and_then(|file| {
+            let mut out = std::io::BufWriter::new(file);
+            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
+            out.flush()
+        });
         if let Err(err) = written {
             eprintln!("gauntlet: cannot write the report to {}: {err}", path.display());
             return exit::RUN_FAILED;
