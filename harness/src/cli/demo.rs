@@ -56,10 +56,16 @@ pub async fn run(args: DemoArgs) -> u8 {
         }
     };
     outln!(
-        "reference stack up: iam {}, catalog {} (REST + gRPC)",
+        "reference stack up: gateway {}, iam {}, catalog {} (REST + gRPC)",
+        stack.gateway.url,
         stack.iam.url,
         stack.catalog.url
     );
+    match (&stack.partner, &stack.events_off) {
+        (Some(partner), _) => outln!("events: catalog -> RabbitMQ -> partner {}", partner.url),
+        (None, Some(why)) => outln!("{why}"),
+        (None, None) => {}
+    }
     let contract = match contract_suite(&stack, &args.out).await {
         Ok(findings) => findings,
         Err(e) => {
