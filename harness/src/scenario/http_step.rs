@@ -2,13 +2,14 @@
 //! with every template resolved against the variables visible at that step.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use http::{HeaderName, Method};
 use toml::Spanned;
 
 use super::file::RawStep;
-use super::plan::{BodyTemplate, Checks, ExtractFrom, HttpStep};
-use super::{StepScope, Validator, toml_to_json};
+use super::plan::{AwaitStep, BodyTemplate, Checks, ExtractFrom, HttpStep};
+use super::{StepScope, Validator, duration, toml_to_json};
 
 impl Validator<'_> {
     pub(super) fn http_step(
@@ -152,6 +153,55 @@ impl Validator<'_> {
             body,
             checks,
             extract,
+        }
+    }
+
+    /// An `await_event` step: its poll is an HTTP step (status 200 unless `check.status`
+    /// says otherwise), plus the deadline, the pause between polls and where the answer
+    /// reports the event's latency.
+    pub(super) fn await_step(
+        &mut self,
+        raw: &RawStep,
+        poll: &Spanned<String>,
+        span: &std::ops::Range<usize>,
+        visible: &mut HashSet<String>,
+    ) -> AwaitStep {
+        let mut request = self.http_step(raw, poll, visible);
+        if request.checks.status.is_empty() {
+            request.checks.status = vec![200];
+        }
+        let duration_of =
+            |this: &mut Self, field: &Option<Spanned<String>>, name: &str, default: Duration| {
+                field.as_ref().map_or(default, |d| {
+                    duration::parse_duration(d.get_ref()).unwrap_or_else(|e| {
+                        this.error(d.span(), format!("{name}: {e}"));
+                        default
+                    })
+                })
+            };
+        let within = duration_of(self, &raw.within, "within", Duration::from_secs(10));
+        let every = duration_of(self, &raw.every, "every", Duration::from_millis(50));
+        if every.is_zero() {
+            let at = raw.every.as_ref().map_or(span.clone(), Spanned::span);
+            self.error(at, "every: give a pause above zero, e.g. \"50ms\"");
+        }
+        let latency = raw
+            .latency
+            .as_ref()
+            .and_then(|l| match l.get_ref().split_once(':') {
+                Some(("json", pointer)) if pointer.is_empty() || pointer.starts_with('/') => {
+                    Some(pointer.to_string())
+                }
+                _ => {
+                    self.error(l.span(), "latency: expected \"json:/pointer\" (milliseconds)");
+                    None
+                }
+            });
+        AwaitStep {
+            request,
+            within,
+            every,
+            latency,
         }
     }
 }

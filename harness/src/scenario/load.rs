@@ -11,7 +11,8 @@ use super::plan::{Limit, LoadModel, LoadPlan, RateStage, Stage};
 use super::{Overrides, Validator, duration};
 
 impl Validator<'_> {
-    fn duration_of(&mut self, what: &str, value: &Spanned<String>) -> Duration {
+    /// A duration above zero; a mistake is reported at `value` (the plan is not run then).
+    pub(super) fn duration_of(&mut self, what: &str, value: &Spanned<String>) -> Duration {
         match duration::parse_duration(value.get_ref()) {
             Ok(d) if !d.is_zero() => d,
             Ok(_) => {

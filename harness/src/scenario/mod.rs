@@ -24,7 +24,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use file::{RawFile, RawStep};
-use plan::{AwaitStep, JsonTemplate, RunPlan, ScenarioPlan, StepKind, StepPlan};
+use plan::{JsonTemplate, RunPlan, ScenarioPlan, StepKind, StepPlan};
 use template::{Resolver, Template};
 
 /// One mistake in a scenario file, where it is.
@@ -415,17 +415,7 @@ impl Validator<'_> {
         }
         let timeout = match &raw.target.timeout {
             None => Duration::from_secs(10),
-            Some(t) => match duration::parse_duration(t.get_ref()) {
-                Ok(d) if !d.is_zero() => d,
-                Ok(_) => {
-                    self.error(t.span(), "timeout must be above zero");
-                    Duration::from_secs(10)
-                }
-                Err(e) => {
-                    self.error(t.span(), format!("timeout: {e}"));
-                    Duration::from_secs(10)
-                }
-            },
+            Some(t) => self.duration_of("timeout", t),
         };
 
         let load = self.load(&raw.load, overrides);
@@ -506,48 +496,10 @@ impl Validator<'_> {
                 }
             });
         let (name, kind) = match (&raw.request, &raw.grpc, &raw.sleep, &raw.await_event) {
-            (None, None, None, Some(poll)) => {
-                let mut request = self.http_step(raw, poll, visible);
-                if request.checks.status.is_empty() {
-                    request.checks.status = vec![200];
-                }
-                let duration_of =
-                    |this: &mut Self, field: &Option<Spanned<String>>, name: &str, default: Duration| {
-                        field.as_ref().map_or(default, |d| {
-                            duration::parse_duration(d.get_ref()).unwrap_or_else(|e| {
-                                this.error(d.span(), format!("{name}: {e}"));
-                                default
-                            })
-                        })
-                    };
-                let within = duration_of(self, &raw.within, "within", Duration::from_secs(10));
-                let every = duration_of(self, &raw.every, "every", Duration::from_millis(50));
-                if every.is_zero() {
-                    let at = raw.every.as_ref().map_or(span.clone(), Spanned::span);
-                    self.error(at, "every: give a pause above zero, e.g. \"50ms\"");
-                }
-                let latency = raw
-                    .latency
-                    .as_ref()
-                    .and_then(|l| match l.get_ref().split_once(':') {
-                        Some(("json", pointer)) if pointer.is_empty() || pointer.starts_with('/') => {
-                            Some(pointer.to_string())
-                        }
-                        _ => {
-                            self.error(l.span(), "latency: expected \"json:/pointer\" (milliseconds)");
-                            None
-                        }
-                    });
-                (
-                    poll.get_ref().trim().to_string(),
-                    StepKind::AwaitEvent(Box::new(AwaitStep {
-                        request,
-                        within,
-                        every,
-                        latency,
-                    })),
-                )
-            }
+            (None, None, None, Some(poll)) => (
+                poll.get_ref().trim().to_string(),
+                StepKind::AwaitEvent(Box::new(self.await_step(raw, poll, &span, visible))),
+            ),
             (Some(request), None, None, None) => {
                 let http = self.http_step(raw, request, visible);
                 (

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::support;
+
 fn spec() -> PathBuf {
     contract("catalog.yaml")
 }
@@ -49,25 +51,10 @@ async fn the_reference_catalog_passes_every_check() {
     })
     .await
     .unwrap();
-    let token: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/v1/token", stack.iam.url))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "admin"),
-            ("password", "admin-password"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = support::token(&stack.iam.url, "admin", "admin-password").await;
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("contract.xml");
-    let auth = format!(
-        "Authorization: Bearer {}",
-        token["access_token"].as_str().unwrap()
-    );
+    let auth = format!("Authorization: Bearer {}", token);
     let (code, out) = contract_test(
         &stack.catalog.url,
         vec![
@@ -107,23 +94,8 @@ async fn the_gateway_passes_every_check_of_its_contract() {
     .await
     .unwrap();
     let gateway = stack.gateway.url.clone();
-    let token: serde_json::Value = reqwest::Client::new()
-        .post(format!("{gateway}/iam/v1/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "admin"),
-            ("password", "admin-password"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let auth = format!(
-        "Authorization: Bearer {}",
-        token["access_token"].as_str().unwrap()
-    );
+    let token = support::token(&format!("{gateway}/iam"), "admin", "admin-password").await;
+    let auth = format!("Authorization: Bearer {}", token);
     let (code, out) =
         contract_test_of(&contract("gateway.yaml"), &gateway, vec!["--header".into(), auth]).await;
     assert_eq!(code, Some(0), "{out}");

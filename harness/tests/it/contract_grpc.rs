@@ -13,6 +13,8 @@ use axum::http::{Request, Response};
 use bytes::Bytes;
 use gauntlet::engine::grpc::RawCodec;
 
+use crate::support;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -36,20 +38,7 @@ async fn contract_grpc(args: Vec<String>) -> (Option<i32>, String) {
 }
 
 async fn admin_token(iam: &str) -> String {
-    let token: serde_json::Value = reqwest::Client::new()
-        .post(format!("{iam}/v1/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "admin"),
-            ("password", "admin-password"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token["access_token"].as_str().unwrap().to_string()
+    support::token(iam, "admin", "admin-password").await
 }
 
 #[tokio::test(flavor = "multi_thread")]

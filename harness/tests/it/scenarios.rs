@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use gauntlet::scenario::{self, Overrides};
 
+use crate::support;
+
 fn scenario_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -235,20 +237,8 @@ async fn injected_503s_show_in_the_report_and_the_gateway_retries_hide_them_for_
     };
     options.catalog.faults = vec![fault("GET"), fault("POST")];
     let stack = stack_local::start(options).await.unwrap();
-    let token: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/v1/token", stack.iam.url))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "admin"),
-            ("password", "admin-password"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let token = support::token(&stack.iam.url, "admin", "admin-password").await;
+    let token = token.to_string();
     let run = |base: String, prefix: &str| {
         let text = format!(
             r#"[target]
