@@ -267,7 +267,8 @@ impl Db {
         }
     }
 
-    /// Stores a new movie.
+    /// Stores a new movie (the tests' shorthand: the service always wants the event id).
+    #[cfg(test)]
     pub async fn insert(&self, input: MovieInput, now: String) -> Result<Movie, ApiError> {
         self.insert_with_event(input, now).await.map(|(movie, _)| movie)
     }
@@ -325,7 +326,8 @@ impl Db {
         .await
     }
 
-    /// Replaces a movie's fields; `None` when there is no such movie.
+    /// Replaces a movie's fields; `None` when there is no such movie (tests' shorthand).
+    #[cfg(test)]
     pub async fn update(
         &self,
         id: String,
@@ -338,7 +340,8 @@ impl Db {
             .map(|(movie, _)| movie))
     }
 
-    /// Like [`Db::update`], also returning the id of the `movie.updated` event.
+    /// Replaces a movie's fields; the movie and the id of the `movie.updated` event, `None`
+    /// when there is no such movie.
     pub async fn update_with_event(
         &self,
         id: String,
@@ -368,7 +371,8 @@ impl Db {
         .await
     }
 
-    /// Deletes a movie; whether it existed.
+    /// Deletes a movie; whether it existed (tests' shorthand).
+    #[cfg(test)]
     pub async fn delete(&self, id: String) -> Result<bool, ApiError> {
         Ok(self.delete_with_event(id).await?.is_some())
     }

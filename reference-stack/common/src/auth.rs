@@ -69,6 +69,19 @@ struct RevokedToken {
     jti: String,
 }
 
+/// The token of an `Authorization: Bearer TOKEN` header value. A missing header, another
+/// scheme (Basic, ...) or an empty token is `missing_token`: RFC 6750 §3.1 says answer those
+/// without an error attribute.
+pub fn bearer_token(authorization: Option<&str>) -> Result<&str, ApiError> {
+    let header = authorization.ok_or_else(ApiError::missing_token)?;
+    match header.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::missing_token()),
+    }
+}
+
 /// Checks bearer tokens; shared by all requests of a service.
 pub struct TokenVerifier {
     config: VerifierConfig,
@@ -105,17 +118,7 @@ impl TokenVerifier {
 
     /// Verifies an `Authorization` header value and requires `scope`.
     pub async fn authorize(&self, authorization: Option<&str>, scope: &str) -> Result<Claims, ApiError> {
-        let header = authorization.ok_or_else(ApiError::missing_token)?;
-        let token = match header.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            // Another scheme (Basic, ...) is no bearer token at all: RFC 6750 §3.1 says answer
-            // without an error attribute, as for a missing header.
-            _ => return Err(ApiError::missing_token()),
-        };
-        if token.is_empty() {
-            return Err(ApiError::missing_token());
-        }
-        let claims = self.verify(token).await?;
+        let claims = self.verify(bearer_token(authorization)?).await?;
         if !claims.has_scope(scope) {
             return Err(ApiError::insufficient_scope(scope));
         }

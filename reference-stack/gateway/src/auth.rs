@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use stack_common::ApiError;
-use stack_common::auth::{Claims, TokenVerifier};
+use stack_common::auth::{Claims, TokenVerifier, bearer_token};
 use tokio::time::Instant;
 
 /// Entries above this many are swept of the expired ones (and all dropped if that is not
@@ -45,15 +45,7 @@ impl EdgeAuth {
         authorization: Option<&str>,
         scope: Option<&str>,
     ) -> Result<Arc<Claims>, ApiError> {
-        let header = authorization.ok_or_else(ApiError::missing_token)?;
-        let token = match header.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            // RFC 6750 §3.1: another scheme is no bearer token at all, as for a missing header.
-            _ => return Err(ApiError::missing_token()),
-        };
-        if token.is_empty() {
-            return Err(ApiError::missing_token());
-        }
+        let token = bearer_token(authorization)?;
         let claims = match self.cached(token) {
             Some(claims) => claims,
             None => {
