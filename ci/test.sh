@@ -38,8 +38,9 @@ step "RabbitMQ"
 # The event tests (catalog's outbox relay, partner) run against a real broker and fail under CI
 # when none answers. Use the one on 127.0.0.1:5672 when it answers (this project's machines run
 # one); otherwise install rabbitmq-server (apt) and start a private node on loopback in a temp
-# dir, stopped when this script exits. The outage test starts its own private node too, so the
-# package is installed even when a broker already answers.
+# dir, stopped when this script exits. partner's outage test and the embedded stack's
+# private-broker tests (reference-stack/local, events.rs) start their own private nodes too, so
+# the package is installed even when a broker already answers.
 amqp_answers() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
 private_rabbitmq_node=""
 private_rabbitmq_dir=""

@@ -61,10 +61,14 @@ pub async fn run(args: DemoArgs) -> u8 {
         stack.iam.url,
         stack.catalog.url
     );
-    match (&stack.partner, &stack.events_off) {
-        (Some(partner), _) => outln!("events: catalog -> RabbitMQ -> partner {}", partner.url),
-        (None, Some(why)) => outln!("{why}"),
-        (None, None) => {}
+    match (&stack.partner, &stack.events, &stack.events_off) {
+        (Some(partner), Some(events), _) => outln!(
+            "events: catalog -> RabbitMQ ({}) -> partner {}",
+            events.broker,
+            partner.url
+        ),
+        (_, _, Some(why)) => outln!("{why}"),
+        _ => {}
     }
     let contract = match contract_suite(&stack, &args.out).await {
         Ok(findings) => findings,

@@ -37,9 +37,11 @@ pub struct UpArgs {
     /// 127.0.0.1 (written to the data directory; trust it with `curl --cacert`).
     #[arg(long)]
     tls: bool,
-    /// The RabbitMQ for catalog's events and partner; by default the one answering at
-    /// amqp://guest:guest@127.0.0.1:5672/%2f, and without one the stack runs with no events
-    /// (no relay, no partner).
+    /// The RabbitMQ for catalog's events and partner; when it does not answer the stack runs
+    /// with no events (no relay, no partner). By default the one answering at
+    /// amqp://guest:guest@127.0.0.1:5672/%2f, else a private rabbitmq-server started on a free
+    /// loopback port in a temporary directory (if installed; needs root for Debian's package)
+    /// and stopped with the stack.
     #[arg(long, env = "GAUNTLET_AMQP_URL", value_name = "URL")]
     amqp_url: Option<String>,
 }

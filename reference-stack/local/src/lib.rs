@@ -4,7 +4,9 @@
 //! them all, then partner), each on its own listener.
 //!
 //! The asynchronous leg (catalog's event relay and partner) runs when a RabbitMQ answers (see
-//! [`StackOptions::amqp_url`]); every stack uses its own uniquely named exchanges and queues
+//! [`StackOptions::amqp_url`]); when nobody named a broker and none answers at the default
+//! address, the stack starts a [`PrivateBroker`] of its own (if `rabbitmq-server` is installed)
+//! and stops it with the stack. Every stack uses its own uniquely named exchanges and queues
 //! (`gauntlet.<random>.*`), so stacks sharing one broker (tests run in parallel) never see each
 //! other's events, and deletes them when it stops.
 //!
@@ -15,11 +17,15 @@
 
 #![warn(missing_docs)]
 
+pub mod broker;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+
+pub use broker::{PrivateBroker, PrivateBrokerError};
 
 use stack_catalog::CatalogConfig;
 /// catalog's OpenAPI document, as the service serves it (for `gauntlet demo`'s contract suite).
@@ -57,17 +63,27 @@ pub struct StackOptions {
     /// and `host` into `DATA_DIR/tls/` (unless `gateway.tls` names one already).
     pub self_signed_tls: bool,
     /// The RabbitMQ for catalog's events and partner (`amqp://user:pass@host:port/vhost`).
-    /// `None`: `GAUNTLET_AMQP_URL` if set, else [`DEFAULT_AMQP_URL`] if a broker answers there.
-    /// When the chosen broker does not answer the stack runs without the asynchronous leg
-    /// (no relay, no partner) and says why in [`RunningStack::events_off`].
+    /// `None`: catalog's configured `amqp_url` (a config file), else `GAUNTLET_AMQP_URL`, else
+    /// the default (see [`default_amqp_url`](Self::default_amqp_url)). When a broker named
+    /// this way does not answer, the stack runs without the asynchronous leg (no relay, no
+    /// partner) and says why in [`RunningStack::events_off`]: it was asked for that one.
     pub amqp_url: Option<String>,
+    /// The broker tried when none is named (no `amqp_url`, no config file's, no
+    /// `GAUNTLET_AMQP_URL`): `None` is [`DEFAULT_AMQP_URL`]. When it does not answer, `start`
+    /// runs a [`PrivateBroker`] for the stack (when `rabbitmq-server` is installed and can run;
+    /// else events are off and [`RunningStack::events_off`] says why). `Some(url)` replaces the
+    /// default *and* stops `GAUNTLET_AMQP_URL` from being consulted: how a test gets the
+    /// "no broker named, none answers" case on a machine that has one (and exports the
+    /// variable, as `ci/test.sh` does) without touching the environment.
+    pub default_amqp_url: Option<String>,
     /// partner's configuration; `start` sets its listen address, data directory, iam and
     /// catalog URLs, broker, exchange and queue names, and its client secret (registered in
     /// iam as client `client_id` with scope `movies:read`).
     pub partner: PartnerConfig,
 }
 
-/// The broker tried when neither [`StackOptions::amqp_url`] nor `GAUNTLET_AMQP_URL` names one.
+/// The broker tried when neither [`StackOptions::amqp_url`], a config file nor
+/// `GAUNTLET_AMQP_URL` names one (unless [`StackOptions::default_amqp_url`] replaces it).
 pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 /// The environment variable naming the broker (what `--amqp-url` reads too).
@@ -79,6 +95,9 @@ const STACK_QUEUE_EXPIRES_MS: u64 = 5 * 60 * 1000;
 
 /// How long the broker probe may take (TCP and AMQP handshake, declaring partner's queue).
 const BROKER_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a private `rabbitmq-server` may take to answer (it usually takes 5-15 s).
+const PRIVATE_BROKER_START_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for StackOptions {
     fn default() -> Self {
@@ -92,6 +111,7 @@ impl Default for StackOptions {
             gateway: GatewayConfig::default(),
             self_signed_tls: false,
             amqp_url: None,
+            default_amqp_url: None,
             partner: PartnerConfig::default(),
         }
     }
@@ -111,8 +131,11 @@ pub struct ServiceInfo {
 /// The asynchronous leg of a running stack: where events go.
 #[derive(Debug, Clone)]
 pub struct EventsInfo {
-    /// The broker, credentials masked (`amqp://guest:***@127.0.0.1:5672/%2f`).
+    /// The broker, credentials masked (`amqp://guest:***@127.0.0.1:5672/%2f`), or `private
+    /// rabbitmq-server on 127.0.0.1:PORT (stops with the stack)` for a [`PrivateBroker`].
     pub broker: String,
+    /// Whether the broker is the stack's own [`PrivateBroker`].
+    pub private: bool,
     /// catalog's topic exchange (unique to this stack).
     pub exchange: String,
     /// partner's durable queue bound to it (unique to this stack).
@@ -149,6 +172,8 @@ pub struct RunningStack {
     pub events_off: Option<String>,
     /// What to delete from the broker when the stack stops.
     broker_cleanup: Option<BrokerCleanup>,
+    /// The stack's own broker, stopped after the services (or when the stack is dropped).
+    private_broker: Option<PrivateBroker>,
     stop: watch::Sender<bool>,
     stop_gateway: watch::Sender<bool>,
     gateway_task: Option<JoinHandle<std::io::Result<()>>>,
@@ -222,14 +247,66 @@ pub fn mask_amqp_url(url: &str) -> String {
     }
 }
 
-/// Picks the broker: `option`, else catalog's configured `amqp_url` (a config file), else
-/// `GAUNTLET_AMQP_URL`, else the default.
-fn choose_broker(option: Option<String>, catalog: Option<String>) -> String {
-    option
-        .filter(|u| !u.trim().is_empty())
-        .or(catalog.filter(|u| !u.trim().is_empty()))
-        .or_else(|| std::env::var(AMQP_URL_ENV).ok().filter(|u| !u.trim().is_empty()))
-        .unwrap_or_else(|| DEFAULT_AMQP_URL.to_string())
+/// Where the stack's broker URL came from.
+#[derive(Debug, PartialEq)]
+enum BrokerUrl {
+    /// Someone named it (the option, a config file, `GAUNTLET_AMQP_URL`): that one or none.
+    Named(String),
+    /// Nobody did: the default, else a private broker.
+    Default(String),
+}
+
+impl BrokerUrl {
+    fn as_str(&self) -> &str {
+        match self {
+            BrokerUrl::Named(url) | BrokerUrl::Default(url) => url,
+        }
+    }
+}
+
+/// Picks the broker: the first non-blank of `named` (option, config file, environment, in that
+/// order), else `default`.
+fn choose_broker(named: [Option<String>; 3], default: String) -> BrokerUrl {
+    named
+        .into_iter()
+        .flatten()
+        .find(|u| !u.trim().is_empty())
+        .map_or(BrokerUrl::Default(default), BrokerUrl::Named)
+}
+
+/// Prepares and starts a [`PrivateBroker`] on a blocking thread (it takes seconds).
+async fn start_private_broker() -> Result<PrivateBroker, String> {
+    let started = tokio::task::spawn_blocking(|| {
+        let mut broker = PrivateBroker::prepare()?;
+        // on failure `broker` drops here, stopping what started and removing its directory
+        let took = broker.start(PRIVATE_BROKER_START_TIMEOUT)?;
+        Ok::<_, PrivateBrokerError>((broker, took))
+    })
+    .await;
+    match started {
+        Ok(Ok((broker, took))) => {
+            tracing::info!(port = broker.amqp_port(), dir = %broker.dir().display(), took = ?took, "started a private rabbitmq-server");
+            Ok(broker)
+        }
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("starting it panicked: {e}")),
+    }
+}
+
+/// Stops `broker` on a blocking thread and waits until its process is gone and its directory
+/// removed; a node that had to be killed is logged.
+async fn stop_private_broker(mut broker: PrivateBroker) {
+    let stopped = tokio::task::spawn_blocking(move || {
+        let result = broker.stop();
+        drop(broker);
+        result
+    })
+    .await;
+    match stopped {
+        Ok(Ok(())) => tracing::debug!("private rabbitmq-server stopped"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "private rabbitmq-server"),
+        Err(e) => tracing::warn!(error = %e, "stopping the private rabbitmq-server panicked"),
+    }
 }
 
 /// Connects to `url` (bounded by [`BROKER_PROBE_TIMEOUT`]) and declares partner's exchanges and
@@ -280,20 +357,61 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
 
     // The broker first: partner's client goes into iam's config, and partner's queue must be
     // bound before catalog's relay publishes.
-    let broker = choose_broker(options.amqp_url.clone(), options.catalog.amqp_url.clone());
+    let env = || std::env::var(AMQP_URL_ENV).ok();
+    let chosen = choose_broker(
+        [
+            options.amqp_url.clone(),
+            options.catalog.amqp_url.clone(),
+            // a replaced default means "as if nobody named one", so the environment is not asked
+            options.default_amqp_url.is_none().then(env).flatten(),
+        ],
+        options
+            .default_amqp_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_AMQP_URL.to_string()),
+    );
     let mut partner_config = options.partner.clone();
     let token = unique_token();
-    partner_config.amqp_url = broker.clone();
     partner_config.events_exchange = format!("gauntlet.{token}.catalog.events");
     partner_config.queue = format!("gauntlet.{token}.partner.movie-events");
     partner_config.dead_letter_exchange = format!("gauntlet.{token}.partner.dlx");
     partner_config.dead_letter_queue = format!("gauntlet.{token}.partner.movie-events.dlq");
     // the stack deletes them when it stops; a killed stack's go away by themselves
     partner_config.queue_expires_ms = STACK_QUEUE_EXPIRES_MS;
-    let (events, events_off) = match prepare_broker(&broker, &partner_config).await {
+    let mut broker = chosen.as_str().to_string();
+    let mut private_broker = None;
+    let mut prepared = prepare_broker(&broker, &partner_config).await;
+    if let (Err(why), BrokerUrl::Default(_)) = (&prepared, &chosen) {
+        tracing::info!(broker = %mask_amqp_url(&broker), error = %why, "no RabbitMQ answers; trying a private rabbitmq-server");
+        match start_private_broker().await {
+            Ok(private) => match prepare_broker(&private.url(), &partner_config).await {
+                Ok(()) => {
+                    broker = private.url();
+                    prepared = Ok(());
+                    private_broker = Some(private);
+                }
+                Err(e) => {
+                    prepared = Err(format!(
+                        "{why}, and the private rabbitmq-server started for it failed: {e}"
+                    ));
+                    stop_private_broker(private).await;
+                }
+            },
+            Err(e) => prepared = Err(format!("{why}, and no private one: {e}")),
+        }
+    }
+    partner_config.amqp_url = broker.clone();
+    let (events, events_off) = match prepared {
         Ok(()) => (
             Some(EventsInfo {
-                broker: mask_amqp_url(&broker),
+                broker: match &private_broker {
+                    Some(private) => format!(
+                        "private rabbitmq-server on 127.0.0.1:{} (stops with the stack)",
+                        private.amqp_port()
+                    ),
+                    None => mask_amqp_url(&broker),
+                },
+                private: private_broker.is_some(),
                 exchange: partner_config.events_exchange.clone(),
                 queue: partner_config.queue.clone(),
                 dead_letter_queue: partner_config.dead_letter_queue.clone(),
@@ -321,7 +439,8 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
             (None, Some(reason))
         }
     };
-    let broker_cleanup = events.as_ref().map(|_| BrokerCleanup {
+    // a private broker goes as a whole: nothing to delete from it
+    let broker_cleanup = events.as_ref().filter(|e| !e.private).map(|_| BrokerCleanup {
         amqp_url: broker.clone(),
         partner: partner_config.clone(),
     });
@@ -453,6 +572,7 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         events,
         events_off,
         broker_cleanup: guard.disarm(),
+        private_broker,
         stop,
         stop_gateway,
         gateway_task: Some(gateway_task),
@@ -517,6 +637,11 @@ impl RunningStack {
         all
     }
 
+    /// The stack's own broker, when it runs one (see [`StackOptions::default_amqp_url`]).
+    pub fn private_broker(&self) -> Option<&PrivateBroker> {
+        self.private_broker.as_ref()
+    }
+
     /// Stops accepting, lets in-flight requests finish, waits for every service to stop. The
     /// gateway drains first, so the requests it is still forwarding find their upstreams up.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
@@ -540,12 +665,16 @@ impl RunningStack {
         if let Some(cleanup) = self.broker_cleanup.take() {
             cleanup.run().await;
         }
+        if let Some(private) = self.private_broker.take() {
+            stop_private_broker(private).await;
+        }
         result
     }
 }
 
 /// A stack dropped without `shutdown` (a test that ends, or panics) still deletes its
-/// exchanges and queues from the shared broker; its services stop with the runtime.
+/// exchanges and queues from the shared broker, and stops its private broker (blocking, a few
+/// seconds); its services stop with the runtime.
 impl Drop for RunningStack {
     fn drop(&mut self) {
         let _ = self.stop_gateway.send(true);
@@ -649,13 +778,32 @@ mod tests {
     }
 
     #[test]
-    fn the_option_wins_then_the_config_file_then_the_default() {
-        let explicit = Some("amqp://a:b@h:1/%2f".to_string());
-        let file = Some("amqp://c:d@h:2/%2f".to_string());
+    fn the_option_wins_then_the_config_file_then_the_environment_then_the_default() {
+        let url = |s: &str| Some(s.to_string());
+        let default = || DEFAULT_AMQP_URL.to_string();
         assert_eq!(
-            choose_broker(explicit.clone(), file.clone()),
-            "amqp://a:b@h:1/%2f"
+            choose_broker(
+                [
+                    url("amqp://a:b@h:1/%2f"),
+                    url("amqp://c:d@h:2/%2f"),
+                    url("amqp://e")
+                ],
+                default()
+            ),
+            BrokerUrl::Named("amqp://a:b@h:1/%2f".into())
         );
-        assert_eq!(choose_broker(Some(" ".into()), file), "amqp://c:d@h:2/%2f");
+        assert_eq!(
+            choose_broker([url(" "), url("amqp://c:d@h:2/%2f"), url("amqp://e")], default()),
+            BrokerUrl::Named("amqp://c:d@h:2/%2f".into())
+        );
+        assert_eq!(
+            choose_broker([None, None, url("amqp://e")], default()),
+            BrokerUrl::Named("amqp://e".into())
+        );
+        // only the default may be replaced by a private broker
+        assert_eq!(
+            choose_broker([None, url(""), None], default()),
+            BrokerUrl::Default(DEFAULT_AMQP_URL.into())
+        );
     }
 }

@@ -1,14 +1,15 @@
 //! The asynchronous leg in the stack: catalog's relay publishes to the machine's RabbitMQ on an
 //! exchange unique to the stack, partner consumes from its own queue, and a client awaits the
-//! event a write produced by the `event-id` response header. Without a broker the stack runs
-//! without that leg and says why.
+//! event a write produced by the `event-id` response header. When nobody names a broker and
+//! none answers at the default address, the stack runs a private `rabbitmq-server` and stops it
+//! with the stack. Without any broker the stack runs without that leg and says why.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::openapi;
-use crate::support::{Api, authed, poll, start_with};
+use crate::support::{Api, TestStack, authed, poll, start_with};
 
 /// The machine's broker (the tests never stop it).
 const BROKER: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -241,5 +242,170 @@ async fn without_a_broker_the_stack_serves_crud_and_says_the_async_leg_is_off() 
         .await
         .unwrap();
     assert!(metrics.contains("catalog_events_relay_connected 0"), "{metrics}");
+    stack.stop().await;
+}
+
+/// A loopback port that was free a moment ago: nothing answers there.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether something accepts connections on 127.0.0.1:`port`.
+fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// A stack with no broker named and its default at a closed port, so that it runs a private
+/// one. Outside CI only, `None` (after saying so) where rabbitmq-server is not installed, or
+/// cannot run because this is not root (Debian's package drops to the `rabbitmq` user); the
+/// stack must then say why in its one-line reason. Under CI (`CI` set) both fail: `ci/test.sh`
+/// installs rabbitmq-server and runs as root.
+async fn start_with_private_broker(test: &str) -> Option<TestStack> {
+    let stack = start_with(|o| {
+        // replacing the default also keeps GAUNTLET_AMQP_URL (ci/test.sh exports it) out
+        o.default_amqp_url = Some(format!("amqp://guest:guest@127.0.0.1:{}/%2f", closed_port()));
+    })
+    .await;
+    let installed = stack_local::PrivateBroker::installed();
+    let why = stack.running().events_off.clone();
+    let no_root = why.as_deref().is_some_and(|w| w.contains("run as root"));
+    if !installed || no_root {
+        let why = why.expect("no private broker: events are off");
+        if !installed {
+            assert!(
+                why.contains("no private one: rabbitmq-server is not installed"),
+                "{why}"
+            );
+        }
+        assert!(std::env::var_os("CI").is_none(), "CI: no private broker: {why}");
+        eprintln!("{test}: SKIPPED, cannot run a private rabbitmq-server here: {why}");
+        return None;
+    }
+    Some(stack)
+}
+
+/// What to check once the private broker should be gone.
+struct PrivateTraces {
+    pid: u32,
+    dir: std::path::PathBuf,
+    amqp_port: u16,
+    epmd_port: u16,
+}
+
+impl PrivateTraces {
+    fn of(stack: &TestStack) -> PrivateTraces {
+        let running = stack.running();
+        let private = running
+            .private_broker()
+            .unwrap_or_else(|| panic!("no private broker; events off: {:?}", running.events_off));
+        let traces = PrivateTraces {
+            pid: private.pid().expect("the node's PID file was read"),
+            dir: private.dir().to_path_buf(),
+            amqp_port: private.amqp_port(),
+            epmd_port: private.epmd_port(),
+        };
+        assert!(traces.running(), "the node's VM (PID {}) runs", traces.pid);
+        assert!(traces.dir.is_dir());
+        assert!(listening(traces.amqp_port));
+        assert!(listening(traces.epmd_port), "the node's own epmd runs");
+        traces
+    }
+
+    fn running(&self) -> bool {
+        std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+
+    fn assert_gone(&self) {
+        assert!(!self.running(), "the node's VM (PID {}) still runs", self.pid);
+        assert!(!self.dir.exists(), "{} left behind", self.dir.display());
+        assert!(
+            !listening(self.amqp_port),
+            "AMQP port {} still answers",
+            self.amqp_port
+        );
+        assert!(
+            !listening(self.epmd_port),
+            "epmd port {} still answers",
+            self.epmd_port
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_broker_named_and_none_at_the_default_the_stack_runs_a_private_one() {
+    let Some(stack) = start_with_private_broker(
+        "with_no_broker_named_and_none_at_the_default_the_stack_runs_a_private_one",
+    )
+    .await
+    else {
+        return;
+    };
+    let running = stack.running();
+    assert!(running.events_off.is_none(), "{:?}", running.events_off);
+    let events = running.events.clone().expect("events are on");
+    let traces = PrivateTraces::of(&stack);
+    assert!(events.private);
+    assert_eq!(
+        events.broker,
+        format!(
+            "private rabbitmq-server on 127.0.0.1:{} (stops with the stack)",
+            traces.amqp_port
+        )
+    );
+
+    // the asynchronous leg runs through it: a create through the gateway reaches partner
+    let partner = running.partner.clone().expect("partner runs");
+    let gateway = Api::new(&running.gateway.url, openapi::gateway());
+    let token = stack.admin_token().await;
+    let created = gateway
+        .post("/api/movies")
+        .bearer(&token)
+        .json(&json!({"title": "Privately brokered", "year": 2026}))
+        .send()
+        .await
+        .expect(201);
+    let event_id = created
+        .header("event-id")
+        .expect("an event-id header")
+        .to_string();
+    let event = await_event(&partner.url, &event_id).await;
+    assert_eq!(event["type"], "movie.created");
+    assert_eq!(event["movie_id"], created.json()["id"]);
+    assert_eq!(event["fetch_status"], 200, "{event}");
+
+    stack.stop().await;
+    traces.assert_gone();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_stack_stops_its_private_broker_too() {
+    let Some(stack) = start_with_private_broker("a_dropped_stack_stops_its_private_broker_too").await else {
+        return;
+    };
+    let traces = PrivateTraces::of(&stack);
+    // as when a test panics: no `stop`
+    tokio::task::block_in_place(|| drop(stack));
+    traces.assert_gone();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_broker_that_does_not_answer_gets_no_private_one() {
+    // the default would not answer either: a private broker replaces only the default
+    let named = closed_port();
+    let stack = start_with(|o| {
+        o.amqp_url = Some(format!("amqp://guest:guest@127.0.0.1:{named}/%2f"));
+        o.default_amqp_url = Some(format!("amqp://guest:guest@127.0.0.1:{}/%2f", closed_port()));
+    })
+    .await;
+    let running = stack.running();
+    assert!(running.private_broker().is_none());
+    assert!(running.events.is_none() && running.partner.is_none());
+    let why = running.events_off.clone().expect("a reason");
+    assert!(why.contains(&format!("127.0.0.1:{named}")), "{why}");
+    assert!(!why.contains("private"), "{why}");
     stack.stop().await;
 }
