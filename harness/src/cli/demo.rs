@@ -30,6 +30,8 @@ pub struct DemoArgs {
     /// Virtual users.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     users: u32,
+    #[command(flatten)]
+    broker: super::stack::BrokerArgs,
 }
 
 pub async fn run(args: DemoArgs) -> u8 {
@@ -48,6 +50,7 @@ pub async fn run(args: DemoArgs) -> u8 {
         eprintln!("gauntlet: --stack-config {e}");
         return exit::INVALID_INPUT;
     }
+    args.broker.apply(&mut options);
     let stack = match stack_local::start(options).await {
         Ok(stack) => stack,
         Err(e) => {

@@ -37,6 +37,13 @@ pub struct UpArgs {
     /// 127.0.0.1 (written to the data directory; trust it with `curl --cacert`).
     #[arg(long)]
     tls: bool,
+    #[command(flatten)]
+    broker: BrokerArgs,
+}
+
+/// The broker flag `stack up` and `demo` share.
+#[derive(Debug, Args)]
+pub struct BrokerArgs {
     /// The RabbitMQ for catalog's events and partner; when it does not answer the stack runs
     /// with no events (no relay, no partner). By default the one answering at
     /// amqp://guest:guest@127.0.0.1:5672/%2f, else a private rabbitmq-server started on a free
@@ -44,6 +51,16 @@ pub struct UpArgs {
     /// and stopped with the stack.
     #[arg(long, env = "GAUNTLET_AMQP_URL", value_name = "URL")]
     amqp_url: Option<String>,
+}
+
+impl BrokerArgs {
+    /// Names the broker in `options`, once a config file has been applied: the flag (or
+    /// GAUNTLET_AMQP_URL) wins over a `[catalog] amqp_url`.
+    pub fn apply(self, options: &mut stack_local::StackOptions) {
+        if self.amqp_url.is_some() {
+            options.amqp_url = self.amqp_url;
+        }
+    }
 }
 
 pub async fn run(command: StackCommand) -> u8 {
@@ -66,10 +83,7 @@ async fn up(args: UpArgs) -> u8 {
         eprintln!("gauntlet: --config {e}");
         return exit::INVALID_INPUT;
     }
-    // after the file: the flag (or GAUNTLET_AMQP_URL) wins over a `[catalog] amqp_url`
-    if args.amqp_url.is_some() {
-        options.amqp_url = args.amqp_url;
-    }
+    args.broker.apply(&mut options);
     let stack = match stack_local::start(options).await {
         Ok(stack) => stack,
         Err(err) => {

@@ -405,3 +405,33 @@ async fn the_demo_on_a_slow_stack_exits_1_naming_the_threshold() {
         "{stdout}"
     );
 }
+
+/// Issue 7: `gauntlet demo --amqp-url` names the stack's broker as `stack up --amqp-url` does
+/// (demo had no such flag). One that does not answer means events off, and the demo says so in
+/// one line naming it (password masked), then runs as usual.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_uses_the_broker_at_amqp_url() {
+    let dir = tempfile::tempdir().unwrap();
+    // a port that was free a moment ago: nothing answers there
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
+    cmd.args(["demo", "--duration", "1s", "--users", "2", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("--amqp-url")
+        .arg(format!("amqp://guest:secret@127.0.0.1:{closed}/%2f"));
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let off = format!(
+        "events off (no relay, no partner): no RabbitMQ at amqp://guest:***@127.0.0.1:{closed}/%2f: "
+    );
+    assert!(stdout.lines().any(|line| line.starts_with(&off)), "{stdout}");
+    assert!(!stdout.contains("secret"), "the password is masked: {stdout}");
+    assert!(stdout.contains("verdict: PASSED"), "{stdout}");
+}

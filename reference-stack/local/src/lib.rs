@@ -21,11 +21,12 @@ pub mod broker;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
 
-pub use broker::{PrivateBroker, PrivateBrokerError};
+pub use broker::{
+    AMQP_URL_ENV, DEFAULT_AMQP_URL, EventsInfo, PrivateBroker, PrivateBrokerError, mask_amqp_url,
+};
 
 use stack_catalog::CatalogConfig;
 /// catalog's OpenAPI document, as the service serves it (for `gauntlet demo`'s contract suite).
@@ -82,23 +83,6 @@ pub struct StackOptions {
     pub partner: PartnerConfig,
 }
 
-/// The broker tried when neither [`StackOptions::amqp_url`], a config file nor
-/// `GAUNTLET_AMQP_URL` names one (unless [`StackOptions::default_amqp_url`] replaces it).
-pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
-
-/// The environment variable naming the broker (what `--amqp-url` reads too).
-pub const AMQP_URL_ENV: &str = "GAUNTLET_AMQP_URL";
-
-/// `x-expires` of the stack's queues: a stack killed before it could delete them leaves them
-/// behind this long at most (unused: no consumer).
-const STACK_QUEUE_EXPIRES_MS: u64 = 5 * 60 * 1000;
-
-/// How long the broker probe may take (TCP and AMQP handshake, declaring partner's queue).
-const BROKER_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// How long a private `rabbitmq-server` may take to answer (it usually takes 5-15 s).
-const PRIVATE_BROKER_START_TIMEOUT: Duration = Duration::from_secs(30);
-
 impl Default for StackOptions {
     fn default() -> Self {
         StackOptions {
@@ -128,22 +112,6 @@ pub struct ServiceInfo {
     pub url: String,
 }
 
-/// The asynchronous leg of a running stack: where events go.
-#[derive(Debug, Clone)]
-pub struct EventsInfo {
-    /// The broker, credentials masked (`amqp://guest:***@127.0.0.1:5672/%2f`), or `private
-    /// rabbitmq-server on 127.0.0.1:PORT (stops with the stack)` for a [`PrivateBroker`].
-    pub broker: String,
-    /// Whether the broker is the stack's own [`PrivateBroker`].
-    pub private: bool,
-    /// catalog's topic exchange (unique to this stack).
-    pub exchange: String,
-    /// partner's durable queue bound to it (unique to this stack).
-    pub queue: String,
-    /// partner's dead-letter queue (unique to this stack).
-    pub dead_letter_queue: String,
-}
-
 /// The running stack; `shutdown` stops it gracefully.
 pub struct RunningStack {
     /// The iam service.
@@ -170,10 +138,9 @@ pub struct RunningStack {
     pub events: Option<EventsInfo>,
     /// Why the asynchronous leg is off (one line), when it is.
     pub events_off: Option<String>,
-    /// What to delete from the broker when the stack stops.
-    broker_cleanup: Option<BrokerCleanup>,
-    /// The stack's own broker, stopped after the services (or when the stack is dropped).
-    private_broker: Option<PrivateBroker>,
+    /// The stack's exchanges and queues on a shared broker, or its own broker: let go of after
+    /// the services stop (or when the stack is dropped).
+    broker: broker::BrokerLease,
     stop: watch::Sender<bool>,
     stop_gateway: watch::Sender<bool>,
     gateway_task: Option<JoinHandle<std::io::Result<()>>>,
@@ -202,135 +169,6 @@ fn port(base: u16, offset: i32) -> u16 {
     }
 }
 
-/// What a stack declared on a shared broker, deleted when it stops.
-#[derive(Debug, Clone)]
-struct BrokerCleanup {
-    amqp_url: String,
-    partner: PartnerConfig,
-}
-
-impl BrokerCleanup {
-    /// Deletes the stack's queues and exchanges; failures are logged, never fatal.
-    async fn run(&self) {
-        let delete = async {
-            let connection =
-                lapin::Connection::connect(&self.amqp_url, lapin::ConnectionProperties::default()).await?;
-            let channel = connection.create_channel().await?;
-            let result = stack_partner::consumer::delete_topology(&channel, &self.partner).await;
-            let _ = connection.close(200, "stack stopped".into()).await;
-            result
-        };
-        match tokio::time::timeout(BROKER_PROBE_TIMEOUT, delete).await {
-            Ok(Ok(())) => tracing::debug!(exchange = %self.partner.events_exchange, "broker objects deleted"),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, exchange = %self.partner.events_exchange, "cannot delete the stack's exchanges and queues")
-            }
-            Err(_) => {
-                tracing::warn!(exchange = %self.partner.events_exchange, "deleting the stack's exchanges and queues timed out")
-            }
-        }
-    }
-}
-
-/// `url` with its password masked, for messages.
-pub fn mask_amqp_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}{path}")
-        }
-        None => url.to_string(),
-    }
-}
-
-/// Where the stack's broker URL came from.
-#[derive(Debug, PartialEq)]
-enum BrokerUrl {
-    /// Someone named it (the option, a config file, `GAUNTLET_AMQP_URL`): that one or none.
-    Named(String),
-    /// Nobody did: the default, else a private broker.
-    Default(String),
-}
-
-impl BrokerUrl {
-    fn as_str(&self) -> &str {
-        match self {
-            BrokerUrl::Named(url) | BrokerUrl::Default(url) => url,
-        }
-    }
-}
-
-/// Picks the broker: the first non-blank of `named` (option, config file, environment, in that
-/// order), else `default`.
-fn choose_broker(named: [Option<String>; 3], default: String) -> BrokerUrl {
-    named
-        .into_iter()
-        .flatten()
-        .find(|u| !u.trim().is_empty())
-        .map_or(BrokerUrl::Default(default), BrokerUrl::Named)
-}
-
-/// Prepares and starts a [`PrivateBroker`] on a blocking thread (it takes seconds).
-async fn start_private_broker() -> Result<PrivateBroker, String> {
-    let started = tokio::task::spawn_blocking(|| {
-        let mut broker = PrivateBroker::prepare()?;
-        // on failure `broker` drops here, stopping what started and removing its directory
-        let took = broker.start(PRIVATE_BROKER_START_TIMEOUT)?;
-        Ok::<_, PrivateBrokerError>((broker, took))
-    })
-    .await;
-    match started {
-        Ok(Ok((broker, took))) => {
-            tracing::info!(port = broker.amqp_port(), dir = %broker.dir().display(), took = ?took, "started a private rabbitmq-server");
-            Ok(broker)
-        }
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(format!("starting it panicked: {e}")),
-    }
-}
-
-/// Stops `broker` on a blocking thread and waits until its process is gone and its directory
-/// removed; a node that had to be killed is logged.
-async fn stop_private_broker(mut broker: PrivateBroker) {
-    let stopped = tokio::task::spawn_blocking(move || {
-        let result = broker.stop();
-        drop(broker);
-        result
-    })
-    .await;
-    match stopped {
-        Ok(Ok(())) => tracing::debug!("private rabbitmq-server stopped"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "private rabbitmq-server"),
-        Err(e) => tracing::warn!(error = %e, "stopping the private rabbitmq-server panicked"),
-    }
-}
-
-/// Connects to `url` (bounded by [`BROKER_PROBE_TIMEOUT`]) and declares partner's exchanges and
-/// queues, so its queue is bound before catalog's relay publishes anything.
-async fn prepare_broker(url: &str, partner: &PartnerConfig) -> Result<(), String> {
-    if url.starts_with("amqps:") {
-        return Err("amqps (TLS) is not supported, use amqp://".into());
-    }
-    url.parse::<lapin::uri::AMQPUri>()
-        .map_err(|e| format!("not an AMQP URL: {e}"))?;
-    let declare = async {
-        let connection = lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await?;
-        let channel = connection.create_channel().await?;
-        let result = stack_partner::consumer::declare_topology(&channel, partner).await;
-        let _ = connection.close(200, "stack prepared".into()).await;
-        result
-    };
-    match tokio::time::timeout(BROKER_PROBE_TIMEOUT, declare).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {BROKER_PROBE_TIMEOUT:?}")),
-    }
-}
-
 /// A random, lowercase name part unique to one stack.
 fn unique_token() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
@@ -339,8 +177,8 @@ fn unique_token() -> String {
 /// Starts iam, the catalog instances, the gateway and (with a broker) partner; returns once all
 /// are listening.
 pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
-    let (temp, data_dir) = match options.data_dir {
-        Some(dir) => (None, dir),
+    let (temp, data_dir) = match &options.data_dir {
+        Some(dir) => (None, dir.clone()),
         None => {
             let temp = tempfile::Builder::new().prefix("gauntlet-stack-").tempdir()?;
             let dir = temp.path().to_path_buf();
@@ -356,96 +194,14 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
     };
 
     // The broker first: partner's client goes into iam's config, and partner's queue must be
-    // bound before catalog's relay publishes.
-    let env = || std::env::var(AMQP_URL_ENV).ok();
-    let chosen = choose_broker(
-        [
-            options.amqp_url.clone(),
-            options.catalog.amqp_url.clone(),
-            // a replaced default means "as if nobody named one", so the environment is not asked
-            options.default_amqp_url.is_none().then(env).flatten(),
-        ],
-        options
-            .default_amqp_url
-            .clone()
-            .unwrap_or_else(|| DEFAULT_AMQP_URL.to_string()),
-    );
+    // bound before catalog's relay publishes. From here on a failure must not leave the stack's
+    // queues behind on the broker, nor its private broker running: dropping `lease` sees to it.
     let mut partner_config = options.partner.clone();
-    let token = unique_token();
-    partner_config.events_exchange = format!("gauntlet.{token}.catalog.events");
-    partner_config.queue = format!("gauntlet.{token}.partner.movie-events");
-    partner_config.dead_letter_exchange = format!("gauntlet.{token}.partner.dlx");
-    partner_config.dead_letter_queue = format!("gauntlet.{token}.partner.movie-events.dlq");
-    // the stack deletes them when it stops; a killed stack's go away by themselves
-    partner_config.queue_expires_ms = STACK_QUEUE_EXPIRES_MS;
-    let mut broker = chosen.as_str().to_string();
-    let mut private_broker = None;
-    let mut prepared = prepare_broker(&broker, &partner_config).await;
-    if let (Err(why), BrokerUrl::Default(_)) = (&prepared, &chosen) {
-        tracing::info!(broker = %mask_amqp_url(&broker), error = %why, "no RabbitMQ answers; trying a private rabbitmq-server");
-        match start_private_broker().await {
-            Ok(private) => match prepare_broker(&private.url(), &partner_config).await {
-                Ok(()) => {
-                    broker = private.url();
-                    prepared = Ok(());
-                    private_broker = Some(private);
-                }
-                Err(e) => {
-                    prepared = Err(format!(
-                        "{why}, and the private rabbitmq-server started for it failed: {e}"
-                    ));
-                    stop_private_broker(private).await;
-                }
-            },
-            Err(e) => prepared = Err(format!("{why}, and no private one: {e}")),
-        }
-    }
-    partner_config.amqp_url = broker.clone();
-    let (events, events_off) = match prepared {
-        Ok(()) => (
-            Some(EventsInfo {
-                broker: match &private_broker {
-                    Some(private) => format!(
-                        "private rabbitmq-server on 127.0.0.1:{} (stops with the stack)",
-                        private.amqp_port()
-                    ),
-                    None => mask_amqp_url(&broker),
-                },
-                private: private_broker.is_some(),
-                exchange: partner_config.events_exchange.clone(),
-                queue: partner_config.queue.clone(),
-                dead_letter_queue: partner_config.dead_letter_queue.clone(),
-            }),
-            None,
-        ),
-        Err(why) => {
-            // one line, and never the password (whatever the error quotes)
-            let mut why = why.replace(['\n', '\r'], " ");
-            if let Some(password) = broker
-                .split_once("://")
-                .and_then(|(_, rest)| rest.split('/').next())
-                .and_then(|authority| authority.rsplit_once('@'))
-                .and_then(|(userinfo, _)| userinfo.split_once(':'))
-                .map(|(_, password)| password)
-                .filter(|p| !p.is_empty())
-            {
-                why = why.replace(password, "***");
-            }
-            let reason = format!(
-                "events off (no relay, no partner): no RabbitMQ at {}: {why} (set --amqp-url or {AMQP_URL_ENV})",
-                mask_amqp_url(&broker)
-            );
-            tracing::info!("{reason}");
-            (None, Some(reason))
-        }
-    };
-    // a private broker goes as a whole: nothing to delete from it
-    let broker_cleanup = events.as_ref().filter(|e| !e.private).map(|_| BrokerCleanup {
-        amqp_url: broker.clone(),
-        partner: partner_config.clone(),
-    });
-    // from here on a failure must not leave the stack's queues behind on the broker
-    let guard = CleanupGuard(broker_cleanup.clone());
+    let broker::StackBroker {
+        events,
+        events_off,
+        lease,
+    } = broker::connect(&options, &mut partner_config).await;
 
     let (iam_listener, mut iam) = bind(options.host, port(options.base_port, 0)).await?;
     iam.name = "iam";
@@ -494,7 +250,7 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         config.data_dir = data_dir.join("catalog");
         config.iam_url = iam.url.clone();
         if events.is_some() {
-            config.amqp_url = Some(broker.clone());
+            config.amqp_url = Some(partner_config.amqp_url.clone());
             config.events_exchange = partner_config.events_exchange.clone();
         } else {
             config.amqp_url = None;
@@ -571,8 +327,7 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         partner,
         events,
         events_off,
-        broker_cleanup: guard.disarm(),
-        private_broker,
+        broker: lease,
         stop,
         stop_gateway,
         gateway_task: Some(gateway_task),
@@ -639,7 +394,7 @@ impl RunningStack {
 
     /// The stack's own broker, when it runs one (see [`StackOptions::default_amqp_url`]).
     pub fn private_broker(&self) -> Option<&PrivateBroker> {
-        self.private_broker.as_ref()
+        self.broker.private_broker()
     }
 
     /// Stops accepting, lets in-flight requests finish, waits for every service to stop. The
@@ -662,12 +417,7 @@ impl RunningStack {
                 result = outcome;
             }
         }
-        if let Some(cleanup) = self.broker_cleanup.take() {
-            cleanup.run().await;
-        }
-        if let Some(private) = self.private_broker.take() {
-            stop_private_broker(private).await;
-        }
+        std::mem::take(&mut self.broker).release().await;
         result
     }
 }
@@ -679,38 +429,8 @@ impl Drop for RunningStack {
     fn drop(&mut self) {
         let _ = self.stop_gateway.send(true);
         let _ = self.stop.send(true);
-        if let Some(cleanup) = self.broker_cleanup.take() {
-            cleanup_blocking(cleanup);
-        }
+        // then `broker` (a field) is let go of
     }
-}
-
-/// Deletes the stack's broker objects if `start` fails after declaring them.
-struct CleanupGuard(Option<BrokerCleanup>);
-
-impl CleanupGuard {
-    fn disarm(mut self) -> Option<BrokerCleanup> {
-        self.0.take()
-    }
-}
-
-impl Drop for CleanupGuard {
-    fn drop(&mut self) {
-        if let Some(cleanup) = self.0.take() {
-            cleanup_blocking(cleanup);
-        }
-    }
-}
-
-/// Runs `cleanup` on a thread of its own with its own runtime (drop cannot await), bounded by
-/// the probe timeout.
-fn cleanup_blocking(cleanup: BrokerCleanup) {
-    let worker = std::thread::spawn(move || {
-        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            runtime.block_on(cleanup.run());
-        }
-    });
-    let _ = worker.join();
 }
 
 /// A stack configuration file: `[iam]`, `[catalog]`, `[gateway]` and `[partner]` tables with any
@@ -758,52 +478,4 @@ pub fn apply_config_file(path: &std::path::Path, options: &mut StackOptions) -> 
     }
     options.gateway = file.gateway;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amqp_passwords_are_masked() {
-        assert_eq!(
-            mask_amqp_url("amqp://guest:guest@127.0.0.1:5672/%2f"),
-            "amqp://guest:***@127.0.0.1:5672/%2f"
-        );
-        assert_eq!(
-            mask_amqp_url("amqp://127.0.0.1:5672/%2f"),
-            "amqp://127.0.0.1:5672/%2f"
-        );
-        assert_eq!(mask_amqp_url("not a url"), "not a url");
-    }
-
-    #[test]
-    fn the_option_wins_then_the_config_file_then_the_environment_then_the_default() {
-        let url = |s: &str| Some(s.to_string());
-        let default = || DEFAULT_AMQP_URL.to_string();
-        assert_eq!(
-            choose_broker(
-                [
-                    url("amqp://a:b@h:1/%2f"),
-                    url("amqp://c:d@h:2/%2f"),
-                    url("amqp://e")
-                ],
-                default()
-            ),
-            BrokerUrl::Named("amqp://a:b@h:1/%2f".into())
-        );
-        assert_eq!(
-            choose_broker([url(" "), url("amqp://c:d@h:2/%2f"), url("amqp://e")], default()),
-            BrokerUrl::Named("amqp://c:d@h:2/%2f".into())
-        );
-        assert_eq!(
-            choose_broker([None, None, url("amqp://e")], default()),
-            BrokerUrl::Named("amqp://e".into())
-        );
-        // only the default may be replaced by a private broker
-        assert_eq!(
-            choose_broker([None, url(""), None], default()),
-            BrokerUrl::Default(DEFAULT_AMQP_URL.into())
-        );
-    }
 }
