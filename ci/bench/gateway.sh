@@ -63,6 +63,7 @@ wait_up "http://127.0.0.1:$IAM_PORT/readyz"
 GAUNTLET_CATALOG_LISTEN=127.0.0.1:$CATALOG_PORT GAUNTLET_CATALOG_DATA_DIR=$WORK/catalog \
   GAUNTLET_CATALOG_IAM_URL=http://127.0.0.1:$IAM_PORT "$BIN/catalog" 2>"$WORK/catalog.log" &
 PIDS+=($!)
+CATALOG_PID=$!
 wait_up "http://127.0.0.1:$CATALOG_PORT/readyz"
 
 cat > "$WORK/gateway.toml" <<CONF
@@ -94,6 +95,7 @@ rate_limit = { rate_per_sec = 1e9, burst = 1000000000 }
 CONF
 TOKIO_WORKER_THREADS=1 "$BIN/gateway" --config "$WORK/gateway.toml" 2>"$WORK/gateway.log" &
 PIDS+=($!)
+GATEWAY_PID=$!
 wait_up "http://127.0.0.1:$GATEWAY_PORT/readyz"
 
 mkdir -p "$WORK/nginx/logs"
@@ -128,6 +130,7 @@ http {
 CONF
 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
 PIDS+=($!)
+NGINX_PID=$!
 wait_up "http://127.0.0.1:$NGINX_PORT/api/movies"
 
 GW=http://127.0.0.1:$GATEWAY_PORT
@@ -148,9 +151,23 @@ done
 code=$(curl -s -o /dev/null -w '%{http_code}' "$GW/api/movies/$ID")
 [[ $code == 401 ]] || { echo "the gateway did not check the token (no token: $code)" >&2; exit 3; }
 
-# run NAME URL -> "rps p99_ms"
+# CPU time (clock ticks, user + system) used so far by PIDs and their children (nginx's worker).
+cpu_ticks() {
+  local pids=("$@") total=0 pid
+  for pid in "$@"; do pids+=($(pgrep -P "$pid" || true)); done
+  for pid in $(printf '%s\n' "${pids[@]}" | sort -u); do
+    [[ -r /proc/$pid/stat ]] || continue
+    total=$((total + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+TICKS_PER_SEC=$(getconf CLK_TCK)
+
+# run NAME URL PROXY_PID -> "rps p99_ms proxy_cpu_us_per_request catalog_cpu_us_per_request"
 run() {
-  local out
+  local out before_proxy before_catalog
+  before_proxy=$(cpu_ticks "$3")
+  before_catalog=$(cpu_ticks "$CATALOG_PID")
   out=$(wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "Authorization: Bearer $TOKEN" "$2")
   if grep -q "Non-2xx" <<<"$out"; then
     echo "$1: wrk saw non-2xx answers:" >&2
@@ -160,26 +177,36 @@ run() {
   local rps p99
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")
-  echo "$rps $p99"
+  local requests proxy_cpu catalog_cpu
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  proxy_cpu=$(awk -v a="$before_proxy" -v b="$(cpu_ticks "$3")" -v n="$requests" -v hz="$TICKS_PER_SEC" \
+    'BEGIN {printf "%.1f", (b - a) / hz * 1e6 / n}')
+  catalog_cpu=$(awk -v a="$before_catalog" -v b="$(cpu_ticks "$CATALOG_PID")" -v n="$requests" -v hz="$TICKS_PER_SEC" \
+    'BEGIN {printf "%.1f", (b - a) / hz * 1e6 / n}')
+  echo "$rps $p99 $proxy_cpu $catalog_cpu"
 }
 
 echo "warming up..." >&2
 wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $TOKEN" "$GW/api/movies/$ID" >/dev/null
 wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$NGINX_PORT/api/movies/$ID" >/dev/null
 
-printf '%-8s %-8s %12s %10s\n' round target "requests/s" "p99 ms"
-declare -A RPS P99
+# CPU columns: CPU time per request of the proxy process and of catalog behind it, in µs (from
+# /proc; less sensitive to what else the machine is doing than requests/s).
+printf '%-8s %-8s %12s %10s %12s %14s\n' round target "requests/s" "p99 ms" "proxy cpu µs" "catalog cpu µs"
+declare -A RPS P99 CPU
 for round in $(seq 1 "$ROUNDS"); do
   for target in gateway nginx direct; do
     case $target in
-      gateway) url="$GW/api/movies/$ID" ;;
-      nginx) url="http://127.0.0.1:$NGINX_PORT/api/movies/$ID" ;;
-      direct) url="http://127.0.0.1:$CATALOG_PORT/v1/movies/$ID" ;;
+      gateway) url="$GW/api/movies/$ID" pid=$GATEWAY_PID ;;
+      nginx) url="http://127.0.0.1:$NGINX_PORT/api/movies/$ID" pid=$NGINX_PID ;;
+      direct) url="http://127.0.0.1:$CATALOG_PORT/v1/movies/$ID" pid=$CATALOG_PID ;;
     esac
-    read -r rps p99 <<<"$(run "$target" "$url")"
-    printf '%-8s %-8s %12.0f %10.2f\n' "$round" "$target" "$rps" "$p99"
+    read -r rps p99 proxy_cpu catalog_cpu <<<"$(run "$target" "$url" "$pid")"
+    [[ $target == direct ]] && proxy_cpu=-
+    printf '%-8s %-8s %12.0f %10.2f %12s %14s\n' "$round" "$target" "$rps" "$p99" "$proxy_cpu" "$catalog_cpu"
     RPS[$target]="${RPS[$target]:-} $rps"
     P99[$target]="${P99[$target]:-} $p99"
+    CPU[$target]="${CPU[$target]:-} $proxy_cpu"
   done
 done
 mean() { awk '{s=0; for (i=1;i<=NF;i++) s+=$i; print s/NF}' <<<"$1"; }
@@ -187,7 +214,9 @@ G_RPS=$(mean "${RPS[gateway]}"); N_RPS=$(mean "${RPS[nginx]}")
 G_P99=$(mean "${P99[gateway]}"); N_P99=$(mean "${P99[nginx]}")
 echo
 echo "mean over $ROUNDS rounds, $CONNS connections, ${SECS}s each, one proxy worker:"
-printf 'gateway (JWT checked)  %10.0f req/s   p99 %7.2f ms\n' "$G_RPS" "$G_P99"
-printf 'nginx (no auth)        %10.0f req/s   p99 %7.2f ms\n' "$N_RPS" "$N_P99"
+G_CPU=$(mean "${CPU[gateway]}"); N_CPU=$(mean "${CPU[nginx]}")
+printf 'gateway (JWT checked)  %10.0f req/s   p99 %7.2f ms   %6.1f µs CPU/request\n' "$G_RPS" "$G_P99" "$G_CPU"
+printf 'nginx (no auth)        %10.0f req/s   p99 %7.2f ms   %6.1f µs CPU/request\n' "$N_RPS" "$N_P99" "$N_CPU"
 awk -v g="$G_RPS" -v n="$N_RPS" 'BEGIN {printf "throughput ratio gateway/nginx: %.2fx (target >= 1.0x)\n", g/n}'
 awk -v g="$G_P99" -v n="$N_P99" 'BEGIN {printf "p99 ratio gateway/nginx:        %.2fx (target <= 1.2x)\n", g/n}'
+awk -v g="$G_CPU" -v n="$N_CPU" 'BEGIN {printf "proxy CPU per request gateway/nginx: %.2fx\n", g/n}'

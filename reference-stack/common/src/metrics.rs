@@ -23,10 +23,26 @@ struct Histogram {
     sum: f64,
 }
 
+/// Requests of one method on one route: counts by status, and their durations.
+#[derive(Default)]
+struct RouteStats {
+    by_status: BTreeMap<u16, u64>,
+    durations: Histogram,
+}
+
+/// By method, then route: nested so that a request is counted by looking its names up as
+/// `&str`, without building owned keys for every request.
 #[derive(Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16), u64>,
-    durations: BTreeMap<(String, String), Histogram>,
+    by_method: BTreeMap<String, BTreeMap<String, RouteStats>>,
+}
+
+/// The entry of `map` named `key`, created empty on first use: the owned key is built only then.
+fn named<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
 }
 
 /// Renders a service's own metric families (Prometheus text, complete lines).
@@ -45,14 +61,9 @@ impl Metrics {
     /// Records one finished request.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        *inner
-            .requests
-            .entry((method.to_string(), route.to_string(), status))
-            .or_default() += 1;
-        let hist = inner
-            .durations
-            .entry((method.to_string(), route.to_string()))
-            .or_default();
+        let stats = named(named(&mut inner.by_method, method), route);
+        *stats.by_status.entry(status).or_default() += 1;
+        let hist = &mut stats.durations;
         hist.count += 1;
         hist.sum += seconds;
         for (i, bound) in BUCKETS.iter().enumerate() {
@@ -76,16 +87,24 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP http_requests_total Requests served, by method, route and status.\n");
         out.push_str("# TYPE http_requests_total counter\n");
-        for ((method, route, status), n) in &inner.requests {
-            let _ = writeln!(
-                out,
-                "http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
-                escape(route)
-            );
+        let routes = || {
+            inner
+                .by_method
+                .iter()
+                .flat_map(|(method, routes)| routes.iter().map(move |(route, stats)| (method, route, stats)))
+        };
+        for (method, route, stats) in routes() {
+            for (status, n) in &stats.by_status {
+                let _ = writeln!(
+                    out,
+                    "http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+                    escape(route)
+                );
+            }
         }
         out.push_str("# HELP http_request_duration_seconds Time to produce the response.\n");
         out.push_str("# TYPE http_request_duration_seconds histogram\n");
-        for ((method, route), h) in &inner.durations {
+        for (method, route, RouteStats { durations: h, .. }) in routes() {
             let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
             for (bound, count) in BUCKETS.iter().zip(h.counts) {
                 let _ = writeln!(

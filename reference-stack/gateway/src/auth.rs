@@ -13,6 +13,8 @@ use stack_common::ApiError;
 use stack_common::auth::{Claims, TokenVerifier, bearer_token};
 use tokio::time::Instant;
 
+use crate::FastHash;
+
 /// Entries above this many are swept of the expired ones (and all dropped if that is not
 /// enough), which bounds memory under a flood of distinct valid tokens.
 const MAX_ENTRIES: usize = 10_000;
@@ -21,7 +23,7 @@ const MAX_ENTRIES: usize = 10_000;
 pub struct EdgeAuth {
     verifier: Arc<TokenVerifier>,
     ttl: Duration,
-    cache: RwLock<HashMap<String, (Arc<Claims>, Instant)>>,
+    cache: RwLock<HashMap<String, (Arc<Claims>, Instant), FastHash>>,
 }
 
 impl EdgeAuth {

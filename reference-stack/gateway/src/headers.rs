@@ -25,6 +25,14 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 /// Removes hop-by-hop headers. `TE: trailers` is kept: gRPC requires it end to end over HTTP/2,
 /// and it asks for nothing but trailers.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages carry none of them: one pass over the names (cheap comparisons, no
+    // hashing) settles that before any removal is tried.
+    if !headers
+        .keys()
+        .any(|name| name == header::TE || HOP_BY_HOP.contains(name))
+    {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -50,7 +58,9 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.as_bytes().iter().all(|b| b.is_ascii_graphic()))
         .cloned()
         .unwrap_or_else(|| {
-            HeaderValue::from_str(&next_uuid().to_string()).unwrap_or(HeaderValue::from_static("-"))
+            let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            let text = next_uuid().hyphenated().encode_lower(&mut text);
+            HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("-"))
         })
 }
 
@@ -77,43 +87,90 @@ fn next_uuid() -> uuid::Uuid {
     uuid::Builder::from_random_bytes(((u128::from(hi) << 64) | u128::from(lo)).to_be_bytes()).into_uuid()
 }
 
-/// Sets the forwarding headers for a request from `peer` (over TLS when `tls`), its original
-/// host being `host`.
-pub fn set_forwarded(headers: &mut HeaderMap, peer: SocketAddr, tls: bool, host: Option<&str>) {
-    let ip = peer.ip();
-    let proto = if tls { "https" } else { "http" };
-    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prior) => format!("{prior}, {ip}"),
-        None => ip.to_string(),
-    };
-    insert(headers, "x-forwarded-for", &xff);
-    insert(headers, "x-forwarded-proto", proto);
-    // RFC 7239: an IPv6 address is bracketed and quoted.
-    let node = match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => format!("\"[{v6}]\""),
-    };
-    let mut element = format!("for={node};proto={proto}");
-    if let Some(host) = host {
-        insert(headers, "x-forwarded-host", host);
-        if host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        {
-            element.push_str(&format!(";host=\"{host}\""));
-        }
-    }
-    let forwarded = match headers.get(header::FORWARDED).and_then(|v| v.to_str().ok()) {
-        Some(prior) => format!("{prior}, {element}"),
-        None => element,
-    };
-    insert(headers, header::FORWARDED.as_str(), &forwarded);
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// The client end of one connection, as the forwarding headers name it. Built once per
+/// connection: every request on it comes from the same address over the same transport, so
+/// only the parts that depend on the request (prior hops, `Host`) are assembled per request.
+#[derive(Clone)]
+pub struct ClientHop {
+    /// The client's address as `x-forwarded-for` gives it.
+    ip: HeaderValue,
+    /// `http` or `https`.
+    proto: HeaderValue,
+    /// `for=...;proto=...`, the RFC 7239 element without its `host`.
+    element: String,
 }
 
-fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
-    if let Ok(value) = HeaderValue::from_str(value) {
-        headers.insert(HeaderName::from_static(name), value);
+impl ClientHop {
+    /// The hop of a client at `peer`, over TLS when `tls`.
+    pub fn new(peer: SocketAddr, tls: bool) -> ClientHop {
+        let ip = peer.ip();
+        let proto = if tls { "https" } else { "http" };
+        // RFC 7239: an IPv6 address is bracketed and quoted.
+        let node = match ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("\"[{v6}]\""),
+        };
+        ClientHop {
+            ip: HeaderValue::from_str(&ip.to_string()).unwrap_or(HeaderValue::from_static("unknown")),
+            proto: HeaderValue::from_static(proto),
+            element: format!("for={node};proto={proto}"),
+        }
     }
+
+    /// Sets the forwarding headers of a request from this client whose `Host` was `host`:
+    /// appends to `x-forwarded-for` and `forwarded` (RFC 7239), sets `x-forwarded-proto` and
+    /// `x-forwarded-host`.
+    pub fn apply(&self, headers: &mut HeaderMap, host: Option<&HeaderValue>) {
+        let xff = match headers.get(&X_FORWARDED_FOR) {
+            Some(prior) => joined(prior.as_bytes(), self.ip.as_bytes()),
+            None => Some(self.ip.clone()),
+        };
+        if let Some(xff) = xff {
+            headers.insert(X_FORWARDED_FOR, xff);
+        }
+        headers.insert(X_FORWARDED_PROTO, self.proto.clone());
+        let mut element = Vec::with_capacity(self.element.len() + 40);
+        element.extend_from_slice(self.element.as_bytes());
+        if let Some(host) = host {
+            headers.insert(X_FORWARDED_HOST, host.clone());
+            let host = host.as_bytes();
+            if host
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(b))
+            {
+                element.extend_from_slice(b";host=\"");
+                element.extend_from_slice(host);
+                element.push(b'"');
+            }
+        }
+        let forwarded = match headers.get(header::FORWARDED) {
+            Some(prior) => joined(prior.as_bytes(), &element),
+            None => HeaderValue::from_maybe_shared(bytes::Bytes::from(element)).ok(),
+        };
+        if let Some(forwarded) = forwarded {
+            headers.insert(header::FORWARDED, forwarded);
+        }
+    }
+}
+
+/// `prior, next` as a header value (`None` if `prior` held bytes a value cannot).
+fn joined(prior: &[u8], next: &[u8]) -> Option<HeaderValue> {
+    let mut value = Vec::with_capacity(prior.len() + 2 + next.len());
+    value.extend_from_slice(prior);
+    value.extend_from_slice(b", ");
+    value.extend_from_slice(next);
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(value)).ok()
+}
+
+/// Sets the forwarding headers for a request from `peer` (over TLS when `tls`), its original
+/// host being `host` (see [`ClientHop`], which the proxy keeps per connection).
+pub fn set_forwarded(headers: &mut HeaderMap, peer: SocketAddr, tls: bool, host: Option<&str>) {
+    let host = host.and_then(|h| HeaderValue::from_str(h).ok());
+    ClientHop::new(peer, tls).apply(headers, host.as_ref());
 }
 
 #[cfg(test)]

@@ -3,6 +3,12 @@
 
 use stack_gateway::GatewayConfig;
 
+/// mimalloc rather than the system allocator: a proxied request makes a few dozen small
+/// allocations (headers, buffers, futures), and glibc's malloc was 7% of the gateway's CPU in
+/// `ci/bench/gateway.sh` profiles.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     stack_common::service::main("gateway", "GAUNTLET_GATEWAY", |c: &GatewayConfig| c.log_json, run)
 }

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,8 +16,8 @@ use tokio::time::Instant;
 
 use crate::balance::FailureOutcome;
 use crate::config::{GatewayConfig, RouteConfig};
-use crate::headers::{self, REQUEST_ID};
-use crate::ratelimit::{Decision, RateLimiter};
+use crate::headers::{self, ClientHop, REQUEST_ID};
+use crate::ratelimit::{Consumer, Decision, RateLimiter};
 use crate::respond::{self, Body, BoxError};
 use crate::stats::Stats;
 use crate::upstream::Upstream;
@@ -58,16 +59,27 @@ impl Route {
         self.methods.is_empty() || self.methods.contains(method)
     }
 
-    /// The upstream path for `path` (which this route matched).
-    fn rewrite(&self, path: &str) -> String {
+    /// The upstream target (origin form: path and query) for `uri`, whose path this route
+    /// matched.
+    fn upstream_target(&self, uri: &http::Uri) -> String {
+        let path = uri.path();
+        let query = uri.query();
+        let mut target = String::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1) + 8);
         match &self.config.rewrite {
-            None => path.to_string(),
+            None => target.push_str(path),
             Some(replacement) => {
-                let rest = &path[self.config.prefix.len().min(path.len())..];
-                let joined = format!("{replacement}{rest}");
-                if joined.is_empty() { "/".into() } else { joined }
+                target.push_str(replacement);
+                target.push_str(&path[self.config.prefix.len().min(path.len())..]);
+                if target.is_empty() {
+                    target.push('/');
+                }
             }
         }
+        if let Some(query) = query {
+            target.push('?');
+            target.push_str(query);
+        }
+        target
     }
 }
 
@@ -89,16 +101,16 @@ pub struct Proxy {
 
 /// What the access log and metrics say about one request.
 #[derive(Clone)]
-struct Outcome {
-    route: String,
+struct Outcome<'a> {
+    route: &'a str,
     upstream: Option<SocketAddr>,
     attempts: u32,
 }
 
-impl Outcome {
-    fn gateway(route: &str) -> Outcome {
+impl Outcome<'_> {
+    fn gateway(route: &str) -> Outcome<'_> {
         Outcome {
-            route: route.to_string(),
+            route,
             upstream: None,
             attempts: 0,
         }
@@ -114,25 +126,25 @@ fn idempotent(method: &Method) -> bool {
 }
 
 impl Proxy {
-    /// Serves one request from `peer`.
+    /// Serves one request from `peer` (the client end `hop` of its connection).
     pub async fn handle(
         self: &Arc<Self>,
         req: Request<Incoming>,
         peer: SocketAddr,
-        tls: bool,
+        hop: &ClientHop,
     ) -> Response<Body> {
         let start = Instant::now();
         let request_id = headers::request_id(req.headers());
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let (mut response, outcome) = self.dispatch(req, peer, tls, &request_id).await;
+        let (mut response, outcome) = self.dispatch(req, peer, hop, &request_id).await;
         headers::strip_hop_by_hop(response.headers_mut());
         response.headers_mut().insert(REQUEST_ID, request_id.clone());
         let elapsed = start.elapsed();
         let status = response.status().as_u16();
         self.stats
             .requests
-            .observe(method.as_str(), &outcome.route, status, elapsed.as_secs_f64());
+            .observe(method.as_str(), outcome.route, status, elapsed.as_secs_f64());
         if self.config.access_log {
             tracing::info!(
                 target: "access",
@@ -151,20 +163,20 @@ impl Proxy {
     }
 
     async fn dispatch(
-        self: &Arc<Self>,
+        &self,
         req: Request<Incoming>,
         peer: SocketAddr,
-        tls: bool,
+        hop: &ClientHop,
         request_id: &HeaderValue,
-    ) -> (Response<Body>, Outcome) {
+    ) -> (Response<Body>, Outcome<'_>) {
         if let Err(err) = filter::check(req.method(), req.uri(), req.headers(), &self.config.limits) {
             return (json_error(&err), Outcome::gateway("rejected"));
         }
         let path = req.uri().path();
         if req.method() == Method::GET
-            && let Some(response) = self.own_endpoint(path)
+            && let Some((endpoint, response)) = self.own_endpoint(path)
         {
-            return (response, Outcome::gateway(path));
+            return (response, Outcome::gateway(endpoint));
         }
         let mut path_matched = false;
         let Some(route) = self.routes.iter().find(|r| {
@@ -189,7 +201,7 @@ impl Proxy {
         };
 
         // Edge authentication, then the rate limit keyed by who the token says the caller is.
-        let mut consumer = None;
+        let mut claims = None;
         if let Some(auth) = &route.config.auth {
             let authorization = match req.headers().get(header::AUTHORIZATION).map(|v| v.to_str()) {
                 None => None,
@@ -198,7 +210,7 @@ impl Proxy {
             };
             let checked = self.auth.authorize(authorization, auth.scope.as_deref()).await;
             match checked {
-                Ok(claims) => consumer = Some(format!("sub:{}", claims.sub)),
+                Ok(checked) => claims = Some(checked),
                 Err(err) => {
                     self.stats
                         .count("gateway_auth_rejected_total", &[("route", &route.config.name)]);
@@ -208,8 +220,11 @@ impl Proxy {
         }
         let mut rate_headers = None;
         if let Some(limiter) = &route.limiter {
-            let consumer = consumer.unwrap_or_else(|| format!("ip:{}", peer.ip()));
-            match limiter.check(&consumer) {
+            let consumer = match &claims {
+                Some(claims) => Consumer::Subject(&claims.sub),
+                None => Consumer::Address(peer.ip()),
+            };
+            match limiter.check(consumer) {
                 Decision::Allowed { remaining } => rate_headers = Some((limiter.burst(), remaining)),
                 Decision::Limited { retry_after } => {
                     self.stats
@@ -237,7 +252,7 @@ impl Proxy {
             }
         }
 
-        let (mut response, outcome) = self.forward(route, req, peer, tls, request_id).await;
+        let (mut response, outcome) = self.forward(route, req, hop, request_id).await;
         if let Some((limit, remaining)) = rate_headers {
             let h = response.headers_mut();
             h.insert("ratelimit-limit", HeaderValue::from(limit));
@@ -246,20 +261,20 @@ impl Proxy {
         (response, outcome)
     }
 
-    fn own_endpoint(&self, path: &str) -> Option<Response<Body>> {
-        match path {
-            "/healthz" => Some(respond::text(
-                StatusCode::OK,
-                "application/json",
-                r#"{"status":"ok"}"#,
-            )),
+    /// The gateway's own `GET` endpoints: the endpoint's name and its answer.
+    fn own_endpoint(&self, path: &str) -> Option<(&'static str, Response<Body>)> {
+        let (endpoint, response) = match path {
+            "/healthz" => (
+                "/healthz",
+                respond::text(StatusCode::OK, "application/json", r#"{"status":"ok"}"#),
+            ),
             "/readyz" => {
                 // Ready when every upstream has an instance to send traffic to.
                 let ready = self
                     .upstreams
                     .iter()
                     .all(|u| u.balancer.states().iter().any(|s| s.ready && !s.ejected));
-                Some(if ready {
+                let response = if ready {
                     respond::text(StatusCode::OK, "application/json", r#"{"status":"ready"}"#)
                 } else {
                     respond::text(
@@ -267,29 +282,36 @@ impl Proxy {
                         "application/json",
                         r#"{"status":"not_ready"}"#,
                     )
-                })
+                };
+                ("/readyz", response)
             }
-            "/metrics" => Some(respond::text(
-                StatusCode::OK,
-                "text/plain; version=0.0.4",
-                self.stats.render(&self.upstreams),
-            )),
-            "/openapi.yaml" => Some(respond::text(StatusCode::OK, "application/yaml", self.openapi)),
-            _ => None,
-        }
+            "/metrics" => (
+                "/metrics",
+                respond::text(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4",
+                    self.stats.render(&self.upstreams),
+                ),
+            ),
+            "/openapi.yaml" => (
+                "/openapi.yaml",
+                respond::text(StatusCode::OK, "application/yaml", self.openapi),
+            ),
+            _ => return None,
+        };
+        Some((endpoint, response))
     }
 
-    async fn forward(
-        &self,
-        route: &Route,
+    async fn forward<'a>(
+        &'a self,
+        route: &'a Route,
         req: Request<Incoming>,
-        peer: SocketAddr,
-        tls: bool,
+        hop: &ClientHop,
         request_id: &HeaderValue,
-    ) -> (Response<Body>, Outcome) {
-        let name = route.config.name.clone();
+    ) -> (Response<Body>, Outcome<'a>) {
+        let name = route.config.name.as_str();
         let grpc = route.config.grpc;
-        let fail = |err: ApiError, outcome: Outcome| {
+        let fail = |err: ApiError, outcome: Outcome<'a>| {
             let response = if grpc {
                 respond::grpc_error(&err)
             } else {
@@ -305,7 +327,7 @@ impl Proxy {
             1
         };
         let limit = self.config.limits.max_body_bytes;
-        let over_limit = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let over_limit = Arc::new(AtomicBool::new(false));
         // A request that may be sent twice needs its body kept; others stream through.
         let mut body = if max_attempts > 1 {
             match Limited::new(body, limit).collect().await {
@@ -316,7 +338,7 @@ impl Proxy {
                     } else {
                         ApiError::invalid_request("cannot read the request body")
                     };
-                    return fail(err, Outcome::gateway(&name));
+                    return fail(err, Outcome::gateway(name));
                 }
             }
         } else {
@@ -327,7 +349,7 @@ impl Proxy {
                         // Remember it: by the time the client call fails, hyper may report
                         // the aborted exchange rather than this cause.
                         if err.is::<http_body_util::LengthLimitError>() {
-                            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                            flag.store(true, Ordering::Relaxed);
                         }
                         err
                     })
@@ -335,33 +357,31 @@ impl Proxy {
             ))
         };
 
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| parts.uri.authority().map(|a| a.to_string()));
+        // The client's Host (HTTP/1.1), else its :authority (HTTP/2); the upstream gets its own.
+        let host = parts.headers.remove(header::HOST).or_else(|| {
+            parts
+                .uri
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        });
         headers::strip_hop_by_hop(&mut parts.headers);
-        parts.headers.remove(header::HOST);
-        headers::set_forwarded(&mut parts.headers, peer, tls, host.as_deref());
+        hop.apply(&mut parts.headers, host.as_ref());
         parts.headers.insert(REQUEST_ID, request_id.clone());
-        let path_and_query = {
-            let path = route.rewrite(parts.uri.path());
-            match parts.uri.query() {
-                Some(q) => format!("{path}?{q}"),
-                None => path,
-            }
+        let Ok(target) = http::Uri::try_from(route.upstream_target(&parts.uri)) else {
+            return fail(
+                ApiError::invalid_request("malformed request target"),
+                Outcome::gateway(name),
+            );
         };
         parts.version = if grpc { Version::HTTP_2 } else { Version::HTTP_11 };
         let upstream = &route.upstream;
-        let client = if grpc { &upstream.h2c } else { &upstream.http1 };
 
         let mut tried: Vec<SocketAddr> = Vec::new();
-        let mut outcome = Outcome::gateway(&name);
-        let mut last_failure: Option<(Response<Body>, Outcome)> = None;
+        let mut outcome = Outcome::gateway(name);
+        let mut last_failure: Option<(Response<Body>, Outcome<'a>)> = None;
         for attempt in 0..max_attempts {
             if attempt > 0 {
-                self.stats.count("gateway_retries_total", &[("route", &name)]);
+                self.stats.count("gateway_retries_total", &[("route", name)]);
                 let backoff = Duration::from_millis(
                     route
                         .config
@@ -389,9 +409,6 @@ impl Proxy {
             tried.push(addr);
             outcome.upstream = Some(addr);
             outcome.attempts = attempt + 1;
-            let Ok(uri) = format!("http://{addr}{path_and_query}").parse::<http::Uri>() else {
-                return fail(ApiError::invalid_request("malformed request target"), outcome);
-            };
             // The head is copied only when another attempt may need it.
             let head = if attempt + 1 < max_attempts {
                 parts.clone()
@@ -399,9 +416,32 @@ impl Proxy {
                 std::mem::replace(&mut parts, Request::new(()).into_parts().0)
             };
             let mut request = Request::from_parts(head, body.take());
-            *request.uri_mut() = uri;
+            let sent = if grpc {
+                // hyper-util's client: HTTP/2 multiplexes many requests on one connection,
+                // and it wants the absolute URI to pick the connection.
+                match http::Uri::builder()
+                    .scheme("http")
+                    .authority(addr.to_string())
+                    .path_and_query(target.path_and_query().map_or("/", |p| p.as_str()))
+                    .build()
+                {
+                    Ok(uri) => *request.uri_mut() = uri,
+                    Err(_) => return fail(ApiError::invalid_request("malformed request target"), outcome),
+                }
+                let call = upstream.h2c.request(request);
+                tokio::time::timeout_at(deadline, async move {
+                    call.await
+                        .map(|r| r.map(|b| b.map_err(BoxError::from).boxed()))
+                        .map_err(BoxError::from)
+                })
+                .await
+            } else {
+                *request.uri_mut() = target.clone();
+                let call = upstream.http1.send(addr, request);
+                tokio::time::timeout_at(deadline, async move { call.await.map_err(BoxError::from) }).await
+            };
 
-            match tokio::time::timeout_at(deadline, client.request(request)).await {
+            match sent {
                 Err(_elapsed) => {
                     // The time budget is spent: no retry. A slow instance counts as failing.
                     self.record_failure(upstream, addr);
@@ -418,7 +458,7 @@ impl Proxy {
                     );
                 }
                 Ok(Err(err)) => {
-                    if over_limit.load(std::sync::atomic::Ordering::Relaxed) {
+                    if over_limit.load(Ordering::Relaxed) {
                         return fail(ApiError::payload_too_large(limit), outcome);
                     }
                     tracing::warn!(upstream = %upstream.name, instance = %addr, error = %err, "upstream request failed");
@@ -432,7 +472,6 @@ impl Proxy {
                 }
                 Ok(Ok(response)) => {
                     let status = response.status();
-                    let response = response.map(|b| b.map_err(BoxError::from).boxed());
                     if matches!(status.as_u16(), 502..=504) {
                         self.record_failure(upstream, addr);
                         last_failure = Some((response, outcome.clone()));

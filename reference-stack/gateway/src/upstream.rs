@@ -1,6 +1,6 @@
 //! An upstream service: its instances (static, or from DNS re-resolved every `refresh_ms`), their
-//! balancer, the pooled keep-alive clients that reach them (HTTP/1.1 for REST, h2c with prior
-//! knowledge for gRPC, so trailers survive), and the active health check against `/readyz`.
+//! balancer, the pooled keep-alive connections that reach them (HTTP/1.1 for REST, h2c with
+//! prior knowledge for gRPC, so trailers survive), and the active health check against `/readyz`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,9 +13,10 @@ use tokio::sync::watch;
 
 use crate::balance::Balancer;
 use crate::config::UpstreamConfig;
+use crate::pool::Http1Pool;
 use crate::respond::{Body, empty};
 
-/// A pooled client.
+/// A pooled client (h2c).
 pub type HttpClient = Client<HttpConnector, Body>;
 
 /// One upstream service.
@@ -24,8 +25,8 @@ pub struct Upstream {
     pub name: String,
     /// Its instances.
     pub balancer: Balancer,
-    /// HTTP/1.1 keep-alive pool.
-    pub http1: HttpClient,
+    /// HTTP/1.1 keep-alive connections.
+    pub http1: Arc<Http1Pool>,
     /// HTTP/2 cleartext (prior knowledge) pool, for gRPC.
     pub h2c: HttpClient,
     config: UpstreamConfig,
@@ -64,11 +65,7 @@ impl Upstream {
             }
         };
         let connect_timeout = Duration::from_millis(config.connect_timeout_ms);
-        let http1 = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(256)
-            .build(connector(connect_timeout));
+        let http1 = Http1Pool::new(connect_timeout, Duration::from_secs(30), 256);
         let h2c = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
@@ -148,15 +145,21 @@ impl Upstream {
     }
 
     async fn probe(&self, addr: SocketAddr, timeout: Duration) -> bool {
-        let Ok(uri) = format!("http://{addr}{}", self.config.health_path).parse::<http::Uri>() else {
+        let Ok(uri) = self.config.health_path.parse::<http::Uri>() else {
             return false;
         };
         let mut request = http::Request::new(empty());
         *request.uri_mut() = uri;
-        match tokio::time::timeout(timeout, self.http1.request(request)).await {
-            Ok(Ok(response)) => response.status().is_success(),
-            _ => false,
-        }
+        let check = async {
+            let response = self.http1.send(addr, request).await.ok()?;
+            let ready = response.status().is_success();
+            // read to the end, so the connection goes back to the pool for the next check
+            http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .ok()?;
+            Some(ready)
+        };
+        matches!(tokio::time::timeout(timeout, check).await, Ok(Some(true)))
     }
 }
 

@@ -7,6 +7,7 @@ mod auth;
 mod flow;
 mod hygiene;
 mod limits;
+mod pool;
 mod resilience;
 mod shutdown;
 mod support;
