@@ -202,6 +202,9 @@ fn default_dns_refresh_ms() -> u64 {
 fn default_timeout_ms() -> u64 {
     10_000
 }
+/// The most retries a route may ask for.
+pub const MAX_RETRIES: u32 = 5;
+
 fn default_retries() -> u32 {
     1
 }
@@ -429,8 +432,11 @@ impl GatewayConfig {
             if route.timeout_ms == 0 {
                 return Err(invalid(format!("{key}.timeout_ms"), "must be > 0"));
             }
-            if route.retries > 5 {
-                return Err(invalid(format!("{key}.retries"), "at most 5"));
+            if route.retries > MAX_RETRIES {
+                return Err(invalid(
+                    format!("{key}.retries"),
+                    format!("at most {MAX_RETRIES}"),
+                ));
             }
             if let Some(rl) = &route.rate_limit
                 && (!(rl.rate_per_sec.is_finite() && rl.rate_per_sec > 0.0) || rl.burst == 0)

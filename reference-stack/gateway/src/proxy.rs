@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use stack_common::ApiError;
 use tokio::time::Instant;
 
 use crate::balance::FailureOutcome;
-use crate::config::{GatewayConfig, RouteConfig};
+use crate::config::{GatewayConfig, MAX_RETRIES, RouteConfig};
 use crate::headers::{self, ClientHop, REQUEST_ID};
 use crate::ratelimit::{Consumer, Decision, RateLimiter};
 use crate::respond::{self, Body, BoxError};
@@ -116,6 +116,9 @@ impl Outcome<'_> {
         }
     }
 }
+
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 
 /// Retries are only safe where repeating the request has no further effect (RFC 9110 §9.2.2).
 fn idempotent(method: &Method) -> bool {
@@ -225,7 +228,7 @@ impl Proxy {
                 None => Consumer::Address(peer.ip()),
             };
             match limiter.check(consumer) {
-                Decision::Allowed { remaining } => rate_headers = Some((limiter.burst(), remaining)),
+                Decision::Allowed { remaining } => rate_headers = Some((limiter.burst_header(), remaining)),
                 Decision::Limited { retry_after } => {
                     self.stats
                         .count("gateway_rate_limited_total", &[("route", &route.config.name)]);
@@ -237,15 +240,18 @@ impl Proxy {
                     let wait = retry_after.as_secs_f64().ceil().max(1.0) as u64;
                     let h = response.headers_mut();
                     h.insert(header::RETRY_AFTER, HeaderValue::from(wait));
-                    h.insert("ratelimit-limit", HeaderValue::from(limiter.burst()));
-                    h.insert("ratelimit-remaining", HeaderValue::from(0));
-                    h.insert("ratelimit-reset", HeaderValue::from(wait));
+                    h.insert(RATELIMIT_LIMIT, limiter.burst_header());
+                    h.insert(RATELIMIT_REMAINING, HeaderValue::from(0));
+                    h.insert(
+                        HeaderName::from_static("ratelimit-reset"),
+                        HeaderValue::from(wait),
+                    );
                     if let Ok(policy) = HeaderValue::from_str(&format!(
                         "{};w={}",
                         limiter.burst(),
                         limiter.window().as_secs_f64().ceil().max(1.0) as u64
                     )) {
-                        h.insert("ratelimit-policy", policy);
+                        h.insert(HeaderName::from_static("ratelimit-policy"), policy);
                     }
                     return (response, outcome);
                 }
@@ -255,8 +261,8 @@ impl Proxy {
         let (mut response, outcome) = self.forward(route, req, hop, request_id).await;
         if let Some((limit, remaining)) = rate_headers {
             let h = response.headers_mut();
-            h.insert("ratelimit-limit", HeaderValue::from(limit));
-            h.insert("ratelimit-remaining", HeaderValue::from(remaining));
+            h.insert(RATELIMIT_LIMIT, limit);
+            h.insert(RATELIMIT_REMAINING, HeaderValue::from(remaining));
         }
         (response, outcome)
     }
@@ -322,14 +328,17 @@ impl Proxy {
         let deadline = Instant::now() + Duration::from_millis(route.config.timeout_ms);
         let (mut parts, body) = req.into_parts();
         let max_attempts = if idempotent(&parts.method) {
-            1 + route.config.retries
+            1 + route.config.retries.min(MAX_RETRIES)
         } else {
             1
         };
         let limit = self.config.limits.max_body_bytes;
-        let over_limit = Arc::new(AtomicBool::new(false));
+        // Set when a streamed body overran the limit (see below).
+        let mut over_limit: Option<Arc<AtomicBool>> = None;
         // A request that may be sent twice needs its body kept; others stream through.
-        let mut body = if max_attempts > 1 {
+        let mut body = if max_attempts > 1 && hyper::body::Body::is_end_stream(&body) {
+            Payload::Buffered(Bytes::new())
+        } else if max_attempts > 1 {
             match Limited::new(body, limit).collect().await {
                 Ok(collected) => Payload::Buffered(collected.to_bytes()),
                 Err(err) => {
@@ -342,7 +351,7 @@ impl Proxy {
                 }
             }
         } else {
-            let flag = Arc::clone(&over_limit);
+            let flag = Arc::clone(over_limit.insert(Arc::default()));
             Payload::Streamed(Some(
                 Limited::new(body, limit)
                     .map_err(move |err| {
@@ -367,7 +376,7 @@ impl Proxy {
         headers::strip_hop_by_hop(&mut parts.headers);
         hop.apply(&mut parts.headers, host.as_ref());
         parts.headers.insert(REQUEST_ID, request_id.clone());
-        let Ok(target) = http::Uri::try_from(route.upstream_target(&parts.uri)) else {
+        let Ok(mut target) = http::Uri::try_from(route.upstream_target(&parts.uri)) else {
             return fail(
                 ApiError::invalid_request("malformed request target"),
                 Outcome::gateway(name),
@@ -376,7 +385,8 @@ impl Proxy {
         parts.version = if grpc { Version::HTTP_2 } else { Version::HTTP_11 };
         let upstream = &route.upstream;
 
-        let mut tried: Vec<SocketAddr> = Vec::new();
+        // The instances tried so far (a retry goes elsewhere when it can).
+        let mut tried = [SocketAddr::from(([0, 0, 0, 0], 0)); 1 + MAX_RETRIES as usize];
         let mut outcome = Outcome::gateway(name);
         let mut last_failure: Option<(Response<Body>, Outcome<'a>)> = None;
         for attempt in 0..max_attempts {
@@ -393,7 +403,7 @@ impl Proxy {
                 }
                 tokio::time::sleep(backoff).await;
             }
-            let Some(addr) = upstream.balancer.pick(&tried) else {
+            let Some(addr) = upstream.balancer.pick(&tried[..attempt as usize]) else {
                 if last_failure.is_some() {
                     break;
                 }
@@ -406,7 +416,7 @@ impl Proxy {
                     outcome,
                 );
             };
-            tried.push(addr);
+            tried[attempt as usize] = addr;
             outcome.upstream = Some(addr);
             outcome.attempts = attempt + 1;
             // The head is copied only when another attempt may need it.
@@ -436,7 +446,11 @@ impl Proxy {
                 })
                 .await
             } else {
-                *request.uri_mut() = target.clone();
+                *request.uri_mut() = if attempt + 1 < max_attempts {
+                    target.clone()
+                } else {
+                    std::mem::take(&mut target)
+                };
                 let call = upstream.http1.send(addr, request);
                 tokio::time::timeout_at(deadline, async move { call.await.map_err(BoxError::from) }).await
             };
@@ -458,7 +472,10 @@ impl Proxy {
                     );
                 }
                 Ok(Err(err)) => {
-                    if over_limit.load(Ordering::Relaxed) {
+                    if over_limit
+                        .as_ref()
+                        .is_some_and(|flag| flag.load(Ordering::Relaxed))
+                    {
                         return fail(ApiError::payload_too_large(limit), outcome);
                     }
                     tracing::warn!(upstream = %upstream.name, instance = %addr, error = %err, "upstream request failed");
@@ -522,6 +539,8 @@ enum Payload {
 impl Payload {
     fn take(&mut self) -> Body {
         match self {
+            // an empty body is a zero-sized box: no allocation for the usual GET
+            Payload::Buffered(bytes) if bytes.is_empty() => respond::empty(),
             Payload::Buffered(bytes) => respond::full(bytes.clone()),
             Payload::Streamed(body) => body.take().unwrap_or_else(respond::empty),
         }

@@ -51,6 +51,7 @@ pub enum Consumer<'a> {
 pub struct RateLimiter {
     rate: f64,
     burst: f64,
+    burst_header: http::HeaderValue,
     buckets: Mutex<Buckets>,
 }
 
@@ -67,6 +68,7 @@ impl RateLimiter {
         RateLimiter {
             rate: config.rate_per_sec,
             burst: f64::from(config.burst),
+            burst_header: http::HeaderValue::from(config.burst),
             buckets: Mutex::default(),
         }
     }
@@ -74,6 +76,11 @@ impl RateLimiter {
     /// The bucket size (the `RateLimit-Limit` header).
     pub fn burst(&self) -> u32 {
         self.burst as u32
+    }
+
+    /// The bucket size as a header value (formatted once).
+    pub fn burst_header(&self) -> http::HeaderValue {
+        self.burst_header.clone()
     }
 
     /// Time for an empty bucket to fill again (the `w` of `RateLimit-Policy`).
