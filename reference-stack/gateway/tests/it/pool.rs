@@ -107,24 +107,31 @@ async fn serve_connection(mut stream: TcpStream, requests: Arc<AtomicU64>, idle_
     }
 }
 
+/// A GET, then a POST (never retried), each answered 200, with `pause` after each.
+async fn get_and_post(gw: &RunningGateway, i: usize, pause: Duration) {
+    let r = gw.http.get(gw.url("/t/x")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "GET {i}");
+    r.text().await.unwrap();
+    tokio::time::sleep(pause).await;
+    let r = gw
+        .http
+        .post(gw.url("/t/x"))
+        .header("content-type", "application/json")
+        .body(r#"{"n":1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "POST {i}");
+    r.text().await.unwrap();
+    tokio::time::sleep(pause).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_connections_are_kept_alive_and_reused() {
     let upstream = CountingUpstream::start(None).await;
     let gw = RunningGateway::start(single_route(&[upstream.addr], |_, _| {})).await;
     for i in 0..20 {
-        let r = gw.http.get(gw.url("/t/x")).send().await.unwrap();
-        assert_eq!(r.status(), 200, "request {i}");
-        r.text().await.unwrap();
-        let r = gw
-            .http
-            .post(gw.url("/t/x"))
-            .header("content-type", "application/json")
-            .body(r#"{"n":1}"#)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "post {i}");
-        r.text().await.unwrap();
+        get_and_post(&gw, i, Duration::ZERO).await;
     }
     assert_eq!(upstream.requests(), 40);
     // One after another: one connection carries them all (a pool that lost connections
@@ -146,21 +153,8 @@ async fn a_connection_the_upstream_closed_while_idle_costs_no_request() {
     }))
     .await;
     for i in 0..4 {
-        let r = gw.http.get(gw.url("/t/x")).send().await.unwrap();
-        assert_eq!(r.status(), 200, "GET after idle close {i}");
-        r.text().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let r = gw
-            .http
-            .post(gw.url("/t/x"))
-            .header("content-type", "application/json")
-            .body(r#"{"n":1}"#)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "POST after idle close {i}");
-        r.text().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        // longer than the upstream keeps an idle connection
+        get_and_post(&gw, i, Duration::from_millis(250)).await;
     }
     assert_eq!(upstream.requests(), 8);
     // every request found its connection closed by the upstream and opened a new one

@@ -33,6 +33,24 @@ async fn queue_exists(name: &str) -> bool {
 }
 
 /// Polls partner's `GET /v1/events/{id}` until it answers 200, for at most 10 s.
+/// Creates a movie through `stack`'s gateway as the admin: its event id (the `event-id` header)
+/// and the movie's id.
+async fn create_through_gateway(stack: &TestStack, title: &str) -> (String, String) {
+    let gateway = Api::new(&stack.running().gateway.url, openapi::gateway());
+    let created = gateway
+        .post("/api/movies")
+        .bearer(&stack.admin_token().await)
+        .json(&json!({"title": title, "year": 2026, "genres": ["drama"]}))
+        .send()
+        .await
+        .expect(201);
+    let event_id = created
+        .header("event-id")
+        .expect("an event-id header")
+        .to_string();
+    (event_id, created.json()["id"].as_str().unwrap().to_string())
+}
+
 async fn await_event(partner: &str, event_id: &str) -> Value {
     let http = reqwest::Client::new();
     let url = format!("{partner}/v1/events/{event_id}");
@@ -73,18 +91,7 @@ async fn a_write_through_the_gateway_is_processed_by_partner_under_its_event_id(
     let token = stack.admin_token().await;
 
     // create through the gateway: the header passes through it
-    let created = gateway
-        .post("/api/movies")
-        .bearer(&token)
-        .json(&json!({"title": "Awaited", "year": 2026, "genres": ["drama"]}))
-        .send()
-        .await
-        .expect(201);
-    let event_id = created
-        .header("event-id")
-        .expect("an event-id header")
-        .to_string();
-    let movie_id = created.json()["id"].as_str().unwrap().to_string();
+    let (event_id, movie_id) = create_through_gateway(&stack, "Awaited").await;
     uuid::Uuid::parse_str(&event_id).expect("the event id is a UUID");
 
     let event = await_event(&partner.url, &event_id).await;
@@ -359,22 +366,10 @@ async fn with_no_broker_named_and_none_at_the_default_the_stack_runs_a_private_o
 
     // the asynchronous leg runs through it: a create through the gateway reaches partner
     let partner = running.partner.clone().expect("partner runs");
-    let gateway = Api::new(&running.gateway.url, openapi::gateway());
-    let token = stack.admin_token().await;
-    let created = gateway
-        .post("/api/movies")
-        .bearer(&token)
-        .json(&json!({"title": "Privately brokered", "year": 2026}))
-        .send()
-        .await
-        .expect(201);
-    let event_id = created
-        .header("event-id")
-        .expect("an event-id header")
-        .to_string();
+    let (event_id, movie_id) = create_through_gateway(&stack, "Privately brokered").await;
     let event = await_event(&partner.url, &event_id).await;
     assert_eq!(event["type"], "movie.created");
-    assert_eq!(event["movie_id"], created.json()["id"]);
+    assert_eq!(event["movie_id"], movie_id.as_str());
     assert_eq!(event["fetch_status"], 200, "{event}");
 
     stack.stop().await;
