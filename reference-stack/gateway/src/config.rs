@@ -202,6 +202,10 @@ fn default_dns_refresh_ms() -> u64 {
 fn default_timeout_ms() -> u64 {
     10_000
 }
+/// The longest route timeout or retry backoff (one day): beyond it a deadline would be
+/// meaningless, and far beyond it adding it to the clock would overflow.
+pub const MAX_TIMEOUT_MS: u64 = 86_400_000;
+
 /// The most retries a route may ask for.
 pub const MAX_RETRIES: u32 = 5;
 
@@ -429,8 +433,17 @@ impl GatewayConfig {
                     ));
                 }
             }
-            if route.timeout_ms == 0 {
-                return Err(invalid(format!("{key}.timeout_ms"), "must be > 0"));
+            if route.timeout_ms == 0 || route.timeout_ms > MAX_TIMEOUT_MS {
+                return Err(invalid(
+                    format!("{key}.timeout_ms"),
+                    format!("must be > 0 and at most {MAX_TIMEOUT_MS} (one day)"),
+                ));
+            }
+            if route.retry_backoff_ms > MAX_TIMEOUT_MS {
+                return Err(invalid(
+                    format!("{key}.retry_backoff_ms"),
+                    format!("at most {MAX_TIMEOUT_MS} (one day)"),
+                ));
             }
             if route.retries > MAX_RETRIES {
                 return Err(invalid(
@@ -495,6 +508,23 @@ mod tests {
         let mut c = GatewayConfig::default();
         c.routes[0].prefix = "/iam/".into();
         assert!(c.validate().unwrap_err().to_string().contains("routes[0].prefix"));
+    }
+
+    #[test]
+    fn timeouts_and_retries_are_bounded() {
+        let refused = |tune: fn(&mut RouteConfig)| {
+            let mut c = GatewayConfig::default();
+            tune(&mut c.routes[0]);
+            c.validate().unwrap_err().to_string()
+        };
+        assert!(refused(|r| r.timeout_ms = u64::MAX).contains("routes[0].timeout_ms"));
+        assert!(refused(|r| r.timeout_ms = 0).contains("routes[0].timeout_ms"));
+        assert!(refused(|r| r.retry_backoff_ms = MAX_TIMEOUT_MS + 1).contains("routes[0].retry_backoff_ms"));
+        assert!(refused(|r| r.retries = MAX_RETRIES + 1).contains("routes[0].retries"));
+        let mut c = GatewayConfig::default();
+        c.routes[0].timeout_ms = MAX_TIMEOUT_MS;
+        c.routes[0].retries = MAX_RETRIES;
+        c.validate().unwrap();
     }
 
     fn tempfile_dir() -> PathBuf {

@@ -5,11 +5,19 @@
 //! when the response body that used it ends, and requests go out in origin form with a `Host`
 //! built once per instance.
 //!
+//! Only a connection that is ready for its next exchange is pooled: an upstream may answer
+//! before it has read the whole request body (an early 401 or 413 to an upload), and such a
+//! connection stays busy until the client finishes sending, perhaps never; it is kept aside
+//! until ready (at most the idle timeout) rather than handed to the next request.
+//!
 //! A connection the instance closed while idle is noticed before use (`ready` fails) and
-//! dropped; a request that lost the race with such a close is handed back unsent by hyper and
-//! goes out on another connection, so stale keep-alive connections never turn into errors.
+//! dropped; a request that lost the race with such a close before being written is handed back
+//! unsent by hyper and goes out on another connection. A close that races a request already
+//! written cannot be told apart from a failure: that request fails (502) unless it may be
+//! retried, as with any HTTP/1.1 client; instances should keep idle connections longer than
+//! the gateway's 30 s idle timeout.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -54,10 +62,10 @@ pub struct Http1Pool {
     max_idle_per_instance: usize,
 }
 
-/// One instance's idle connections (newest last) and its `Host` header.
+/// One instance's idle connections (oldest first) and its `Host` header.
 struct Instance {
     host: HeaderValue,
-    idle: Vec<(SendRequest<Body>, Instant)>,
+    idle: VecDeque<(SendRequest<Body>, Instant)>,
 }
 
 impl Http1Pool {
@@ -107,9 +115,9 @@ impl Http1Pool {
         let mut instances = self.instances.lock().unwrap_or_else(|p| p.into_inner());
         let instance = instances.entry(addr).or_insert_with(|| Instance {
             host: HeaderValue::from_str(&addr.to_string()).unwrap_or(HeaderValue::from_static("localhost")),
-            idle: Vec::new(),
+            idle: VecDeque::new(),
         });
-        while let Some((sender, since)) = instance.idle.pop() {
+        while let Some((sender, since)) = instance.idle.pop_back() {
             if since.elapsed() < self.idle_timeout && !sender.is_closed() {
                 return (instance.host.clone(), Some(sender));
             }
@@ -117,16 +125,35 @@ impl Http1Pool {
         (instance.host.clone(), None)
     }
 
-    /// Puts a connection whose exchange ended back in `addr`'s idle list.
-    fn checkin(&self, addr: SocketAddr, sender: SendRequest<Body>) {
+    /// Puts a connection whose response ended back in `addr`'s idle list, once it is ready
+    /// for another exchange (see the module docs); drops those idle past the timeout.
+    fn checkin(self: Arc<Self>, addr: SocketAddr, mut sender: SendRequest<Body>) {
         if sender.is_closed() {
             return;
         }
+        if !sender.is_ready() {
+            // Still sending the request body: wait aside, never in the idle list.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    if let Ok(Ok(())) = tokio::time::timeout(self.idle_timeout, sender.ready()).await {
+                        self.checkin(addr, sender);
+                    }
+                });
+            }
+            return;
+        }
         let mut instances = self.instances.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(instance) = instances.get_mut(&addr)
-            && instance.idle.len() < self.max_idle_per_instance
-        {
-            instance.idle.push((sender, Instant::now()));
+        if let Some(instance) = instances.get_mut(&addr) {
+            while instance
+                .idle
+                .front()
+                .is_some_and(|(_, since)| since.elapsed() >= self.idle_timeout)
+            {
+                instance.idle.pop_front();
+            }
+            if instance.idle.len() < self.max_idle_per_instance {
+                instance.idle.push_back((sender, Instant::now()));
+            }
         }
     }
 
@@ -137,6 +164,9 @@ impl Http1Pool {
             .map_err(|source| SendError::Connect { addr, source })?;
         // Small proxied messages would otherwise wait for delayed ACKs (Nagle).
         let _ = stream.set_nodelay(true);
+        // A peer that vanished without a FIN (a dead host) is noticed on a long stream too.
+        let _ = socket2::SockRef::from(&stream)
+            .set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(Duration::from_secs(60)));
         let (sender, connection) = http1::Builder::new().handshake(TokioIo::new(stream)).await?;
         tokio::spawn(async move {
             if let Err(err) = connection.await {

@@ -1,6 +1,7 @@
-//! The gateway's upstream connections: kept alive and reused across requests, and a connection
-//! the instance closed while it sat idle costs a new connection, never a failed request (a POST,
-//! which is never retried, included).
+//! The gateway's upstream connections: kept alive and reused across requests; a connection the
+//! instance closed while it sat idle costs a new connection, never a failed request (a POST,
+//! which is never retried, included); and a connection still busy sending a request body the
+//! instance answered early is not handed to the next request.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,8 +13,18 @@ use tokio::net::TcpStream;
 
 use crate::support::{RunningGateway, listener, single_route};
 
+/// How a [`CountingUpstream`] treats its connections.
+#[derive(Clone, Copy, Default)]
+struct Manners {
+    /// Close a connection that stays idle this long (a server's keep-alive timeout).
+    idle_close: Option<Duration>,
+    /// Answer as soon as the request head is in, then read the body (an early 401 or 413 does
+    /// this; so do Go's net/http and nginx).
+    answer_before_body: bool,
+}
+
 /// A bare HTTP/1.1 upstream that counts the connections it accepts and answers every request
-/// with keep-alive; with `idle_close`, it closes a connection that stays idle that long.
+/// with keep-alive, with the [`Manners`] it is given.
 struct CountingUpstream {
     addr: SocketAddr,
     connections: Arc<AtomicU64>,
@@ -22,7 +33,7 @@ struct CountingUpstream {
 }
 
 impl CountingUpstream {
-    async fn start(idle_close: Option<Duration>) -> CountingUpstream {
+    async fn start(manners: Manners) -> CountingUpstream {
         let (l, addr) = listener().await;
         let connections = Arc::new(AtomicU64::new(0));
         let requests = Arc::new(AtomicU64::new(0));
@@ -31,7 +42,7 @@ impl CountingUpstream {
             while let Ok((stream, _)) = l.accept().await {
                 c.fetch_add(1, Ordering::SeqCst);
                 let r = Arc::clone(&r);
-                tokio::spawn(serve_connection(stream, r, idle_close));
+                tokio::spawn(serve_connection(stream, r, manners));
             }
         });
         CountingUpstream {
@@ -57,8 +68,8 @@ impl Drop for CountingUpstream {
     }
 }
 
-/// Answers requests on `stream` until the peer closes it or it idles past `idle_close`.
-async fn serve_connection(mut stream: TcpStream, requests: Arc<AtomicU64>, idle_close: Option<Duration>) {
+/// Answers requests on `stream` until the peer closes it or it idles too long.
+async fn serve_connection(mut stream: TcpStream, requests: Arc<AtomicU64>, manners: Manners) {
     let mut buf = Vec::new();
     loop {
         // One request head, then its Content-Length body.
@@ -67,7 +78,7 @@ async fn serve_connection(mut stream: TcpStream, requests: Arc<AtomicU64>, idle_
                 break end + 4;
             }
             let mut chunk = [0u8; 4096];
-            let read = match idle_close {
+            let read = match manners.idle_close {
                 Some(idle) if buf.is_empty() => {
                     match tokio::time::timeout(idle, stream.read(&mut chunk)).await {
                         Ok(read) => read,
@@ -87,6 +98,15 @@ async fn serve_connection(mut stream: TcpStream, requests: Arc<AtomicU64>, idle_
             .find_map(|l| l.strip_prefix("content-length:"))
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0);
+        let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let body = format!("{{\"request\":{n}}}");
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if manners.answer_before_body && stream.write_all(response.as_bytes()).await.is_err() {
+            return;
+        }
         while buf.len() < head_end + length {
             let mut chunk = [0u8; 4096];
             match stream.read(&mut chunk).await {
@@ -95,13 +115,7 @@ async fn serve_connection(mut stream: TcpStream, requests: Arc<AtomicU64>, idle_
             }
         }
         buf.drain(..head_end + length);
-        let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
-        let body = format!("{{\"request\":{n}}}");
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        if stream.write_all(response.as_bytes()).await.is_err() {
+        if !manners.answer_before_body && stream.write_all(response.as_bytes()).await.is_err() {
             return;
         }
     }
@@ -128,7 +142,7 @@ async fn get_and_post(gw: &RunningGateway, i: usize, pause: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_connections_are_kept_alive_and_reused() {
-    let upstream = CountingUpstream::start(None).await;
+    let upstream = CountingUpstream::start(Manners::default()).await;
     let gw = RunningGateway::start(single_route(&[upstream.addr], |_, _| {})).await;
     for i in 0..20 {
         get_and_post(&gw, i, Duration::ZERO).await;
@@ -146,7 +160,11 @@ async fn upstream_connections_are_kept_alive_and_reused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_the_upstream_closed_while_idle_costs_no_request() {
-    let upstream = CountingUpstream::start(Some(Duration::from_millis(100))).await;
+    let upstream = CountingUpstream::start(Manners {
+        idle_close: Some(Duration::from_millis(100)),
+        ..Manners::default()
+    })
+    .await;
     let gw = RunningGateway::start(single_route(&[upstream.addr], |route, _| {
         // No retry to hide a failure behind.
         route.retries = 0;
@@ -160,5 +178,47 @@ async fn a_connection_the_upstream_closed_while_idle_costs_no_request() {
     // every request found its connection closed by the upstream and opened a new one
     assert_eq!(upstream.connections(), 8);
     assert_eq!(gw.gateway.counter("gateway_upstream_failures_total"), 0);
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_still_sending_an_answered_upload_is_not_given_to_the_next_request() {
+    let upstream = CountingUpstream::start(Manners {
+        answer_before_body: true,
+        ..Manners::default()
+    })
+    .await;
+    let gw = RunningGateway::start(single_route(&[upstream.addr], |_, _| {})).await;
+    // An upload that stalls after 3 of its 10 bytes; the upstream answers it at once.
+    let mut client = TcpStream::connect(gw.addr).await.unwrap();
+    client
+        .write_all(b"POST /t/upload HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n{\"a")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let mut chunk = [0u8; 1024];
+        let n = tokio::time::timeout(Duration::from_secs(5), client.read(&mut chunk))
+            .await
+            .expect("the early answer comes through")
+            .unwrap();
+        assert!(n > 0, "the gateway closed the connection");
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+
+    // The upload's upstream connection is busy until the client sends the rest (never, here):
+    // the next request must get another one rather than wait for it.
+    let next = tokio::time::timeout(Duration::from_secs(5), gw.http.get(gw.url("/t/next")).send())
+        .await
+        .expect("the next request waited for the stalled upload's connection")
+        .unwrap();
+    assert_eq!(next.status(), 200);
+    assert_eq!(upstream.connections(), 2);
+    drop(client);
     gw.stop().await;
 }
