@@ -1,6 +1,6 @@
 //! Header hygiene: request ids (kept or generated, returned and forwarded), `traceparent`
-//! forwarded untouched, hop-by-hop headers dropped, `x-forwarded-*` and `forwarded` set, and the
-//! route's prefix rewrite with the query kept.
+//! forwarded untouched, hop-by-hop headers dropped, `x-forwarded-*` and `forwarded` set, the
+//! route's prefix rewrite with the query kept, and the `gateway` binary's JSON access log.
 
 use serde_json::Value;
 
@@ -72,5 +72,142 @@ async fn request_ids_trace_context_and_forwarding_headers() {
     assert_eq!(r.status(), 404);
     assert!(r.headers().contains_key("x-request-id"));
     gw.stop().await;
+    up.stop().await;
+}
+
+/// The `gateway` binary's stderr (JSON logs) after serving the requests `exercise` makes against
+/// its base URL: one route `/t` to `upstream`, `access_log` as given; stopped with SIGTERM.
+async fn gateway_binary_log(
+    upstream: std::net::SocketAddr,
+    access_log: bool,
+    exercise: impl AsyncFnOnce(&str),
+) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = crate::support::dead_addr().await;
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"{listen}\"\niam_url = \"http://127.0.0.1:9\"\nlog_json = true\naccess_log = {access_log}\n\
+             [upstreams.test]\ninstances = [{{ addr = \"{upstream}\" }}]\nhealth_interval_ms = 0\n\
+             [[routes]]\nname = \"test\"\nprefix = \"/t\"\nupstream = \"test\"\nrewrite = \"\"\n"
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .arg("--config")
+        .arg(&config)
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://{listen}");
+    let http = crate::support::client();
+    let mut up = false;
+    for _ in 0..200 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    if up {
+        exercise(&base).await;
+    }
+    // SIGTERM: the gateway drains and exits; every line it logged is on the pipe.
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(up, "the gateway binary did not come up:\n{log}");
+    log
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_log_is_one_json_line_per_request_with_the_documented_fields() {
+    let up = TestUpstream::start("up", Behaviour::Echo).await;
+    let log = gateway_binary_log(up.addr, true, async |base: &str| {
+        let http = crate::support::client();
+        let r = http
+            .get(format!("{base}/t/x?q=1"))
+            .header("x-request-id", "access-log-test-1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = http
+            .get(format!("{base}/nowhere"))
+            .header("x-request-id", "access-log-test-2")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    })
+    .await;
+    let access: Vec<Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|v| v["target"] == "access")
+        .collect();
+    let line = |id: &str| {
+        access
+            .iter()
+            .find(|v| v["request_id"] == id)
+            .unwrap_or_else(|| panic!("no access line for {id} in:\n{log}"))
+            .clone()
+    };
+    let proxied = line("access-log-test-1");
+    assert_eq!(proxied["method"], "GET");
+    assert_eq!(proxied["path"], "/t/x");
+    assert_eq!(proxied["route"], "test");
+    assert_eq!(proxied["status"], 200);
+    assert_eq!(proxied["upstream"], up.addr.to_string());
+    assert_eq!(proxied["attempts"], 1);
+    assert_eq!(proxied["client"], "127.0.0.1");
+    assert!(
+        proxied["duration_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{proxied}"
+    );
+    let unmatched = line("access-log-test-2");
+    assert_eq!(
+        (&unmatched["route"], &unmatched["status"], &unmatched["upstream"]),
+        (&Value::from("unmatched"), &Value::from(404), &Value::from(""))
+    );
+    // one line per request: the health polls of the start-up and these two
+    assert_eq!(
+        access
+            .iter()
+            .filter(|v| v["request_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("access-log-test")))
+            .count(),
+        2
+    );
+    up.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_log_false_turns_the_access_lines_off() {
+    let up = TestUpstream::start("up", Behaviour::Echo).await;
+    let log = gateway_binary_log(up.addr, false, async |base: &str| {
+        let r = crate::support::client()
+            .get(format!("{base}/t/x"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    })
+    .await;
+    assert!(
+        log.contains("gateway listening"),
+        "the binary logged nothing:\n{log}"
+    );
+    assert!(
+        !log.lines().any(|l| l.contains("\"target\":\"access\"")),
+        "access lines with access_log = false:\n{log}"
+    );
     up.stop().await;
 }
