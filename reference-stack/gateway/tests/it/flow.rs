@@ -246,3 +246,62 @@ async fn grpc_crud_and_streaming_through_the_gateway_keep_trailers() {
     gw.stop().await;
     services.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateways_own_refusals_reach_grpc_callers_as_grpc_statuses() {
+    use stack_gateway::config::RateLimitConfig;
+    use tonic::Code;
+
+    use crate::support::{Behaviour, TestUpstream, dead_addr, single_route};
+
+    let get = |id: &str| GetMovieRequest { id: id.to_string() };
+    // 429 -> RESOURCE_EXHAUSTED, after the burst, on the real stack
+    let services = Services::start(1).await;
+    let mut config = services.gateway_config();
+    let grpc_route = config.routes.iter_mut().find(|r| r.grpc).expect("a gRPC route");
+    grpc_route.rate_limit = Some(RateLimitConfig {
+        rate_per_sec: 0.001,
+        burst: 2,
+    });
+    let gw = RunningGateway::start(config).await;
+    let token = gw.admin_token().await;
+    let mut grpc = gw.grpc().await;
+    let missing = "00000000-0000-4000-8000-000000000000";
+    for _ in 0..2 {
+        let status = grpc.get_movie(authed(get(missing), &token)).await.unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::NotFound,
+            "catalog answers within the burst: {status:?}"
+        );
+    }
+    let status = grpc.get_movie(authed(get(missing), &token)).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("too many requests"), "{status:?}");
+    gw.stop().await;
+    services.stop().await;
+
+    // 504 -> DEADLINE_EXCEEDED: an instance that sleeps past the route's timeout (an h2c echo)
+    let slow = TestUpstream::start("slow", Behaviour::Sleep(std::time::Duration::from_secs(3))).await;
+    // 502 -> UNAVAILABLE: an instance nobody listens on
+    let dead = dead_addr().await;
+    for (instance, code) in [(slow.addr, Code::DeadlineExceeded), (dead, Code::Unavailable)] {
+        let gw = RunningGateway::start(single_route(&[instance], |route, _| {
+            route.prefix = "/catalog.v1.MovieService".into();
+            route.rewrite = None;
+            route.grpc = true;
+            route.timeout_ms = 300;
+            route.retries = 0;
+        }))
+        .await;
+        let status = gw
+            .grpc()
+            .await
+            .get_movie(tonic::Request::new(get(missing)))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), code, "{instance}: {status:?}");
+        gw.stop().await;
+    }
+    slow.stop().await;
+}
