@@ -169,8 +169,9 @@ async fn grpc_crud_and_streaming_through_the_gateway_keep_trailers() {
         rating: None,
     };
     let mut ids = Vec::new();
+    let mut event_ids = std::collections::HashSet::new();
     for i in 0..5 {
-        let movie = grpc
+        let created = grpc
             .create_movie(authed(
                 CreateMovieRequest {
                     movie: Some(input(&format!("stream {i}"))),
@@ -178,10 +179,18 @@ async fn grpc_crud_and_streaming_through_the_gateway_keep_trailers() {
                 &token,
             ))
             .await
-            .expect("create over gRPC through the gateway")
-            .into_inner();
-        ids.push(movie.id);
+            .expect("create over gRPC through the gateway");
+        // the id of the event the write produced comes through the gateway as response metadata
+        let event_id = created
+            .metadata()
+            .get("event-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| uuid::Uuid::parse_str(v).ok())
+            .unwrap_or_else(|| panic!("no event-id metadata: {:?}", created.metadata()));
+        event_ids.insert(event_id);
+        ids.push(created.into_inner().id);
     }
+    assert_eq!(event_ids.len(), 5, "each write has its own event");
     let got = grpc
         .get_movie(authed(GetMovieRequest { id: ids[0].clone() }, &token))
         .await
