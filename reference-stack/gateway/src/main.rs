@@ -4,8 +4,9 @@
 use stack_gateway::GatewayConfig;
 
 /// mimalloc rather than the system allocator: a proxied request makes a few dozen small
-/// allocations (headers, buffers, futures), and glibc's malloc was 7% of the gateway's CPU in
-/// `ci/bench/gateway.sh` profiles.
+/// allocations (headers, buffers, futures); glibc's malloc was 7% of the gateway's CPU in
+/// `ci/bench/gateway.sh` profiles, and mimalloc takes 5% off its instructions per request
+/// (callgrind: 46.2k -> 43.7k).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
