@@ -157,6 +157,15 @@ impl Http1Pool {
         }
     }
 
+    /// Forgets the instances not in `current` (a DNS refresh dropped them): their idle
+    /// connections close, and their entries no longer take memory.
+    pub fn retain_instances(&self, current: &[SocketAddr]) {
+        self.instances
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|addr, _| current.contains(addr));
+    }
+
     async fn connect(&self, addr: SocketAddr) -> Result<SendRequest<Body>, SendError> {
         let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr))
             .await
@@ -235,5 +244,22 @@ impl Drop for PooledBody {
         {
             pool.checkin(addr, sender);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn instances_a_dns_refresh_dropped_are_forgotten() {
+        let pool = Http1Pool::new(Duration::from_secs(1), Duration::from_secs(30), 8);
+        let (a, b): (SocketAddr, SocketAddr) =
+            ("127.0.0.1:1".parse().unwrap(), "127.0.0.1:2".parse().unwrap());
+        assert_eq!(pool.checkout(a).0, "127.0.0.1:1");
+        pool.checkout(b);
+        pool.retain_instances(&[b]);
+        let known: Vec<SocketAddr> = pool.instances.lock().unwrap().keys().copied().collect();
+        assert_eq!(known, [b]);
     }
 }

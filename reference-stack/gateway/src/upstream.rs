@@ -103,7 +103,10 @@ impl Upstream {
                     tokio::select! {
                         () = stopped(&mut stop) => break,
                         _ = tick.tick() => match resolve(&dns.name, &dns.ports).await {
-                            Ok(addrs) if !addrs.is_empty() => this.balancer.replace(&addrs),
+                            Ok(addrs) if !addrs.is_empty() => {
+                                this.balancer.replace(&addrs);
+                                this.http1.retain_instances(&addrs);
+                            }
                             // Keep serving the last known instances rather than none.
                             Ok(_) => tracing::warn!(upstream = %this.name, name = %dns.name, "DNS name has no addresses"),
                             Err(err) => tracing::warn!(upstream = %this.name, name = %dns.name, error = %err, "cannot resolve upstream"),
