@@ -172,7 +172,7 @@ impl Db {
                     seq: r.get(0)?,
                     event_id: r.get(1)?,
                     // only this module writes the column, from EventType::as_str
-                    kind: EventType::from_str_opt(&kind).unwrap_or(EventType::Updated),
+                    kind: EventType::from_wire(&kind).unwrap_or(EventType::Updated),
                     movie_id: r.get(3)?,
                     committed_at: r.get(4)?,
                     payload: r.get(5)?,

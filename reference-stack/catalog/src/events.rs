@@ -30,37 +30,7 @@ use tokio::sync::watch;
 use crate::db::Db;
 use crate::model::Movie;
 
-/// The kind of change an event reports; also its routing key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
-    /// A movie was created.
-    Created,
-    /// A movie was replaced.
-    Updated,
-    /// A movie was deleted.
-    Deleted,
-}
-
-impl EventType {
-    /// `movie.created`, `movie.updated` or `movie.deleted`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::Created => "movie.created",
-            EventType::Updated => "movie.updated",
-            EventType::Deleted => "movie.deleted",
-        }
-    }
-
-    /// The type named by `s`, if it is one.
-    pub fn from_str_opt(s: &str) -> Option<EventType> {
-        match s {
-            "movie.created" => Some(EventType::Created),
-            "movie.updated" => Some(EventType::Updated),
-            "movie.deleted" => Some(EventType::Deleted),
-            _ => None,
-        }
-    }
-}
+pub use stack_common::event::EventType;
 
 /// One outbox row: an event and its JSON body (contracts/events/movie-event.schema.json).
 #[derive(Debug, Clone, PartialEq)]

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod event;
 pub mod extract;
 pub mod faults;
 pub mod metrics;

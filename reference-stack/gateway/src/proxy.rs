@@ -139,7 +139,8 @@ impl Proxy {
         let start = Instant::now();
         let request_id = headers::request_id(req.headers());
         let method = req.method().clone();
-        let path = req.uri().path().to_string();
+        // kept only for the access log: the request itself moves on to the upstream
+        let logged_path = self.config.access_log.then(|| req.uri().path().to_string());
         let (mut response, outcome) = self.dispatch(req, peer, hop, &request_id).await;
         headers::strip_hop_by_hop(response.headers_mut());
         response.headers_mut().insert(REQUEST_ID, request_id.clone());
@@ -148,7 +149,7 @@ impl Proxy {
         self.stats
             .requests
             .observe(method.as_str(), outcome.route, status, elapsed.as_secs_f64());
-        if self.config.access_log {
+        if let Some(path) = logged_path {
             tracing::info!(
                 target: "access",
                 method = %method,
@@ -459,17 +460,7 @@ impl Proxy {
                 Err(_elapsed) => {
                     // The time budget is spent: no retry. A slow instance counts as failing.
                     self.record_failure(upstream, addr);
-                    return fail(
-                        ApiError::new(
-                            StatusCode::GATEWAY_TIMEOUT,
-                            "upstream_timeout",
-                            format!(
-                                "{} did not answer within {} ms",
-                                upstream.name, route.config.timeout_ms
-                            ),
-                        ),
-                        outcome,
-                    );
+                    return fail(upstream_timeout(route), outcome);
                 }
                 Ok(Err(err)) => {
                     if over_limit
@@ -502,19 +493,7 @@ impl Proxy {
                 break;
             }
         }
-        last_failure.unwrap_or_else(|| {
-            fail(
-                ApiError::new(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "upstream_timeout",
-                    format!(
-                        "{} did not answer within {} ms",
-                        upstream.name, route.config.timeout_ms
-                    ),
-                ),
-                outcome,
-            )
-        })
+        last_failure.unwrap_or_else(|| fail(upstream_timeout(route), outcome))
     }
 
     fn record_failure(&self, upstream: &Upstream, addr: SocketAddr) {
@@ -528,6 +507,18 @@ impl Proxy {
             );
         }
     }
+}
+
+/// 504: `route`'s upstream did not answer within its time budget.
+fn upstream_timeout(route: &Route) -> ApiError {
+    ApiError::new(
+        StatusCode::GATEWAY_TIMEOUT,
+        "upstream_timeout",
+        format!(
+            "{} did not answer within {} ms",
+            route.upstream.name, route.config.timeout_ms
+        ),
+    )
 }
 
 /// A request body: kept for replay, or streamed once.

@@ -6,27 +6,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// What happened to the movie.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
-    /// `movie.created`: partner fetches the movie.
-    Created,
-    /// `movie.updated`.
-    Updated,
-    /// `movie.deleted`.
-    Deleted,
-}
-
-impl EventType {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::Created => "movie.created",
-            EventType::Updated => "movie.updated",
-            EventType::Deleted => "movie.deleted",
-        }
-    }
-}
+pub use stack_common::event::EventType;
 
 /// A parsed, valid event.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,11 +55,8 @@ impl MovieEvent {
     /// Parses and checks a message body.
     pub fn from_slice(body: &[u8]) -> Result<MovieEvent, PoisonReason> {
         let wire: Wire = serde_json::from_slice(body).map_err(|e| PoisonReason::Malformed(e.to_string()))?;
-        let kind = match wire.kind.as_str() {
-            "movie.created" => EventType::Created,
-            "movie.updated" => EventType::Updated,
-            "movie.deleted" => EventType::Deleted,
-            _ => return Err(PoisonReason::UnknownType(wire.kind)),
+        let Some(kind) = EventType::from_wire(&wire.kind) else {
+            return Err(PoisonReason::UnknownType(wire.kind));
         };
         let event_id = uuid::Uuid::parse_str(&wire.event_id)
             .map_err(|_| PoisonReason::BadEventId(wire.event_id.clone()))?
