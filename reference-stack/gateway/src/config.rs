@@ -46,6 +46,12 @@ pub struct GatewayConfig {
     pub access_log: bool,
 }
 
+/// Whether `text` can start an origin-form request target as it is: the gateway writes the
+/// configured health path and rewrite prefix into request lines.
+fn is_origin_target(text: &str) -> bool {
+    text.starts_with('/') && text.parse::<http::uri::PathAndQuery>().is_ok() && !text.contains(['#', ' '])
+}
+
 /// Certificate and key for TLS termination (PEM files).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,6 +101,28 @@ pub struct UpstreamConfig {
     /// Active health check interval.
     #[serde(default = "default_health_interval_ms")]
     pub health_interval_ms: u64,
+    /// TLS to the instances (mutual when `cert` and `key` are set); plain TCP when absent.
+    #[serde(default)]
+    pub tls: Option<UpstreamTls>,
+}
+
+/// TLS from the gateway to an upstream's instances: the CA their certificates must chain to,
+/// and optionally the gateway's own client certificate (mutual TLS).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamTls {
+    /// CA certificates (PEM) the instances' certificates must chain to.
+    pub ca: PathBuf,
+    /// The gateway's client certificate chain (PEM), leaf first; with `key`, mutual TLS.
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// The name the instances' certificates must carry; default: the `dns` name of a DNS
+    /// upstream, else each instance's IP address.
+    #[serde(default)]
+    pub server_name: Option<String>,
 }
 
 /// A statically configured instance.
@@ -241,6 +269,7 @@ impl UpstreamConfig {
             eject_cooldown_ms: default_eject_cooldown_ms(),
             health_path: default_health_path(),
             health_interval_ms: default_health_interval_ms(),
+            tls: None,
         }
     }
 }
@@ -391,8 +420,28 @@ impl GatewayConfig {
             if up.eject_after_failures == 0 {
                 return Err(invalid(format!("{key}.eject_after_failures"), "must be >= 1"));
             }
-            if !up.health_path.is_empty() && !up.health_path.starts_with('/') {
-                return Err(invalid(format!("{key}.health_path"), "must start with /"));
+            if !up.health_path.is_empty() && !is_origin_target(&up.health_path) {
+                return Err(invalid(
+                    format!("{key}.health_path"),
+                    "must be a path starting with / (no spaces or control characters)",
+                ));
+            }
+            if let Some(tls) = &up.tls {
+                match (&tls.cert, &tls.key) {
+                    (Some(_), None) => {
+                        return Err(invalid(
+                            format!("{key}.tls.key"),
+                            "a client certificate needs its key",
+                        ));
+                    }
+                    (None, Some(_)) => {
+                        return Err(invalid(
+                            format!("{key}.tls.cert"),
+                            "a client key needs its certificate",
+                        ));
+                    }
+                    _ => {}
+                }
             }
         }
         if self.routes.is_empty() {
@@ -421,9 +470,12 @@ impl GatewayConfig {
             }
             if let Some(rewrite) = &route.rewrite
                 && !rewrite.is_empty()
-                && !rewrite.starts_with('/')
+                && !is_origin_target(rewrite)
             {
-                return Err(invalid(format!("{key}.rewrite"), "must be empty or start with /"));
+                return Err(invalid(
+                    format!("{key}.rewrite"),
+                    "must be empty or a path starting with / (no spaces or control characters)",
+                ));
             }
             for m in &route.methods {
                 if !SUPPORTED_METHODS.contains(&m.as_str()) {

@@ -1,6 +1,6 @@
 //! The gateway, the reference stack's single entry point: a reverse proxy on hyper 1 that routes
 //! `/iam/*` to iam, `/api/*` to catalog's REST API and gRPC `catalog.v1.MovieService` to catalog
-//! over h2c (trailers intact), with edge JWT checks, per-consumer rate limits, weighted
+//! over HTTP/2 (trailers intact), cleartext or (mutual) TLS, with edge JWT checks, per-consumer rate limits, weighted
 //! round-robin over several instances (static or from DNS), timeouts, retries of idempotent
 //! requests, passive and active health, malformed-traffic filtering, optional TLS, request ids,
 //! a JSON access log, Prometheus `/metrics` and graceful shutdown.
@@ -13,7 +13,9 @@
 pub mod auth;
 pub mod balance;
 pub mod config;
+pub mod connect;
 pub mod filter;
+pub mod h1;
 pub mod headers;
 pub mod pool;
 pub mod proxy;
@@ -64,7 +66,7 @@ pub async fn open(config: GatewayConfig) -> anyhow::Result<Gateway> {
     let mut by_name = HashMap::new();
     let mut upstreams = Vec::new();
     for (name, up) in &config.upstreams {
-        let upstream = Arc::new(Upstream::new(name, up).await);
+        let upstream = Arc::new(Upstream::new(name, up).await?);
         by_name.insert(name.clone(), Arc::clone(&upstream));
         upstreams.push(upstream);
     }

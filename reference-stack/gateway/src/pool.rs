@@ -1,21 +1,20 @@
-//! HTTP/1.1 keep-alive connections to an upstream's instances, on hyper's connection-level
-//! client. hyper-util's pooled `Client` did the same job for twice the instructions per request
-//! (a pool keyed by scheme and authority, a spawned task per response to return its connection,
-//! an absolute URI to build and parse); here a connection goes back to its instance's idle list
-//! when the response body that used it ends, and requests go out in origin form with a `Host`
-//! built once per instance.
+//! Keep-alive connections to an upstream's instances. Requests whose body is complete (none, or
+//! one kept for retries: nearly all of them) go out on the gateway's own HTTP/1.1 exchange
+//! ([`crate::h1`]); requests whose body streams in from the client go out on hyper's
+//! connection-level client, which reads the response while the body is still being sent. Each
+//! kind has its own idle list per instance. gRPC goes over HTTP/2 ([`H2Pool`]): one multiplexed
+//! connection per instance.
 //!
 //! Only a connection that is ready for its next exchange is pooled: an upstream may answer
 //! before it has read the whole request body (an early 401 or 413 to an upload), and such a
 //! connection stays busy until the client finishes sending, perhaps never; it is kept aside
 //! until ready (at most the idle timeout) rather than handed to the next request.
 //!
-//! A connection the instance closed while idle is noticed before use (`ready` fails) and
-//! dropped; a request that lost the race with such a close before being written is handed back
-//! unsent by hyper and goes out on another connection. A close that races a request already
-//! written cannot be told apart from a failure: that request fails (502) unless it may be
-//! retried, as with any HTTP/1.1 client; instances should keep idle connections longer than
-//! the gateway's 30 s idle timeout.
+//! A connection the instance closed while idle is noticed before use and dropped; a request
+//! whose write failed because of such a close goes out on another connection. A close that
+//! races a request already written cannot be told apart from a failure: that request fails
+//! (502) unless it may be retried, as with any HTTP/1.1 client; instances should keep idle
+//! connections longer than the gateway's 30 s idle timeout.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -25,69 +24,182 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, header};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, header};
+use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::time::Instant;
 
 use crate::FastHash;
-use crate::respond::Body;
+use crate::connect::{Alpn, ConnectError, Connector};
+use crate::h1::{Conn, Streaming};
+use crate::respond::{Body, BoxError};
 
 /// Why a request did not get a response.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    /// The instance did not accept a connection.
-    #[error("cannot connect to {addr}: {source}")]
-    Connect {
-        /// The instance.
-        addr: SocketAddr,
-        /// What connect said.
-        source: std::io::Error,
-    },
-    /// Connecting took longer than the connect timeout.
-    #[error("connecting to {0} timed out")]
-    ConnectTimeout(SocketAddr),
-    /// The exchange failed (connection reset, malformed response, request body error...).
+    /// No connection to the instance.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// The exchange failed (connection reset, malformed response...) on the gateway's client.
+    #[error("exchange with the instance failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The exchange failed (connection reset, malformed response, request body error...) on
+    /// hyper's client.
     #[error(transparent)]
     Http(#[from] hyper::Error),
 }
 
-/// The keep-alive connections of one upstream, by instance.
+/// The keep-alive HTTP/1.1 connections of one upstream, by instance.
 pub struct Http1Pool {
     instances: Mutex<HashMap<SocketAddr, Instance, FastHash>>,
-    connect_timeout: Duration,
+    connector: Arc<Connector>,
     idle_timeout: Duration,
     max_idle_per_instance: usize,
 }
 
-/// One instance's idle connections (oldest first) and its `Host` header.
+/// One instance's idle connections and its `Host` header.
 struct Instance {
     host: HeaderValue,
-    idle: VecDeque<(SendRequest<Body>, Instant)>,
+    /// For [`Http1Pool::send`].
+    complete: IdleList<Conn>,
+    /// For [`Http1Pool::send_streamed`].
+    streamed: IdleList<http1::SendRequest<Body>>,
+}
+
+/// Idle connections, oldest first, with the time each was last used.
+struct IdleList<C>(VecDeque<(C, Instant)>);
+
+impl<C> IdleList<C> {
+    /// The most recently used connection that has not outstayed `timeout` and passes `fit`
+    /// (the others met on the way are dropped).
+    fn take(&mut self, timeout: Duration, mut fit: impl FnMut(&mut C) -> bool) -> Option<C> {
+        while let Some((mut conn, since)) = self.0.pop_back() {
+            if since.elapsed() < timeout && fit(&mut conn) {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    /// Keeps `conn` unless `max` are idle already; drops those idle past `timeout`.
+    fn put(&mut self, conn: C, timeout: Duration, max: usize) {
+        while self
+            .0
+            .front()
+            .is_some_and(|(_, since)| since.elapsed() >= timeout)
+        {
+            self.0.pop_front();
+        }
+        if self.0.len() < max {
+            self.0.push_back((conn, Instant::now()));
+        }
+    }
 }
 
 impl Http1Pool {
-    /// A pool connecting within `connect_timeout`, keeping at most `max_idle_per_instance`
-    /// idle connections per instance for at most `idle_timeout` each.
-    pub fn new(connect_timeout: Duration, idle_timeout: Duration, max_idle_per_instance: usize) -> Arc<Self> {
+    /// A pool connecting with `connector`, keeping at most `max_idle_per_instance` idle
+    /// connections of each kind per instance for at most `idle_timeout` each.
+    pub fn new(connector: Arc<Connector>, idle_timeout: Duration, max_idle_per_instance: usize) -> Arc<Self> {
         Arc::new(Http1Pool {
             instances: Mutex::default(),
-            connect_timeout,
+            connector,
             idle_timeout,
             max_idle_per_instance,
         })
     }
 
-    /// Sends `request` (origin-form URI; its `Host` is set here) to `addr` on an idle
-    /// connection, or a new one. The response body holds the connection until it ends.
+    fn instances(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Instance, FastHash>> {
+        self.instances.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `addr`'s `Host` and what `take` gets from its idle connections.
+    fn checkout<T>(
+        &self,
+        addr: SocketAddr,
+        take: impl FnOnce(&mut Instance, Duration) -> T,
+    ) -> (HeaderValue, T) {
+        let mut instances = self.instances();
+        let instance = instances.entry(addr).or_insert_with(|| Instance {
+            host: HeaderValue::from_str(&addr.to_string()).unwrap_or(HeaderValue::from_static("localhost")),
+            complete: IdleList(VecDeque::new()),
+            streamed: IdleList(VecDeque::new()),
+        });
+        let taken = take(instance, self.idle_timeout);
+        (instance.host.clone(), taken)
+    }
+
+    /// Sends a request whose body is complete (origin-form `target`; `Host` and the framing
+    /// headers are set here) to `addr`, on an idle connection or a new one. A response body
+    /// not yet read holds the connection until it ends.
     pub async fn send(
+        self: &Arc<Self>,
+        addr: SocketAddr,
+        method: &Method,
+        target: &str,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<Response<Body>, SendError> {
+        let (host, idle) = self.checkout(addr, |i, timeout| i.complete.take(timeout, Conn::still_open));
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => Conn::new(self.connector.connect(addr, Alpn::Http1).await?),
+        };
+        let head = match conn.exchange(method, target, &host, headers, body).await {
+            Ok(head) => head,
+            // The instance closed the connection before the request went out: a fresh one.
+            Err(err) if err.unsent => {
+                conn = Conn::new(self.connector.connect(addr, Alpn::Http1).await?);
+                conn.exchange(method, target, &host, headers, body)
+                    .await
+                    .map_err(|e| e.error)?
+            }
+            Err(err) => return Err(err.error.into()),
+        };
+        let mut response = Response::new(crate::respond::empty());
+        let body = match conn.complete_body(&head) {
+            Some(bytes) => {
+                if conn.reusable() {
+                    self.checkin_complete(addr, conn);
+                }
+                if bytes.is_empty() {
+                    crate::respond::empty()
+                } else {
+                    crate::respond::full(bytes)
+                }
+            }
+            None => {
+                let pool = Arc::clone(self);
+                Streaming::new(conn, &head, move |conn| pool.checkin_complete(addr, conn))
+                    .map_err(BoxError::from)
+                    .boxed()
+            }
+        };
+        *response.body_mut() = body;
+        *response.status_mut() = head.status;
+        *response.headers_mut() = head.headers;
+        Ok(response)
+    }
+
+    fn checkin_complete(&self, addr: SocketAddr, conn: Conn) {
+        if let Some(instance) = self.instances().get_mut(&addr) {
+            instance
+                .complete
+                .put(conn, self.idle_timeout, self.max_idle_per_instance);
+        }
+    }
+
+    /// Sends `request`, whose body streams in from the client (origin-form URI; its `Host`
+    /// is set here), to `addr` on hyper's client: the response may arrive before the body
+    /// has been sent. The response body holds the connection until it ends.
+    pub async fn send_streamed(
         self: &Arc<Self>,
         addr: SocketAddr,
         mut request: Request<Body>,
     ) -> Result<Response<Body>, SendError> {
-        let (host, mut idle) = self.checkout(addr);
+        let take = |i: &mut Instance, timeout| i.streamed.take(timeout, |s| !s.is_closed());
+        let (host, mut idle) = self.checkout(addr, take);
         request.headers_mut().insert(header::HOST, host);
         while let Some(mut sender) = idle {
             // Waits for the previous exchange's end to be processed; fails if the instance
@@ -102,32 +214,22 @@ impl Http1Pool {
                     },
                 }
             }
-            idle = self.checkout(addr).1;
+            idle = self.checkout(addr, take).1;
         }
-        let mut sender = self.connect(addr).await?;
+        let io = self.connector.connect(addr, Alpn::Http1).await?;
+        let (mut sender, connection) = http1::Builder::new().handshake(TokioIo::new(io)).await?;
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(instance = %addr, error = %err, "upstream connection ended with an error");
+            }
+        });
         let response = sender.send_request(request).await?;
         Ok(self.hold(addr, sender, response))
     }
 
-    /// The `Host` of `addr` and its most recently used idle connection that has not outstayed
-    /// the idle timeout (expired ones are dropped on the way).
-    fn checkout(&self, addr: SocketAddr) -> (HeaderValue, Option<SendRequest<Body>>) {
-        let mut instances = self.instances.lock().unwrap_or_else(|p| p.into_inner());
-        let instance = instances.entry(addr).or_insert_with(|| Instance {
-            host: HeaderValue::from_str(&addr.to_string()).unwrap_or(HeaderValue::from_static("localhost")),
-            idle: VecDeque::new(),
-        });
-        while let Some((sender, since)) = instance.idle.pop_back() {
-            if since.elapsed() < self.idle_timeout && !sender.is_closed() {
-                return (instance.host.clone(), Some(sender));
-            }
-        }
-        (instance.host.clone(), None)
-    }
-
-    /// Puts a connection whose response ended back in `addr`'s idle list, once it is ready
-    /// for another exchange (see the module docs); drops those idle past the timeout.
-    fn checkin(self: Arc<Self>, addr: SocketAddr, mut sender: SendRequest<Body>) {
+    /// Puts a hyper connection whose response ended back in `addr`'s idle list, once it is
+    /// ready for another exchange (see the module docs).
+    fn checkin_streamed(self: Arc<Self>, addr: SocketAddr, mut sender: http1::SendRequest<Body>) {
         if sender.is_closed() {
             return;
         }
@@ -136,72 +238,113 @@ impl Http1Pool {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 runtime.spawn(async move {
                     if let Ok(Ok(())) = tokio::time::timeout(self.idle_timeout, sender.ready()).await {
-                        self.checkin(addr, sender);
+                        self.checkin_streamed(addr, sender);
                     }
                 });
             }
             return;
         }
-        let mut instances = self.instances.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(instance) = instances.get_mut(&addr) {
-            while instance
-                .idle
-                .front()
-                .is_some_and(|(_, since)| since.elapsed() >= self.idle_timeout)
-            {
-                instance.idle.pop_front();
-            }
-            if instance.idle.len() < self.max_idle_per_instance {
-                instance.idle.push_back((sender, Instant::now()));
-            }
+        if let Some(instance) = self.instances().get_mut(&addr) {
+            instance
+                .streamed
+                .put(sender, self.idle_timeout, self.max_idle_per_instance);
         }
     }
 
     /// Forgets the instances not in `current` (a DNS refresh dropped them): their idle
     /// connections close, and their entries no longer take memory.
     pub fn retain_instances(&self, current: &[SocketAddr]) {
-        self.instances
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|addr, _| current.contains(addr));
-    }
-
-    async fn connect(&self, addr: SocketAddr) -> Result<SendRequest<Body>, SendError> {
-        let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| SendError::ConnectTimeout(addr))?
-            .map_err(|source| SendError::Connect { addr, source })?;
-        // Small proxied messages would otherwise wait for delayed ACKs (Nagle).
-        let _ = stream.set_nodelay(true);
-        // A peer that vanished without a FIN (a dead host) is noticed on a long stream too.
-        let _ = socket2::SockRef::from(&stream)
-            .set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(Duration::from_secs(60)));
-        let (sender, connection) = http1::Builder::new().handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(instance = %addr, error = %err, "upstream connection ended with an error");
-            }
-        });
-        Ok(sender)
+        self.instances().retain(|addr, _| current.contains(addr));
     }
 
     /// `response` with a body that returns `sender` to the pool once it has ended.
     fn hold(
         self: &Arc<Self>,
         addr: SocketAddr,
-        sender: SendRequest<Body>,
+        sender: http1::SendRequest<Body>,
         response: Response<Incoming>,
     ) -> Response<Body> {
-        use http_body_util::BodyExt;
         response.map(|inner| {
             PooledBody {
                 inner,
                 ended: false,
                 connection: Some((Arc::clone(self), addr, sender)),
             }
-            .map_err(crate::respond::BoxError::from)
+            .map_err(BoxError::from)
             .boxed()
         })
+    }
+}
+
+/// The HTTP/2 connections of one upstream: one per instance, multiplexing every request to it
+/// (gRPC's transport; trailers pass through).
+pub struct H2Pool {
+    senders: Mutex<HashMap<SocketAddr, http2::SendRequest<Body>, FastHash>>,
+    connector: Arc<Connector>,
+}
+
+impl H2Pool {
+    /// A pool connecting with `connector`.
+    pub fn new(connector: Arc<Connector>) -> H2Pool {
+        H2Pool {
+            senders: Mutex::default(),
+            connector,
+        }
+    }
+
+    /// Sends `request` (origin-form URI) to `addr` on its connection, opened when there is
+    /// none or the last one closed.
+    pub async fn send(
+        &self,
+        addr: SocketAddr,
+        mut request: Request<Body>,
+    ) -> Result<Response<Body>, SendError> {
+        // HTTP/2 wants :scheme and :authority, which hyper takes from an absolute URI.
+        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        *request.uri_mut() = http::Uri::builder()
+            .scheme(self.connector.scheme())
+            .authority(addr.to_string())
+            .path_and_query(path)
+            .build()
+            .map_err(|e| SendError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
+        let open = self
+            .senders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&addr)
+            .filter(|s| !s.is_closed())
+            .cloned();
+        let mut sender = match open {
+            Some(sender) => sender,
+            None => {
+                let io = self.connector.connect(addr, Alpn::H2).await?;
+                let (sender, connection) = http2::Builder::new(TokioExecutor::new())
+                    .timer(TokioTimer::new())
+                    .handshake(TokioIo::new(io))
+                    .await?;
+                tokio::spawn(async move {
+                    if let Err(err) = connection.await {
+                        tracing::debug!(instance = %addr, error = %err, "upstream HTTP/2 connection ended with an error");
+                    }
+                });
+                self.senders
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(addr, sender.clone());
+                sender
+            }
+        };
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        Ok(response.map(|b| b.map_err(BoxError::from).boxed()))
+    }
+
+    /// Forgets the instances not in `current` (see [`Http1Pool::retain_instances`]).
+    pub fn retain_instances(&self, current: &[SocketAddr]) {
+        self.senders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|addr, _| current.contains(addr));
     }
 }
 
@@ -210,7 +353,7 @@ impl Http1Pool {
 struct PooledBody {
     inner: Incoming,
     ended: bool,
-    connection: Option<(Arc<Http1Pool>, SocketAddr, SendRequest<Body>)>,
+    connection: Option<(Arc<Http1Pool>, SocketAddr, http1::SendRequest<Body>)>,
 }
 
 impl HttpBody for PooledBody {
@@ -242,7 +385,7 @@ impl Drop for PooledBody {
         if (self.ended || self.inner.is_end_stream())
             && let Some((pool, addr, sender)) = self.connection.take()
         {
-            pool.checkin(addr, sender);
+            pool.checkin_streamed(addr, sender);
         }
     }
 }
@@ -253,11 +396,12 @@ mod tests {
 
     #[tokio::test]
     async fn instances_a_dns_refresh_dropped_are_forgotten() {
-        let pool = Http1Pool::new(Duration::from_secs(1), Duration::from_secs(30), 8);
+        let connector = Connector::new("t", Duration::from_secs(1), None, None).unwrap();
+        let pool = Http1Pool::new(Arc::new(connector), Duration::from_secs(30), 8);
         let (a, b): (SocketAddr, SocketAddr) =
             ("127.0.0.1:1".parse().unwrap(), "127.0.0.1:2".parse().unwrap());
-        assert_eq!(pool.checkout(a).0, "127.0.0.1:1");
-        pool.checkout(b);
+        assert_eq!(pool.checkout(a, |_, _| ()).0, "127.0.0.1:1");
+        pool.checkout(b, |_, _| ());
         pool.retain_instances(&[b]);
         let known: Vec<SocketAddr> = pool.instances.lock().unwrap().keys().copied().collect();
         assert_eq!(known, [b]);

@@ -3,14 +3,16 @@
 //! (body and trailers streamed through), log and count it.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version, header};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming};
 use stack_common::ApiError;
 use tokio::time::Instant;
 
@@ -336,11 +338,15 @@ impl Proxy {
         let limit = self.config.limits.max_body_bytes;
         // Set when a streamed body overran the limit (see below).
         let mut over_limit: Option<Arc<AtomicBool>> = None;
-        // A request that may be sent twice needs its body kept; others stream through.
-        let mut body = if max_attempts > 1 && hyper::body::Body::is_end_stream(&body) {
-            Payload::Buffered(Bytes::new())
-        } else if max_attempts > 1 {
-            match Limited::new(body, limit).collect().await {
+        // A body that has arrived whole (none, or a small one that came with the head: most
+        // requests) is sent from memory on the gateway's own HTTP/1.1 client. Otherwise a
+        // request that may be sent twice needs its body kept; others stream through.
+        let mut body = match arrival(body) {
+            Arrival::Whole(bytes) if bytes.len() > limit => {
+                return fail(ApiError::payload_too_large(limit), Outcome::gateway(name));
+            }
+            Arrival::Whole(bytes) => Payload::Buffered(bytes),
+            Arrival::Streaming(body) if max_attempts > 1 => match Limited::new(body, limit).collect().await {
                 Ok(collected) => Payload::Buffered(collected.to_bytes()),
                 Err(err) => {
                     let err = if is_limit_error(err.as_ref()) {
@@ -350,21 +356,22 @@ impl Proxy {
                     };
                     return fail(err, Outcome::gateway(name));
                 }
+            },
+            Arrival::Streaming(body) => {
+                let flag = Arc::clone(over_limit.insert(Arc::default()));
+                Payload::Streamed(Some(
+                    Limited::new(body, limit)
+                        .map_err(move |err| {
+                            // Remember it: by the time the client call fails, hyper may report
+                            // the aborted exchange rather than this cause.
+                            if err.is::<http_body_util::LengthLimitError>() {
+                                flag.store(true, Ordering::Relaxed);
+                            }
+                            err
+                        })
+                        .boxed(),
+                ))
             }
-        } else {
-            let flag = Arc::clone(over_limit.insert(Arc::default()));
-            Payload::Streamed(Some(
-                Limited::new(body, limit)
-                    .map_err(move |err| {
-                        // Remember it: by the time the client call fails, hyper may report
-                        // the aborted exchange rather than this cause.
-                        if err.is::<http_body_util::LengthLimitError>() {
-                            flag.store(true, Ordering::Relaxed);
-                        }
-                        err
-                    })
-                    .boxed(),
-            ))
         };
 
         // The client's Host (HTTP/1.1), else its :authority (HTTP/2); the upstream gets its own.
@@ -375,14 +382,11 @@ impl Proxy {
                 .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
         });
         headers::strip_hop_by_hop(&mut parts.headers);
+        // One regrow at most for the forwarding headers and the request id, not one per insert.
+        parts.headers.reserve(6);
         hop.apply(&mut parts.headers, host.as_ref());
         parts.headers.insert(REQUEST_ID, request_id.clone());
-        let Ok(mut target) = http::Uri::try_from(route.upstream_target(&parts.uri)) else {
-            return fail(
-                ApiError::invalid_request("malformed request target"),
-                Outcome::gateway(name),
-            );
-        };
+        let target = route.upstream_target(&parts.uri);
         parts.version = if grpc { Version::HTTP_2 } else { Version::HTTP_11 };
         let upstream = &route.upstream;
 
@@ -420,40 +424,33 @@ impl Proxy {
             tried[attempt as usize] = addr;
             outcome.upstream = Some(addr);
             outcome.attempts = attempt + 1;
-            // The head is copied only when another attempt may need it.
-            let head = if attempt + 1 < max_attempts {
-                parts.clone()
-            } else {
-                std::mem::replace(&mut parts, Request::new(()).into_parts().0)
-            };
-            let mut request = Request::from_parts(head, body.take());
-            let sent = if grpc {
-                // hyper-util's client: HTTP/2 multiplexes many requests on one connection,
-                // and it wants the absolute URI to pick the connection.
-                match http::Uri::builder()
-                    .scheme("http")
-                    .authority(addr.to_string())
-                    .path_and_query(target.path_and_query().map_or("/", |p| p.as_str()))
-                    .build()
-                {
-                    Ok(uri) => *request.uri_mut() = uri,
-                    Err(_) => return fail(ApiError::invalid_request("malformed request target"), outcome),
+            let sent = match &body {
+                // The usual case: the head is borrowed, never copied.
+                Payload::Buffered(bytes) if !grpc => {
+                    let call = upstream
+                        .http1
+                        .send(addr, &parts.method, &target, &parts.headers, bytes);
+                    tokio::time::timeout_at(deadline, call).await
                 }
-                let call = upstream.h2c.request(request);
-                tokio::time::timeout_at(deadline, async move {
-                    call.await
-                        .map(|r| r.map(|b| b.map_err(BoxError::from).boxed()))
-                        .map_err(BoxError::from)
-                })
-                .await
-            } else {
-                *request.uri_mut() = if attempt + 1 < max_attempts {
-                    target.clone()
-                } else {
-                    std::mem::take(&mut target)
-                };
-                let call = upstream.http1.send(addr, request);
-                tokio::time::timeout_at(deadline, async move { call.await.map_err(BoxError::from) }).await
+                _ => {
+                    // hyper's clients take the request whole: the head is copied only when
+                    // another attempt may need it.
+                    let head = if attempt + 1 < max_attempts {
+                        parts.clone()
+                    } else {
+                        std::mem::replace(&mut parts, Request::new(()).into_parts().0)
+                    };
+                    let mut request = Request::from_parts(head, body.take());
+                    let Ok(uri) = http::Uri::try_from(target.as_str()) else {
+                        return fail(ApiError::invalid_request("malformed request target"), outcome);
+                    };
+                    *request.uri_mut() = uri;
+                    if grpc {
+                        tokio::time::timeout_at(deadline, upstream.h2.send(addr, request)).await
+                    } else {
+                        tokio::time::timeout_at(deadline, upstream.http1.send_streamed(addr, request)).await
+                    }
+                }
             };
 
             match sent {
@@ -539,6 +536,77 @@ impl Payload {
 
     fn can_replay(&self) -> bool {
         matches!(self, Payload::Buffered(_))
+    }
+}
+
+/// A request body as it stands when the request is forwarded.
+enum Arrival {
+    /// All of it: none, or all of it read with the head (hyper reads a small body before the
+    /// handler runs).
+    Whole(Bytes),
+    /// Still streaming in, with what was taken from it put back in front.
+    Streaming(Resumed),
+}
+
+/// Where `body` stands, found without waiting for it.
+fn arrival(mut body: Incoming) -> Arrival {
+    use hyper::body::Body as _;
+    if body.is_end_stream() {
+        return Arrival::Whole(Bytes::new());
+    }
+    // A no-op waker: `Pending` only means "not yet"; the body is polled again, with the real
+    // waker, when it is streamed.
+    let mut cx = Context::from_waker(Waker::noop());
+    let first = match Pin::new(&mut body).poll_frame(&mut cx) {
+        Poll::Pending => None,
+        Poll::Ready(None) => return Arrival::Whole(Bytes::new()),
+        Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+            Ok(data) if body.is_end_stream() => return Arrival::Whole(data),
+            Ok(data) => Some(Ok(Frame::data(data))),
+            Err(frame) => Some(Ok(frame)),
+        },
+        Poll::Ready(Some(Err(err))) => Some(Err(err)),
+    };
+    Arrival::Streaming(Resumed { first, rest: body })
+}
+
+/// A request body whose first frame was already taken (see [`arrival`]).
+struct Resumed {
+    first: Option<Result<Frame<Bytes>, hyper::Error>>,
+    rest: Incoming,
+}
+
+impl hyper::body::Body for Resumed {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        if let Some(first) = self.first.take() {
+            return Poll::Ready(Some(first));
+        }
+        Pin::new(&mut self.rest).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.first.is_none() && self.rest.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        let mut hint = self.rest.size_hint();
+        if let Some(Ok(frame)) = &self.first
+            && let Some(data) = frame.data_ref()
+        {
+            // upper first: `set_lower` refuses to pass the current upper bound
+            let taken = data.len() as u64;
+            if let Some(upper) = hint.upper() {
+                hint.set_upper(upper + taken);
+            }
+            hint.set_lower(hint.lower() + taken);
+        }
+        hint
     }
 }
 

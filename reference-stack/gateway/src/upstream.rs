@@ -1,23 +1,20 @@
 //! An upstream service: its instances (static, or from DNS re-resolved every `refresh_ms`), their
-//! balancer, the pooled keep-alive connections that reach them (HTTP/1.1 for REST, h2c with
-//! prior knowledge for gRPC, so trailers survive), and the active health check against `/readyz`.
+//! balancer, the pooled keep-alive connections that reach them (HTTP/1.1 for REST, HTTP/2 for
+//! gRPC, so trailers survive; cleartext with prior knowledge, or TLS), and the active health
+//! check against `/readyz`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use bytes::Bytes;
+use http::{HeaderMap, Method};
 use tokio::sync::watch;
 
 use crate::balance::Balancer;
-use crate::config::UpstreamConfig;
-use crate::pool::Http1Pool;
-use crate::respond::{Body, empty};
-
-/// A pooled client (h2c).
-pub type HttpClient = Client<HttpConnector, Body>;
+use crate::config::{InvalidConfig, UpstreamConfig};
+use crate::connect::Connector;
+use crate::pool::{H2Pool, Http1Pool};
 
 /// One upstream service.
 pub struct Upstream {
@@ -27,24 +24,21 @@ pub struct Upstream {
     pub balancer: Balancer,
     /// HTTP/1.1 keep-alive connections.
     pub http1: Arc<Http1Pool>,
-    /// HTTP/2 cleartext (prior knowledge) pool, for gRPC.
-    pub h2c: HttpClient,
+    /// HTTP/2 connections, for gRPC.
+    pub h2: H2Pool,
     config: UpstreamConfig,
-}
-
-fn connector(connect_timeout: Duration) -> HttpConnector {
-    let mut connector = HttpConnector::new();
-    // Small proxied messages would otherwise wait for delayed ACKs (Nagle).
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(connect_timeout));
-    connector.set_keepalive(Some(Duration::from_secs(60)));
-    connector
 }
 
 impl Upstream {
     /// The upstream of `config`; DNS names are resolved once here (an empty list until they
-    /// resolve: requests get 503 meanwhile).
-    pub async fn new(name: &str, config: &UpstreamConfig) -> Upstream {
+    /// resolve: requests get 503 meanwhile). Fails when its TLS files do not load.
+    pub async fn new(name: &str, config: &UpstreamConfig) -> Result<Upstream, InvalidConfig> {
+        let connector = Arc::new(Connector::new(
+            name,
+            Duration::from_millis(config.connect_timeout_ms),
+            config.tls.as_ref(),
+            config.dns.as_ref().map(|dns| dns.name.as_str()),
+        )?);
         let cooldown = Duration::from_millis(config.eject_cooldown_ms);
         let balancer = match &config.dns {
             None => Balancer::new(
@@ -64,21 +58,13 @@ impl Upstream {
                 )
             }
         };
-        let connect_timeout = Duration::from_millis(config.connect_timeout_ms);
-        let http1 = Http1Pool::new(connect_timeout, Duration::from_secs(30), 256);
-        let h2c = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .http2_only(true)
-            .build(connector(connect_timeout));
-        Upstream {
+        Ok(Upstream {
             name: name.to_string(),
             balancer,
-            http1,
-            h2c,
+            http1: Http1Pool::new(Arc::clone(&connector), Duration::from_secs(30), 256),
+            h2: H2Pool::new(connector),
             config: config.clone(),
-        }
+        })
     }
 
     /// Starts the active health check and the DNS re-resolution (when configured); both stop
@@ -106,6 +92,7 @@ impl Upstream {
                             Ok(addrs) if !addrs.is_empty() => {
                                 this.balancer.replace(&addrs);
                                 this.http1.retain_instances(&addrs);
+                                this.h2.retain_instances(&addrs);
                             }
                             // Keep serving the last known instances rather than none.
                             Ok(_) => tracing::warn!(upstream = %this.name, name = %dns.name, "DNS name has no addresses"),
@@ -148,13 +135,13 @@ impl Upstream {
     }
 
     async fn probe(&self, addr: SocketAddr, timeout: Duration) -> bool {
-        let Ok(uri) = self.config.health_path.parse::<http::Uri>() else {
-            return false;
-        };
-        let mut request = http::Request::new(empty());
-        *request.uri_mut() = uri;
+        let path = self.config.health_path.as_str();
         let check = async {
-            let response = self.http1.send(addr, request).await.ok()?;
+            let response = self
+                .http1
+                .send(addr, &Method::GET, path, &HeaderMap::new(), &Bytes::new())
+                .await
+                .ok()?;
             let ready = response.status().is_success();
             // read to the end, so the connection goes back to the pool for the next check
             http_body_util::BodyExt::collect(response.into_body())

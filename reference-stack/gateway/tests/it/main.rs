@@ -5,6 +5,7 @@
 
 mod auth;
 mod flow;
+mod framing;
 mod hygiene;
 mod limits;
 mod pool;

@@ -1,0 +1,250 @@
+//! Connections to an upstream's instances: TCP with Nagle off and keepalive on, then TLS when the
+//! upstream's config asks for it (verifying the instance's certificate against the configured
+//! CA, and presenting the gateway's client certificate for mutual TLS). ALPN says which HTTP
+//! version the connection will carry: `http/1.1` for REST, `h2` for gRPC.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::config::{InvalidConfig, UpstreamTls};
+
+/// Why no connection to an instance could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The instance did not accept a connection.
+    #[error("cannot connect to {addr}: {source}")]
+    Refused {
+        /// The instance.
+        addr: SocketAddr,
+        /// What connect said.
+        source: io::Error,
+    },
+    /// Connecting (TLS handshake included) took longer than the connect timeout.
+    #[error("connecting to {0} timed out")]
+    TimedOut(SocketAddr),
+    /// The TLS handshake failed (untrusted certificate, wrong name, client certificate refused).
+    #[error("TLS handshake with {addr} failed: {source}")]
+    Tls {
+        /// The instance.
+        addr: SocketAddr,
+        /// What rustls said.
+        source: io::Error,
+    },
+}
+
+/// The HTTP version a connection is for (its ALPN protocol under TLS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alpn {
+    /// `http/1.1`.
+    Http1,
+    /// `h2`.
+    H2,
+}
+
+/// How to reach an upstream's instances.
+pub struct Connector {
+    timeout: Duration,
+    tls: Option<TlsClient>,
+}
+
+struct TlsClient {
+    http1: TlsConnector,
+    h2: TlsConnector,
+    /// The name the certificates must carry; each instance's IP address when `None`.
+    server_name: Option<ServerName<'static>>,
+}
+
+impl Connector {
+    /// A connector for upstream `upstream` (named in errors), connecting within `timeout`, over
+    /// TLS when `tls` is set. Reads the PEM files now: an error names the config key and file.
+    pub fn new(
+        upstream: &str,
+        timeout: Duration,
+        tls: Option<&UpstreamTls>,
+        default_server_name: Option<&str>,
+    ) -> Result<Connector, InvalidConfig> {
+        let tls = tls
+            .map(|tls| TlsClient::new(upstream, tls, default_server_name))
+            .transpose()?;
+        Ok(Connector { timeout, tls })
+    }
+
+    /// `https` over TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+
+    /// A connection to `addr` for `alpn`'s HTTP version.
+    pub async fn connect(&self, addr: SocketAddr, alpn: Alpn) -> Result<Io, ConnectError> {
+        let connecting = async {
+            let stream = TcpStream::connect(addr)
+                .await
+                .map_err(|source| ConnectError::Refused { addr, source })?;
+            // Small proxied messages would otherwise wait for delayed ACKs (Nagle).
+            let _ = stream.set_nodelay(true);
+            // A peer that vanished without a FIN (a dead host) is noticed on a long stream too.
+            let _ = socket2::SockRef::from(&stream)
+                .set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(Duration::from_secs(60)));
+            let Some(tls) = &self.tls else {
+                return Ok(Io::Tcp(stream));
+            };
+            let name = tls
+                .server_name
+                .clone()
+                .unwrap_or_else(|| ServerName::IpAddress(addr.ip().into()));
+            let connector = match alpn {
+                Alpn::Http1 => &tls.http1,
+                Alpn::H2 => &tls.h2,
+            };
+            let stream = connector
+                .connect(name, stream)
+                .await
+                .map_err(|source| ConnectError::Tls { addr, source })?;
+            Ok(Io::Tls(Box::new(stream)))
+        };
+        tokio::time::timeout(self.timeout, connecting)
+            .await
+            .map_err(|_| ConnectError::TimedOut(addr))?
+    }
+}
+
+impl TlsClient {
+    fn new(
+        upstream: &str,
+        config: &UpstreamTls,
+        default_server_name: Option<&str>,
+    ) -> Result<TlsClient, InvalidConfig> {
+        let key = |field: &str| format!("upstreams.{upstream}.tls.{field}");
+        let bad = |field: &str, message: String| InvalidConfig {
+            key: key(field),
+            message,
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        let cas = read_certs(&config.ca).map_err(|m| bad("ca", m))?;
+        for ca in cas {
+            roots
+                .add(ca)
+                .map_err(|e| bad("ca", format!("{}: {e}", config.ca.display())))?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad("ca", e.to_string()))?
+            .with_root_certificates(roots);
+        let client = match (&config.cert, &config.key) {
+            (Some(cert), Some(key_file)) => {
+                let chain = read_certs(cert).map_err(|m| bad("cert", m))?;
+                let private = PrivateKeyDer::from_pem_file(key_file)
+                    .map_err(|e| bad("key", format!("{}: {e}", key_file.display())))?;
+                builder.with_client_auth_cert(chain, private).map_err(|e| {
+                    bad(
+                        "key",
+                        format!("{} does not fit {}: {e}", key_file.display(), cert.display()),
+                    )
+                })?
+            }
+            (None, None) => builder.with_no_client_auth(),
+            (Some(_), None) => return Err(bad("key", "a client certificate needs its key".into())),
+            (None, Some(_)) => return Err(bad("cert", "a client key needs its certificate".into())),
+        };
+        let server_name = config
+            .server_name
+            .as_deref()
+            .or(default_server_name)
+            .map(|name| {
+                ServerName::try_from(name.to_string())
+                    .map_err(|e| bad("server_name", format!("{name:?}: {e}")))
+            })
+            .transpose()?;
+        let with_alpn = |protocol: &[u8]| {
+            let mut config = client.clone();
+            config.alpn_protocols = vec![protocol.to_vec()];
+            TlsConnector::from(Arc::new(config))
+        };
+        Ok(TlsClient {
+            http1: with_alpn(b"http/1.1"),
+            h2: with_alpn(b"h2"),
+            server_name,
+        })
+    }
+}
+
+/// Every certificate in a PEM file (at least one), or the message saying why not.
+fn read_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<_, _>>())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate in the file", path.display()));
+    }
+    Ok(certs)
+}
+
+/// A connection to an instance: plain TCP, or TLS over TCP.
+pub enum Io {
+    /// Plain TCP.
+    Tcp(TcpStream),
+    /// TLS (boxed: rustls's state is large, and most upstreams are plain).
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Io {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Io {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Io::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Io::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Io::Tcp(s) => s.is_write_vectored(),
+            Io::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Response framings through the gateway's own HTTP/1.1 client (RFC 9112 section 6): a raw
+//! upstream writes each kind of answer in pieces, so the gateway has to stream the bodies it
+//! could not read with the head; the client must get every body byte for byte, and the
+//! connection must be reused after each body that ends by its framing, not after one that ends
+//! by the close.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::{RunningGateway, listener, single_route};
+
+const LARGE: usize = 300_000;
+
+/// The large body: bytes that show where a piece went missing or was repeated.
+fn large_body() -> Vec<u8> {
+    (0..LARGE).map(|i| b'a' + (i % 26) as u8).collect()
+}
+
+/// An upstream answering by path, each answer written in several pieces with pauses.
+async fn scripted_upstream() -> (SocketAddr, Arc<AtomicU64>) {
+    let (l, addr) = listener().await;
+    let connections = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = l.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(answer_requests(stream));
+        }
+    });
+    (addr, connections)
+}
+
+async fn answer_requests(mut stream: TcpStream) {
+    let mut buf = Vec::new();
+    loop {
+        let head_end = loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+            let mut chunk = [0u8; 4096];
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        buf.drain(..head_end);
+        let (method, path) = {
+            let mut words = head.split(' ');
+            (
+                words.next().unwrap_or("").to_string(),
+                words.next().unwrap_or("").to_string(),
+            )
+        };
+        let pieces: Vec<Vec<u8>> = match path.as_str() {
+            "/chunked" => vec![
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel"
+                    .to_vec(),
+                b"lo\r\n6\r\n world\r".to_vec(),
+                b"\n0\r\nx-checksum: 1\r\n\r\n".to_vec(),
+            ],
+            "/large" => {
+                let mut head =
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {LARGE}\r\n\r\n")
+                        .into_bytes();
+                if method == "HEAD" {
+                    vec![head]
+                } else {
+                    let body = large_body();
+                    head.extend_from_slice(&body[..1000]);
+                    vec![head, body[1000..150_000].to_vec(), body[150_000..].to_vec()]
+                }
+            }
+            "/continue" => vec![
+                b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(),
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_vec(),
+            ],
+            "/empty" => vec![b"HTTP/1.1 204 No Content\r\nx-empty: yes\r\n\r\n".to_vec()],
+            "/close" => vec![
+                b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil ".to_vec(),
+                b"the close".to_vec(),
+            ],
+            "/truncated" => vec![b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this".to_vec()],
+            _ => vec![b"HTTP/1.1 200 GARBAGE\r\ncontent-length: x\r\n\r\n".to_vec()],
+        };
+        for piece in pieces {
+            if stream.write_all(&piece).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if matches!(path.as_str(), "/close" | "/truncated" | "/malformed") {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_framing_streams_through_and_keeps_the_connection_when_it_can() {
+    let (upstream, connections) = scripted_upstream().await;
+    let gw = RunningGateway::start(single_route(&[upstream], |route, _| route.retries = 0)).await;
+    let get = |path: &str| gw.http.get(gw.url(&format!("/t{path}"))).send();
+
+    let r = get("/chunked").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()
+            .get("transfer-encoding")
+            .is_none_or(|v| v == "chunked")
+    );
+    assert_eq!(r.text().await.unwrap(), "hello world");
+
+    let r = get("/large").await.unwrap();
+    assert_eq!(r.headers()["content-length"], LARGE.to_string().as_str());
+    assert!(
+        r.bytes().await.unwrap() == large_body(),
+        "the large body arrived altered"
+    );
+
+    let r = gw.http.head(gw.url("/t/large")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-length"], LARGE.to_string().as_str());
+    assert!(r.bytes().await.unwrap().is_empty());
+
+    let r = get("/continue").await.unwrap();
+    assert_eq!(r.status(), 200, "the interim 100 is skipped");
+    assert_eq!(r.text().await.unwrap(), "ok");
+
+    let r = get("/empty").await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["x-empty"], "yes");
+
+    // Every body so far ended by its framing: one connection carried them all.
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+
+    let r = get("/close").await.unwrap();
+    assert_eq!(r.text().await.unwrap(), "until the close");
+    let r = get("/chunked").await.unwrap();
+    assert_eq!(r.text().await.unwrap(), "hello world");
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        2,
+        "a body delimited by the close takes its connection with it"
+    );
+
+    // A response that breaks HTTP is a 502 with the JSON error shape, and the instance's failure.
+    let r = get("/malformed").await.unwrap();
+    assert_eq!(r.status(), 502);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_gateway");
+    assert_eq!(gw.gateway.counter("gateway_upstream_failures_total"), 1);
+
+    // A body cut short after its head went out: the client sees a broken response, not a
+    // complete one.
+    let r = get("/truncated").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.bytes().await.is_err(),
+        "a truncated body must not look complete"
+    );
+    gw.stop().await;
+}
