@@ -37,6 +37,12 @@ pub struct UpArgs {
     /// 127.0.0.1 (written to the data directory; trust it with `curl --cacert`).
     #[arg(long)]
     tls: bool,
+    /// Mutual TLS from the gateway to the catalog instances: generates a local CA, catalog's
+    /// certificate and a client certificate for the gateway into the data directory's tls/;
+    /// catalog then serves HTTPS only to clients presenting a certificate from that CA (iam stays
+    /// plain HTTP).
+    #[arg(long)]
+    mtls: bool,
     #[command(flatten)]
     broker: BrokerArgs,
 }
@@ -75,6 +81,7 @@ async fn up(args: UpArgs) -> u8 {
         data_dir: args.data_dir,
         base_port: args.base_port,
         self_signed_tls: args.tls,
+        mutual_tls: args.mtls,
         ..Default::default()
     };
     if let Some(path) = &args.config
@@ -132,8 +139,13 @@ fn print_banner(stack: &stack_local::RunningStack) {
     out.push_str(&format!(
         "  iam      {iam}   direct; contract {iam}/openapi.yaml\n"
     ));
+    let catalog_grpc = if stack.mutual_tls.is_some() {
+        "h2 over mutual TLS"
+    } else {
+        "h2c"
+    };
     out.push_str(&format!(
-        "  catalog  {catalog}   direct (instance 1 of {}); contract {catalog}/openapi.yaml; gRPC on the same port (h2c)\n",
+        "  catalog  {catalog}   direct (instance 1 of {}); contract {catalog}/openapi.yaml; gRPC on the same port ({catalog_grpc})\n",
         stack.catalogs.len()
     ));
     for (i, instance) in stack.catalogs.iter().enumerate().skip(1) {
@@ -153,6 +165,19 @@ fn print_banner(stack: &stack_local::RunningStack) {
                 out.push_str(&format!("  {why}\n"));
             }
         }
+    }
+    if let Some(files) = &stack.mutual_tls {
+        out.push_str(&format!(
+            "  mutual TLS   catalog requires a client certificate from the CA {}; the gateway presents {}\n",
+            files.ca.display(),
+            files.client_cert.display()
+        ));
+        out.push_str(&format!(
+            "               directly: curl --cacert {} --cert {} --key {} {catalog}/readyz\n",
+            files.ca.display(),
+            files.client_cert.display(),
+            files.client_key.display()
+        ));
     }
     out.push_str(&format!("  admin user   {admin} / {admin_pw}\n"));
     if let Some((id, secret)) = &stack.demo_client {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use stack_common::auth::VerifierConfig;
+use stack_common::tls::ServerTls;
 
 /// Everything catalog needs to start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -13,6 +14,10 @@ use stack_common::auth::VerifierConfig;
 pub struct CatalogConfig {
     /// Address to listen on (REST and gRPC).
     pub listen: SocketAddr,
+    /// Serve HTTPS (REST and gRPC over h2) with this certificate; with `client_ca`, only to
+    /// clients presenting a certificate that chains to it (mutual TLS). Absent: plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ServerTls>,
     /// Directory for `catalog.db`; created if missing.
     pub data_dir: PathBuf,
     /// iam's base URL, for the JWKS and the revocation list.
@@ -46,6 +51,7 @@ impl Default for CatalogConfig {
     fn default() -> Self {
         CatalogConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8082)),
+            tls: None,
             data_dir: PathBuf::from("data/catalog"),
             iam_url: "http://127.0.0.1:8081".into(),
             issuer: "gauntlet-iam".into(),
@@ -65,6 +71,9 @@ impl Default for CatalogConfig {
 impl CatalogConfig {
     /// Checks what the types cannot: an error names the key.
     pub fn check(&self) -> Result<(), String> {
+        if let Some(tls) = &self.tls {
+            tls.acceptor().map_err(|e| e.to_string())?;
+        }
         if let Some(url) = &self.amqp_url {
             url.parse::<lapin::uri::AMQPUri>()
                 .map_err(|e| format!("amqp_url {url:?} is not an AMQP URL: {e}"))?;
@@ -126,5 +135,55 @@ mod tests {
         c.amqp_url = None;
         c.events_exchange = String::new();
         assert!(c.check().unwrap_err().contains("events_exchange"));
+    }
+
+    /// `catalog` exits 2 with this message (main_checked) when a `tls` file cannot be used;
+    /// the nested key also comes from the environment (`GAUNTLET_CATALOG_TLS__CERT`).
+    #[test]
+    fn a_bad_tls_file_is_an_error_naming_the_key() {
+        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let config: CatalogConfig = stack_common::config::load(
+            None,
+            "GAUNTLET_CATALOG",
+            env(&[
+                ("GAUNTLET_CATALOG_TLS__CERT", "/nonexistent/catalog-cert.pem"),
+                ("GAUNTLET_CATALOG_TLS__KEY", "/nonexistent/catalog-key.pem"),
+            ]),
+        )
+        .unwrap();
+        let tls = config.tls.clone().expect("tls from the environment");
+        assert_eq!(tls.cert, PathBuf::from("/nonexistent/catalog-cert.pem"));
+        assert_eq!(tls.client_ca, None);
+        let err = config.check().unwrap_err();
+        assert!(
+            err.starts_with("tls.cert: /nonexistent/catalog-cert.pem: "),
+            "{err}"
+        );
+        // and opening refuses it too (a state never serves without its certificate)
+        let err = crate::open(&CatalogConfig {
+            data_dir: std::env::temp_dir().join(format!("catalog-tls-{}", std::process::id())),
+            ..config
+        })
+        .err()
+        .expect("open refuses a missing certificate")
+        .to_string();
+        assert!(err.contains("tls.cert"), "{err}");
+        // half a `tls` table is a config error naming the missing key
+        let err = stack_common::config::load::<CatalogConfig>(
+            None,
+            "GAUNTLET_CATALOG",
+            env(&[("GAUNTLET_CATALOG_TLS__CERT", "cert.pem")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("key") && err.contains("GAUNTLET_CATALOG_TLS__CERT"),
+            "{err}"
+        );
     }
 }

@@ -54,6 +54,7 @@ pub struct AppState {
     faults: stack_common::faults::Faults,
     relay: Option<events::RelayConfig>,
     relay_stats: Arc<events::RelayStats>,
+    tls: Option<stack_common::tls::TlsAcceptor>,
 }
 
 impl AppState {
@@ -68,8 +69,9 @@ impl AppState {
     }
 }
 
-/// Opens the database under `config.data_dir`.
+/// Opens the database under `config.data_dir` and loads the `tls` files, if any.
 pub fn open(config: &CatalogConfig) -> anyhow::Result<AppState> {
+    let tls = config.tls.as_ref().map(|t| t.acceptor()).transpose()?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let db = db::Db::open(&config.data_dir)
@@ -89,6 +91,7 @@ pub fn open(config: &CatalogConfig) -> anyhow::Result<AppState> {
         faults: stack_common::faults::Faults::new(config.faults.clone()),
         relay,
         relay_stats,
+        tls,
     })
 }
 
@@ -121,7 +124,8 @@ pub fn app(state: AppState) -> Router {
     )
 }
 
-/// Serves catalog on `listener` until `shutdown` completes, then drains in-flight requests.
+/// Serves catalog on `listener` (over TLS when `tls` is configured) until `shutdown`
+/// completes, then drains in-flight requests.
 /// Polls iam's revocation list meanwhile, and runs the event relay when `amqp_url` is set
 /// (readiness never depends on the broker: writes go on during an outage, into the outbox).
 pub async fn serve(
@@ -137,7 +141,8 @@ pub async fn serve(
     let poller = state.verifier.spawn_revocation_poller(async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
     });
-    let result = stack_common::ops::serve(listener, app(state), async move {
+    let tls = state.tls.clone();
+    let result = stack_common::ops::serve(listener, app(state), tls, async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     })

@@ -1,7 +1,7 @@
 //! Plumbing shared by the reference stack's services: typed configuration, JSON logs, graceful
 //! shutdown, the one JSON error shape (and its gRPC mapping), request extractors that report bad
-//! input as that shape, health/readiness/metrics routes, and bearer-token verification against
-//! iam's JWKS. The services depend on this crate; it depends on none of them.
+//! input as that shape, health/readiness/metrics routes, serving over plain TCP or (mutual) TLS, and bearer-token
+//! verification against iam's JWKS. The services depend on this crate; it depends on none of them.
 
 #![warn(missing_docs)]
 
@@ -16,5 +16,6 @@ pub mod ops;
 pub mod service;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 
 pub use error::ApiError;

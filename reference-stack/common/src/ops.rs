@@ -83,12 +83,19 @@ async fn openapi_yaml(State(state): State<OpsState>) -> impl IntoResponse {
 
 /// Serves `app` on `listener` (TCP_NODELAY on every accepted socket: without it small
 /// responses wait for delayed ACKs) until `shutdown` completes; then stops accepting, lets
-/// in-flight requests finish and returns.
+/// in-flight requests finish and returns. With `tls` (see [`crate::tls::ServerTls`]) every
+/// connection is a TLS handshake first (HTTP/1.1 or HTTP/2 by ALPN); one that fails or takes
+/// longer than [`crate::tls::HANDSHAKE_TIMEOUT`] is dropped and logged at debug level.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    tls: Option<crate::tls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Some(acceptor) = tls {
+        return crate::tls::serve(listener, app, acceptor, shutdown).await;
+    }
+    // Plain TCP stays on axum::serve: the gateway benchmark measures through it.
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use stack_common::tls::ServerTls;
 
 /// Everything iam needs to start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -11,6 +12,10 @@ use serde::{Deserialize, Serialize};
 pub struct IamConfig {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// Serve HTTPS with this certificate; with `client_ca`, only to clients presenting a
+    /// certificate that chains to it (mutual TLS). Absent: plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ServerTls>,
     /// Directory for `iam.db` and `signing-key.der`; created if missing.
     pub data_dir: PathBuf,
     /// `iss` of issued tokens.
@@ -59,6 +64,7 @@ impl Default for IamConfig {
     fn default() -> Self {
         IamConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            tls: None,
             data_dir: PathBuf::from("data/iam"),
             issuer: "gauntlet-iam".into(),
             audience: "gauntlet".into(),
@@ -77,5 +83,15 @@ impl Default for IamConfig {
             log_json: true,
             faults: Vec::new(),
         }
+    }
+}
+
+impl IamConfig {
+    /// Checks what the types cannot: an error names the key.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(tls) = &self.tls {
+            tls.acceptor().map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 }

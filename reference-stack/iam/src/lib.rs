@@ -35,11 +35,13 @@ struct Inner {
     db: db::Db,
     key: keys::SigningKey,
     metrics: Metrics,
+    tls: Option<stack_common::tls::TlsAcceptor>,
 }
 
-/// Opens the database and the signing key under `config.data_dir` and seeds the admin user
-/// and the configured clients.
+/// Opens the database and the signing key under `config.data_dir`, loads the `tls` files if
+/// any, and seeds the admin user and the configured clients.
 pub async fn open(config: IamConfig) -> anyhow::Result<AppState> {
+    let tls = config.tls.as_ref().map(|t| t.acceptor()).transpose()?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let db = db::Db::open(&config.data_dir)
@@ -51,6 +53,7 @@ pub async fn open(config: IamConfig) -> anyhow::Result<AppState> {
             db,
             key,
             metrics: Metrics::default(),
+            tls,
         }),
     };
     routes::users::seed_admin(&state)
@@ -90,13 +93,15 @@ pub fn app(state: AppState) -> Router {
     )
 }
 
-/// Serves iam on `listener` until `shutdown` completes, then drains in-flight requests.
+/// Serves iam on `listener` (over TLS when `tls` is configured) until `shutdown` completes,
+/// then drains in-flight requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    stack_common::ops::serve(listener, app(state), shutdown).await
+    let tls = state.inner.tls.clone();
+    stack_common::ops::serve(listener, app(state), tls, shutdown).await
 }
 
 /// Seconds since the Unix epoch.

@@ -4,7 +4,13 @@
 use stack_iam::IamConfig;
 
 fn main() -> std::process::ExitCode {
-    stack_common::service::main("iam", "GAUNTLET_IAM", |c: &IamConfig| c.log_json, run)
+    stack_common::service::main_checked(
+        "iam",
+        "GAUNTLET_IAM",
+        |c: &IamConfig| c.log_json,
+        IamConfig::check,
+        run,
+    )
 }
 
 async fn run(config: IamConfig) -> anyhow::Result<()> {

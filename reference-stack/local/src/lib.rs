@@ -14,10 +14,15 @@
 //! mode lets several connections (here from two instances in one process; equally from two
 //! processes on one machine) read beside one writer at a time, with `busy_timeout` serialising
 //! writers, so both instances see every acknowledged write and a client may land on either.
+//!
+//! With [`StackOptions::mutual_tls`] the catalog instances serve HTTPS only to clients with a
+//! certificate from a CA the stack generates (module [`tls`]), and the gateway presents one;
+//! iam stays plain HTTP.
 
 #![warn(missing_docs)]
 
 pub mod broker;
+pub mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -27,6 +32,7 @@ use anyhow::Context;
 pub use broker::{
     AMQP_URL_ENV, DEFAULT_AMQP_URL, EventsInfo, PrivateBroker, PrivateBrokerError, mask_amqp_url,
 };
+pub use tls::MutualTlsFiles;
 
 use stack_catalog::CatalogConfig;
 /// catalog's OpenAPI document, as the service serves it (for `gauntlet demo`'s contract suite).
@@ -63,6 +69,13 @@ pub struct StackOptions {
     /// Terminate TLS at the gateway with a self-signed certificate generated for `localhost`
     /// and `host` into `DATA_DIR/tls/` (unless `gateway.tls` names one already).
     pub self_signed_tls: bool,
+    /// Mutual TLS from the gateway to the catalog instances: generates a local CA, a server
+    /// certificate for catalog (`localhost` and `host`) and a client certificate for the gateway
+    /// into `DATA_DIR/tls/` (see [`MutualTlsFiles`]); every catalog instance serves HTTPS and
+    /// requires a client certificate from that CA, and the gateway's `catalog` upstream presents
+    /// one. iam stays plain HTTP (catalog, partner and the gateway fetch its JWKS over plain
+    /// HTTP). Replaces a `catalog.tls` and `upstreams.catalog.tls` from a config file.
+    pub mutual_tls: bool,
     /// The RabbitMQ for catalog's events and partner (`amqp://user:pass@host:port/vhost`).
     /// `None`: catalog's configured `amqp_url` (a config file), else `GAUNTLET_AMQP_URL`, else
     /// the default (see [`default_amqp_url`](Self::default_amqp_url)). When a broker named
@@ -94,6 +107,7 @@ impl Default for StackOptions {
             catalog_instances: 2,
             gateway: GatewayConfig::default(),
             self_signed_tls: false,
+            mutual_tls: false,
             amqp_url: None,
             default_amqp_url: None,
             partner: PartnerConfig::default(),
@@ -124,6 +138,9 @@ pub struct RunningStack {
     pub gateway: ServiceInfo,
     /// The gateway's certificate when it terminates TLS (for `curl --cacert`).
     pub gateway_certificate: Option<PathBuf>,
+    /// The CA and certificates of mutual TLS between the gateway and catalog, when it is on
+    /// ([`StackOptions::mutual_tls`]).
+    pub mutual_tls: Option<MutualTlsFiles>,
     /// Where the data lives.
     pub data_dir: PathBuf,
     /// Whether `data_dir` is temporary (removed on shutdown).
@@ -144,6 +161,9 @@ pub struct RunningStack {
     stop: watch::Sender<bool>,
     stop_gateway: watch::Sender<bool>,
     gateway_task: Option<JoinHandle<std::io::Result<()>>>,
+    /// The plain-HTTP gateway partner fetches through when the gateway terminates TLS and
+    /// catalog requires client certificates (partner speaks plain HTTP only).
+    partner_gateway_task: Option<JoinHandle<std::io::Result<()>>>,
     tasks: Vec<(&'static str, JoinHandle<std::io::Result<()>>)>,
     _temp: Option<tempfile::TempDir>,
 }
@@ -177,6 +197,9 @@ fn unique_token() -> String {
 /// Starts iam, the catalog instances, the gateway and (with a broker) partner; returns once all
 /// are listening.
 pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
+    if options.iam.tls.is_some() {
+        anyhow::bail!("{IAM_TLS_REFUSED}");
+    }
     let (temp, data_dir) = match &options.data_dir {
         Some(dir) => (None, dir.clone()),
         None => {
@@ -236,6 +259,14 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         .map(|c| (c.client_id.clone(), c.client_secret.clone()));
     let iam_state = stack_iam::open(iam_config).await.context("starting iam")?;
 
+    let mutual_tls = if options.mutual_tls {
+        let files = MutualTlsFiles::generate(&data_dir.join("tls"), options.host)
+            .context("generating the certificates of mutual TLS")?;
+        Some(files)
+    } else {
+        None
+    };
+
     let mut tasks = vec![(
         "iam",
         tokio::spawn(stack_iam::serve(iam_listener, iam_state, stopped(&stop))),
@@ -255,6 +286,12 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         } else {
             config.amqp_url = None;
         }
+        if let Some(files) = &mutual_tls {
+            config.tls = Some(files.server());
+        }
+        if config.tls.is_some() {
+            info.url = format!("https://{}", info.addr);
+        }
         let state =
             stack_catalog::open(&config).with_context(|| format!("starting catalog instance {}", i + 1))?;
         tasks.push((
@@ -271,11 +308,24 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
     gateway_config.iam_url = iam.url.clone();
     set_instances(&mut gateway_config, "iam", [iam.addr]);
     set_instances(&mut gateway_config, "catalog", catalogs.iter().map(|c| c.addr));
+    if let Some(files) = &mutual_tls
+        && let Some(upstream) = gateway_config.upstreams.get_mut("catalog")
+    {
+        upstream.tls = Some(files.upstream());
+    }
     if options.self_signed_tls && gateway_config.tls.is_none() {
-        gateway_config.tls = Some(self_signed(&data_dir.join("tls"), options.host)?);
+        gateway_config.tls = Some(tls::self_signed(&data_dir.join("tls"), options.host)?);
     }
     let tls = gateway_config.tls.is_some();
     let gateway_certificate = gateway_config.tls.as_ref().map(|t| t.cert.clone());
+    let catalog_tls = catalogs[0].url.starts_with("https:");
+    // partner speaks plain HTTP only: with TLS at the gateway *and* at catalog it fetches
+    // through a second, plain-HTTP gateway (same config, no TLS termination)
+    let partner_gateway_config = (events.is_some() && tls && catalog_tls).then(|| {
+        let mut config = gateway_config.clone();
+        config.tls = None;
+        config
+    });
     let gateway_state = stack_gateway::open(gateway_config)
         .await
         .context("starting the gateway")?;
@@ -290,6 +340,7 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
     ));
 
     let mut partner = None;
+    let mut partner_gateway_task = None;
     if events.is_some() {
         let offset = 1 + i32::try_from(catalogs.len()).unwrap_or(0);
         let (listener, mut info) = bind(options.host, port(options.base_port, offset)).await?;
@@ -298,11 +349,24 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         partner_config.data_dir = data_dir.join("partner");
         partner_config.iam_url = iam.url.clone();
         // through the gateway, like any third-party app; partner speaks plain HTTP only, so
-        // straight to catalog when the gateway terminates TLS
-        partner_config.catalog_url = if tls {
-            format!("{}/v1", catalogs[0].url)
-        } else {
-            format!("{}/api", gateway.url)
+        // straight to catalog when the gateway terminates TLS, or through a plain-HTTP gateway
+        // of its own when catalog requires a client certificate too
+        partner_config.catalog_url = match partner_gateway_config {
+            None if tls => format!("{}/v1", catalogs[0].url),
+            None => format!("{}/api", gateway.url),
+            Some(mut config) => {
+                let (listener, internal) = bind(options.host, 0).await?;
+                config.listen = internal.addr;
+                let state = stack_gateway::open(config)
+                    .await
+                    .context("starting partner's plain-HTTP gateway")?;
+                partner_gateway_task = Some(tokio::spawn(stack_gateway::serve(
+                    listener,
+                    state,
+                    stopped(&stop_gateway),
+                )));
+                format!("{}/api", internal.url)
+            }
         };
         let state = stack_partner::open(partner_config).context("starting partner")?;
         tasks.push((
@@ -313,13 +377,14 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
     }
 
     let catalog = catalogs[0].clone();
-    tracing::info!(gateway = %gateway.url, iam = %iam.url, catalog = %catalog.url, partner = ?partner.as_ref().map(|p| &p.url), data_dir = %data_dir.display(), "stack up");
+    tracing::info!(gateway = %gateway.url, iam = %iam.url, catalog = %catalog.url, mutual_tls = mutual_tls.is_some(), partner = ?partner.as_ref().map(|p| &p.url), data_dir = %data_dir.display(), "stack up");
     Ok(RunningStack {
         iam,
         catalog,
         catalogs,
         gateway,
         gateway_certificate,
+        mutual_tls,
         data_dir,
         data_is_temporary: temp.is_some(),
         admin,
@@ -331,42 +396,10 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         stop,
         stop_gateway,
         gateway_task: Some(gateway_task),
+        partner_gateway_task,
         tasks,
         _temp: temp,
     })
-}
-
-/// Writes a fresh self-signed certificate for `localhost` and `host` (with its key, mode 0600)
-/// into `dir`, for local use only: clients trust it explicitly (`curl --cacert`).
-fn self_signed(dir: &std::path::Path, host: IpAddr) -> anyhow::Result<stack_gateway::config::TlsConfig> {
-    let names = vec!["localhost".to_string(), host.to_string()];
-    let generated =
-        rcgen::generate_simple_self_signed(names).context("generating a self-signed certificate")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let cert = dir.join("gateway-cert.pem");
-    let key = dir.join("gateway-key.pem");
-    std::fs::write(&cert, generated.cert.pem()).with_context(|| format!("writing {}", cert.display()))?;
-    write_private(&key, generated.signing_key.serialize_pem().as_bytes())
-        .with_context(|| format!("writing {}", key.display()))?;
-    Ok(stack_gateway::config::TlsConfig { cert, key })
-}
-
-#[cfg(unix)]
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
 }
 
 /// Points the gateway's upstream `name` at `addrs`, keeping its configured policies.
@@ -401,7 +434,10 @@ impl RunningStack {
     /// gateway drains first, so the requests it is still forwarding find their upstreams up.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         let _ = self.stop_gateway.send(true);
-        if let Some(task) = self.gateway_task.take() {
+        for task in [self.gateway_task.take(), self.partner_gateway_task.take()]
+            .into_iter()
+            .flatten()
+        {
             task.await
                 .context("gateway panicked")?
                 .context("gateway failed")?;
@@ -436,7 +472,8 @@ impl Drop for RunningStack {
 /// A stack configuration file: `[iam]`, `[catalog]`, `[gateway]` and `[partner]` tables with any
 /// of the services' own config keys (listen addresses, data directories, the iam URL, the
 /// gateway's `iam`/`catalog` instance lists, and partner's broker, exchange, queue and catalog
-/// URL are set by `start`), e.g.
+/// URL are set by `start`; with mutual TLS also catalog's `tls` and the gateway's
+/// `upstreams.catalog.tls`; an `[iam] tls` is refused), e.g.
 ///
 /// ```toml
 /// [[catalog.faults]]
@@ -452,6 +489,10 @@ struct StackFile {
     gateway: GatewayConfig,
     partner: PartnerConfig,
 }
+
+/// Why the stack refuses `iam.tls`.
+const IAM_TLS_REFUSED: &str = "iam.tls: iam serves plain HTTP in the local stack (catalog, partner and the \
+     gateway fetch its JWKS with a plain-HTTP client); remove the key";
 
 /// Applies a stack configuration file to `options`; the error names the file, line and column.
 pub fn apply_config_file(path: &std::path::Path, options: &mut StackOptions) -> Result<(), String> {
@@ -470,6 +511,9 @@ pub fn apply_config_file(path: &std::path::Path, options: &mut StackOptions) -> 
             e.message().trim_end()
         )
     })?;
+    if file.iam.tls.is_some() {
+        return Err(format!("{}: [iam] {IAM_TLS_REFUSED}", path.display()));
+    }
     options.iam = file.iam;
     options.catalog = file.catalog;
     options.partner = file.partner;

@@ -135,7 +135,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let consumer = tokio::spawn(consumer::run(state.clone(), stop_rx));
-    let result = stack_common::ops::serve(listener, app(state), async move {
+    let result = stack_common::ops::serve(listener, app(state), None, async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     })

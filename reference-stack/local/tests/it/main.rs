@@ -7,6 +7,7 @@ mod events;
 mod gateway;
 mod grpc;
 mod iam;
+mod mtls;
 mod openapi;
 mod ops;
 mod support;
