@@ -579,6 +579,54 @@ mod tests {
         c.validate().unwrap();
     }
 
+    #[test]
+    fn text_written_into_request_lines_and_half_client_identities_are_refused() {
+        let mut c = GatewayConfig::default();
+        c.routes[0].rewrite = Some("/v1 HTTP/1.1\r\nx: y".into());
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("routes[0].rewrite")
+        );
+        let mut c = GatewayConfig::default();
+        c.upstreams.get_mut("catalog").unwrap().health_path = "/ready z".into();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("upstreams.catalog.health_path")
+        );
+        let mut c = GatewayConfig::default();
+        c.upstreams.get_mut("catalog").unwrap().tls = Some(UpstreamTls {
+            ca: "ca.pem".into(),
+            cert: Some("client.pem".into()),
+            key: None,
+            server_name: None,
+        });
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("upstreams.catalog.tls.key")
+        );
+    }
+
+    #[test]
+    fn an_unreadable_upstream_ca_is_named_with_its_key() {
+        let tls = UpstreamTls {
+            ca: "/nonexistent/ca.pem".into(),
+            cert: None,
+            key: None,
+            server_name: None,
+        };
+        let err = crate::connect::Connector::new("catalog", Duration::from_secs(1), Some(&tls), None)
+            .err()
+            .expect("refused");
+        assert_eq!(err.key, "upstreams.catalog.tls.ca");
+        assert!(err.message.contains("/nonexistent/ca.pem"), "{}", err.message);
+    }
+
     fn tempfile_dir() -> PathBuf {
         let dir = std::env::temp_dir().join(format!("gwcfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -111,6 +111,17 @@ impl Connector {
                 .connect(name, stream)
                 .await
                 .map_err(|source| ConnectError::Tls { addr, source })?;
+            // HTTP/2 only when the instance agreed to it: otherwise the first request would
+            // fail with an obscure protocol error.
+            if alpn == Alpn::H2 && stream.get_ref().1.alpn_protocol() != Some(b"h2") {
+                return Err(ConnectError::Tls {
+                    addr,
+                    source: io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the instance did not agree to HTTP/2 (ALPN h2)",
+                    ),
+                });
+            }
             Ok(Io::Tls(Box::new(stream)))
         };
         tokio::time::timeout(self.timeout, connecting)

@@ -27,6 +27,11 @@ const MAX_HEADERS: usize = 100;
 const MAX_HEAD: usize = 400 * 1024;
 /// Least free space offered to each read.
 const READ_CHUNK: usize = 8 * 1024;
+/// Largest request body this client sends: it writes the whole request before reading, so an
+/// early answer to a larger upload would wait behind it (hyper's client takes those).
+pub const MAX_BODY: usize = 16 * 1024;
+/// Longest chunk-size line, extensions included (hyper's limit).
+const MAX_CHUNK_LINE: usize = 16 * 1024;
 
 fn malformed(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_string())
@@ -107,10 +112,19 @@ impl Conn {
             return false;
         }
         let mut byte = [0u8; 1];
-        let mut buf = ReadBuf::new(&mut byte);
-        let mut cx = Context::from_waker(Waker::noop());
-        // Pending: nothing to read, so still open. Ready: EOF, an error, or stray bytes.
-        Pin::new(&mut self.io).poll_read(&mut cx, &mut buf).is_pending()
+        match &mut self.io {
+            // `try_read` answers from tokio's readiness without a syscall while nothing has
+            // arrived, and, unlike `poll_read`, never says "not now" for want of task budget.
+            Io::Tcp(tcp) => {
+                matches!(tcp.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+            }
+            Io::Tls(_) => {
+                let mut buf = ReadBuf::new(&mut byte);
+                let mut cx = Context::from_waker(Waker::noop());
+                // Pending: nothing to read, so still open. Ready: EOF, an error, stray bytes.
+                Pin::new(&mut self.io).poll_read(&mut cx, &mut buf).is_pending()
+            }
+        }
     }
 
     /// Sends a request (origin-form `target`, `host`, `headers` without framing headers of
@@ -123,39 +137,56 @@ impl Conn {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Head, ExchangeError> {
+        debug_assert!(body.len() <= MAX_BODY, "larger bodies go out on hyper's client");
         self.write_head(method, target, host, headers, body.len());
-        // One write for head and a small body; a large body goes after the head as it is.
-        let written = if body.len() <= 16 * 1024 {
-            self.output.extend_from_slice(body);
-            self.io.write_all(&self.output).await
-        } else {
-            match self.io.write_all(&self.output).await {
-                Ok(()) => self.io.write_all(body).await,
-                Err(err) => Err(err),
+        // Head and body in one write: nothing is read before it is all out, which is fine
+        // for a body this small (the socket buffer takes it), not for an upload.
+        self.output.extend_from_slice(body);
+        let mut written = 0;
+        while written < self.output.len() {
+            match self.io.write(&self.output[written..]).await {
+                Ok(0) => {
+                    return Err(self.write_failed(io::ErrorKind::WriteZero.into(), written));
+                }
+                Ok(n) => written += n,
+                Err(error) => return Err(self.write_failed(error, written)),
             }
-        };
-        let flushed = match written {
-            Ok(()) => self.io.flush().await,
-            Err(err) => Err(err),
-        };
-        if let Err(error) = flushed {
-            self.reusable = false;
-            let unsent = matches!(
-                error.kind(),
-                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
-            );
-            return Err(ExchangeError { error, unsent });
+        }
+        if let Err(error) = self.io.flush().await {
+            return Err(self.write_failed(error, written));
         }
         loop {
             let head = self.read_head(method).await.map_err(|error| {
                 self.reusable = false;
                 ExchangeError { error, unsent: false }
             })?;
-            // Interim responses (100 Continue, 103 Early Hints) precede the real one.
-            if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS {
+            // Interim responses (100 Continue, 103 Early Hints) precede the real one; nothing
+            // asked for a protocol switch (`Upgrade` is not forwarded), so a 101 is an error.
+            if head.status == StatusCode::SWITCHING_PROTOCOLS {
+                self.reusable = false;
+                return Err(ExchangeError {
+                    error: malformed("unsolicited 101 Switching Protocols"),
+                    unsent: false,
+                });
+            }
+            if head.status.is_informational() {
                 continue;
             }
             return Ok(head);
+        }
+    }
+
+    /// A write failed after `written` bytes: the request is unsent only if none went out and
+    /// the instance had closed the connection (over TLS, nothing is known to be unsent).
+    fn write_failed(&mut self, error: io::Error, written: usize) -> ExchangeError {
+        self.reusable = false;
+        let closed = matches!(
+            error.kind(),
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+        );
+        ExchangeError {
+            unsent: written == 0 && closed && matches!(self.io, Io::Tcp(_)),
+            error,
         }
     }
 
@@ -235,9 +266,13 @@ impl Conn {
             };
             let status =
                 StatusCode::from_u16(response.code.unwrap_or(0)).map_err(|_| malformed("response status"))?;
-            let mut keep_alive = response.version == Some(1);
+            let http11 = response.version == Some(1);
+            // `close` anywhere wins over `keep-alive` anywhere (RFC 9112 section 9.3).
+            let (mut close, mut keep_alive_token) = (false, false);
             let mut length = None;
-            let mut chunked = false;
+            // Some(true): chunked is the final coding; Some(false): another one, so the body
+            // runs until the close and Content-Length means nothing (RFC 9112 section 6.3).
+            let mut transfer_coding: Option<bool> = None;
             // Room for what the gateway adds (request id, rate-limit headers) without a regrow.
             let mut headers = HeaderMap::with_capacity(response.headers.len() + 4);
             for field in response.headers.iter() {
@@ -245,30 +280,34 @@ impl Conn {
                 // By length first: most headers are none of the three.
                 let framing_header = matches!(name.len(), 10 | 14 | 17);
                 if framing_header && name.eq_ignore_ascii_case(b"content-length") {
-                    let text = std::str::from_utf8(field.value).unwrap_or("");
-                    let n: u64 = text.trim().parse().map_err(|_| malformed("bad content-length"))?;
+                    let digits = field.value.trim_ascii();
+                    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                        return Err(malformed("bad content-length"));
+                    }
+                    let n: u64 = std::str::from_utf8(digits)
+                        .ok()
+                        .and_then(|d| d.parse().ok())
+                        .ok_or_else(|| malformed("bad content-length"))?;
                     if length.is_some_and(|l| l != n) {
                         return Err(malformed("conflicting content-length"));
                     }
                     length = Some(n);
                 } else if framing_header && name.eq_ignore_ascii_case(b"transfer-encoding") {
                     // Chunked must be the last coding; anything else runs until close.
-                    chunked = field
+                    let chunked = field
                         .value
                         .rsplit(|b| *b == b',')
                         .next()
                         .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-                    if !chunked {
-                        keep_alive = false;
-                    }
+                    transfer_coding = Some(chunked);
                     continue;
                 } else if framing_header && name.eq_ignore_ascii_case(b"connection") {
                     for token in field.value.split(|b| *b == b',') {
                         let token = token.trim_ascii();
                         if token.eq_ignore_ascii_case(b"close") {
-                            keep_alive = false;
+                            close = true;
                         } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                            keep_alive = true;
+                            keep_alive_token = true;
                         }
                     }
                 }
@@ -278,15 +317,23 @@ impl Conn {
                 headers.append(name, value);
             }
             self.input.advance(head_len);
-            if !keep_alive {
+            if transfer_coding.is_some() && !http11 {
+                return Err(malformed("Transfer-Encoding in an HTTP/1.0 response"));
+            }
+            if close || !(http11 || keep_alive_token) {
                 self.reusable = false;
             }
             let framing = if *method == Method::HEAD || matches!(status.as_u16(), 100..=199 | 204 | 304) {
                 None
-            } else if chunked {
+            } else if let Some(chunked) = transfer_coding {
                 // A message with both: Transfer-Encoding wins (RFC 9112 section 6.3).
                 headers.remove(header::CONTENT_LENGTH);
-                Some(Framing::Chunked(Chunk::Size))
+                if chunked {
+                    Some(Framing::Chunked(Chunk::Size))
+                } else {
+                    self.reusable = false;
+                    Some(Framing::UntilClose)
+                }
             } else if let Some(n) = length {
                 Some(Framing::Length(n))
             } else {
@@ -333,8 +380,8 @@ impl Conn {
                     return Poll::Ready(Ok(Some(self.input.split().freeze())));
                 }
                 Framing::Chunked(chunk) => match *chunk {
-                    Chunk::Size => match httparse::parse_chunk_size(&self.input) {
-                        Ok(httparse::Status::Complete((line, size))) => {
+                    Chunk::Size => match chunk_size(&self.input) {
+                        Ok(Some((line, size))) => {
                             self.input.advance(line);
                             *chunk = if size == 0 {
                                 Chunk::Trailers
@@ -342,8 +389,8 @@ impl Conn {
                                 Chunk::Data(size)
                             };
                         }
-                        Ok(httparse::Status::Partial) => ready!(self.need_more(cx))?,
-                        Err(_) => return Poll::Ready(Err(malformed("bad chunk size"))),
+                        Ok(None) => ready!(self.need_more(cx))?,
+                        Err(err) => return Poll::Ready(Err(err)),
                     },
                     Chunk::Data(left) => {
                         if self.input.is_empty() {
@@ -392,6 +439,34 @@ impl Conn {
         }
         Poll::Ready(Ok(()))
     }
+}
+
+/// The chunk-size line at the start of `input` (RFC 9112 section 7.1): its length with the
+/// CRLF and the size, or `None` while incomplete. As strict as hyper: at least one hex digit,
+/// no bare LF, extensions ignored but bounded.
+fn chunk_size(input: &[u8]) -> io::Result<Option<(usize, u64)>> {
+    let window = &input[..input.len().min(MAX_CHUNK_LINE)];
+    let Some(lf) = window.iter().position(|b| *b == b'\n') else {
+        if input.len() >= MAX_CHUNK_LINE {
+            return Err(malformed("chunk-size line too long"));
+        }
+        return Ok(None);
+    };
+    let line = match window[..lf].strip_suffix(b"\r") {
+        Some(line) => line,
+        None => return Err(malformed("chunk-size line without CR")),
+    };
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || digits > 16 {
+        return Err(malformed("bad chunk size"));
+    }
+    // After the size: nothing, or whitespace and extensions (`;name=value`), ignored.
+    if !matches!(line.get(digits), None | Some(b';' | b' ' | b'\t')) {
+        return Err(malformed("bad chunk size"));
+    }
+    let text = std::str::from_utf8(&line[..digits]).map_err(|_| malformed("bad chunk size"))?;
+    let size = u64::from_str_radix(text, 16).map_err(|_| malformed("bad chunk size"))?;
+    Ok(Some((lf + 1, size)))
 }
 
 /// `n` in decimal, without an allocation.
@@ -477,6 +552,26 @@ impl<F: FnOnce(Conn) + Send + Unpin> Drop for Streaming<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunk_size_lines_are_read_as_strictly_as_hyper_does() {
+        assert_eq!(chunk_size(b"1a\r\nx").unwrap(), Some((4, 26)));
+        assert_eq!(chunk_size(b"5;name=value\r\n").unwrap(), Some((14, 5)));
+        assert_eq!(chunk_size(b"0\r\n").unwrap(), Some((3, 0)));
+        assert_eq!(chunk_size(b"5").unwrap(), None);
+        for bad in [
+            &b"\r\n"[..],
+            b";x\r\n",
+            b"5\n",
+            b"zz\r\n",
+            b"5x\r\n",
+            b"11112222333344445\r\n",
+        ] {
+            assert!(chunk_size(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        let endless = [b"5;".as_slice(), &[b'x'; MAX_CHUNK_LINE]].concat();
+        assert!(chunk_size(&endless).is_err());
+    }
 
     #[test]
     fn writes_decimal_lengths() {

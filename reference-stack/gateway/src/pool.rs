@@ -130,9 +130,10 @@ impl Http1Pool {
         (instance.host.clone(), taken)
     }
 
-    /// Sends a request whose body is complete (origin-form `target`; `Host` and the framing
-    /// headers are set here) to `addr`, on an idle connection or a new one. A response body
-    /// not yet read holds the connection until it ends.
+    /// Sends a request whose body is complete and at most [`crate::h1::MAX_BODY`] long
+    /// (origin-form `target`; `Host` and the framing headers are set here) to `addr`, on an
+    /// idle connection or a new one. A response body not yet read holds the connection until
+    /// it ends.
     pub async fn send(
         self: &Arc<Self>,
         addr: SocketAddr,
@@ -141,10 +142,20 @@ impl Http1Pool {
         headers: &HeaderMap,
         body: &Bytes,
     ) -> Result<Response<Body>, SendError> {
-        let (host, idle) = self.checkout(addr, |i, timeout| i.complete.take(timeout, Conn::still_open));
-        let mut conn = match idle {
-            Some(conn) => conn,
-            None => Conn::new(self.connector.connect(addr, Alpn::Http1).await?),
+        // The fitness probe runs outside the lock (dropping a dead connection is a syscall).
+        let (host, mut idle) = self.checkout(addr, |i, timeout| i.complete.take(timeout, |_| true));
+        let mut conn = loop {
+            match idle {
+                Some(mut conn) => {
+                    if conn.still_open() {
+                        break conn;
+                    }
+                    idle = self
+                        .checkout(addr, |i, timeout| i.complete.take(timeout, |_| true))
+                        .1;
+                }
+                None => break Conn::new(self.connector.connect(addr, Alpn::Http1).await?),
+            }
         };
         let head = match conn.exchange(method, target, &host, headers, body).await {
             Ok(head) => head,
@@ -314,29 +325,57 @@ impl H2Pool {
             .get(&addr)
             .filter(|s| !s.is_closed())
             .cloned();
+        // A request the connection never sent (it was closing: the instance's GOAWAY on
+        // shutdown) goes out once more, on a new connection.
+        let mut fresh = open.is_none();
         let mut sender = match open {
             Some(sender) => sender,
-            None => {
-                let io = self.connector.connect(addr, Alpn::H2).await?;
-                let (sender, connection) = http2::Builder::new(TokioExecutor::new())
-                    .timer(TokioTimer::new())
-                    .handshake(TokioIo::new(io))
-                    .await?;
-                tokio::spawn(async move {
-                    if let Err(err) = connection.await {
-                        tracing::debug!(instance = %addr, error = %err, "upstream HTTP/2 connection ended with an error");
-                    }
-                });
-                self.senders
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(addr, sender.clone());
-                sender
-            }
+            None => self.connect(addr).await?,
         };
-        sender.ready().await?;
-        let response = sender.send_request(request).await?;
-        Ok(response.map(|b| b.map_err(BoxError::from).boxed()))
+        loop {
+            if let Err(err) = sender.ready().await {
+                if fresh {
+                    return Err(err.into());
+                }
+                sender = self.connect(addr).await?;
+                fresh = true;
+                continue;
+            }
+            match sender.try_send_request(request).await {
+                Ok(response) => return Ok(response.map(|b| b.map_err(BoxError::from).boxed())),
+                Err(mut err) => match err.take_message() {
+                    Some(unsent) if !fresh => {
+                        request = unsent;
+                        sender = self.connect(addr).await?;
+                        fresh = true;
+                    }
+                    _ => return Err(SendError::Http(err.into_error())),
+                },
+            }
+        }
+    }
+
+    async fn connect(&self, addr: SocketAddr) -> Result<http2::SendRequest<Body>, SendError> {
+        let io = self.connector.connect(addr, Alpn::H2).await?;
+        let (sender, connection) = http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            // A connection to an instance that vanished without a FIN is noticed.
+            .keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(10))
+            .handshake(TokioIo::new(io))
+            .await?;
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(instance = %addr, error = %err, "upstream HTTP/2 connection ended with an error");
+            }
+        });
+        // Concurrent first requests may each open one; the last stays, the others close
+        // when their requests end.
+        self.senders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(addr, sender.clone());
+        Ok(sender)
     }
 
     /// Forgets the instances not in `current` (see [`Http1Pool::retain_instances`]).

@@ -1,6 +1,6 @@
 //! One request through the gateway: filter, route, authenticate, rate-limit, pick an instance,
 //! forward with a deadline and bounded retries, record health, return the upstream's answer
-//! (body and trailers streamed through), log and count it.
+//! (body streamed through; trailers too over HTTP/2, where gRPC needs them), log and count it.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -426,7 +426,7 @@ impl Proxy {
             outcome.attempts = attempt + 1;
             let sent = match &body {
                 // The usual case: the head is borrowed, never copied.
-                Payload::Buffered(bytes) if !grpc => {
+                Payload::Buffered(bytes) if !grpc && bytes.len() <= crate::h1::MAX_BODY => {
                     let call = upstream
                         .http1
                         .send(addr, &parts.method, &target, &parts.headers, bytes);

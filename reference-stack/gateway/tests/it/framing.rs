@@ -1,8 +1,9 @@
 //! Response framings through the gateway's own HTTP/1.1 client (RFC 9112 section 6): a raw
 //! upstream writes each kind of answer in pieces, so the gateway has to stream the bodies it
 //! could not read with the head; the client must get every body byte for byte, and the
-//! connection must be reused after each body that ends by its framing, not after one that ends
-//! by the close.
+//! connection must be reused after each body that ends by its framing. Bytes an upstream sends
+//! beyond a response, and the rest of a body a client walked away from, never reach another
+//! request.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,7 +60,7 @@ async fn answer_requests(mut stream: TcpStream) {
         };
         let pieces: Vec<Vec<u8>> = match path.as_str() {
             "/chunked" => vec![
-                b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel"
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n5;ext=\"x\"\r\nhel"
                     .to_vec(),
                 b"lo\r\n6\r\n world\r".to_vec(),
                 b"\n0\r\nx-checksum: 1\r\n\r\n".to_vec(),
@@ -86,6 +87,20 @@ async fn answer_requests(mut stream: TcpStream) {
                 b"the close".to_vec(),
             ],
             "/truncated" => vec![b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this".to_vec()],
+            // A buggy upstream: a second, unasked-for response right behind the first.
+            "/stray" => vec![b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirstHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstray".to_vec()],
+            // Another coding than chunked: the body runs until the close, whatever
+            // Content-Length and `keep-alive` say (RFC 9112 section 6.3).
+            "/coded" => vec![
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: identity\r\ncontent-length: 3\r\nconnection: keep-alive\r\n\r\nabc".to_vec(),
+                b"def".to_vec(),
+            ],
+            // A chunk-size line without a size is an error, not the last chunk (read as that,
+            // the chunks after it would pass for trailers and the body for complete).
+            "/no-size" => vec![
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n;x\r\n3\r\ndef\r\n0\r\n\r\n".to_vec(),
+            ],
+            "/switch" => vec![b"HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\nconnection: upgrade\r\n\r\n".to_vec()],
             _ => vec![b"HTTP/1.1 200 GARBAGE\r\ncontent-length: x\r\n\r\n".to_vec()],
         };
         for piece in pieces {
@@ -94,7 +109,10 @@ async fn answer_requests(mut stream: TcpStream) {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        if matches!(path.as_str(), "/close" | "/truncated" | "/malformed") {
+        if matches!(
+            path.as_str(),
+            "/close" | "/truncated" | "/malformed" | "/stray" | "/coded" | "/no-size" | "/switch"
+        ) {
             return;
         }
     }
@@ -148,12 +166,45 @@ async fn every_response_framing_streams_through_and_keeps_the_connection_when_it
         "a body delimited by the close takes its connection with it"
     );
 
+    // Bytes behind a response are never taken for the next request's answer.
+    assert_eq!(get("/stray").await.unwrap().text().await.unwrap(), "first");
+    assert_eq!(
+        get("/chunked").await.unwrap().text().await.unwrap(),
+        "hello world"
+    );
+    assert_eq!(get("/coded").await.unwrap().text().await.unwrap(), "abcdef");
+    assert_eq!(
+        get("/chunked").await.unwrap().text().await.unwrap(),
+        "hello world"
+    );
+
+    // A client that leaves in the middle of a long body takes that connection with it: the
+    // next request to the instance gets its own answer, not the rest of that body.
+    let mut partial = get("/large").await.unwrap();
+    assert!(partial.chunk().await.unwrap().is_some());
+    drop(partial);
+    assert_eq!(
+        get("/chunked").await.unwrap().text().await.unwrap(),
+        "hello world"
+    );
+
+    // A body whose chunk framing breaks is cut short, never presented as complete.
+    // (the head may not even have left when the error is found: then the exchange fails)
+    if let Ok(r) = get("/no-size").await {
+        assert!(
+            r.bytes().await.is_err(),
+            "a body with a broken chunk must not look complete"
+        );
+    }
+
     // A response that breaks HTTP is a 502 with the JSON error shape, and the instance's failure.
     let r = get("/malformed").await.unwrap();
     assert_eq!(r.status(), 502);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "bad_gateway");
     assert_eq!(gw.gateway.counter("gateway_upstream_failures_total"), 1);
+    // So is a protocol switch nobody asked for.
+    assert_eq!(get("/switch").await.unwrap().status(), 502);
 
     // A body cut short after its head went out: the client sees a broken response, not a
     // complete one.
