@@ -93,8 +93,8 @@ impl ServerTls {
     }
 }
 
-/// Every certificate in a PEM file; none is an error.
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+/// Every certificate in a PEM file; none is an error (the message names the file).
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<_, _>>())
         .map_err(|e| format!("{}: {e}", path.display()))?;
