@@ -169,6 +169,39 @@ async fn active_health_check_takes_unready_instances_out_and_503_when_none_is_le
     b.stop().await;
 }
 
+/// What an AAAA record gives: an IPv6 instance, here beside an IPv4 one. Both take traffic, and
+/// the IPv6 one sees its address bracketed in `Host` (RFC 9110 section 7.2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_instances_take_traffic_with_a_bracketed_host() {
+    let Ok(v6) = tokio::net::TcpListener::bind("[::1]:0").await else {
+        // CI's machines have ::1; elsewhere a host without IPv6 skips the test.
+        assert!(std::env::var_os("CI").is_none(), "no ::1 to listen on");
+        eprintln!("ipv6_instances_take_traffic_with_a_bracketed_host: no ::1 here, skipped");
+        return;
+    };
+    let a = TestUpstream::serve_on(v6, "a", Behaviour::Echo).await;
+    let b = TestUpstream::start("b", Behaviour::Echo).await;
+    let gw = RunningGateway::start(single_route(&[a.addr, b.addr], |_, _| {})).await;
+    let mut hosts = std::collections::BTreeMap::new();
+    for _ in 0..4 {
+        let (status, body) = get(&gw, "/t/x").await;
+        assert_eq!(status, 200, "{body}");
+        hosts.insert(
+            body["instance"].as_str().unwrap().to_string(),
+            body["headers"]["host"].as_str().unwrap_or_default().to_string(),
+        );
+    }
+    assert_eq!(
+        hosts.get("a"),
+        Some(&format!("[::1]:{}", a.addr.port())),
+        "{hosts:?}"
+    );
+    assert_eq!(hosts.get("b"), Some(&b.addr.to_string()), "{hosts:?}");
+    gw.stop().await;
+    a.stop().await;
+    b.stop().await;
+}
+
 /// `localhost` resolves to 127.0.0.1 on this machine (the hosts file has no `::1` line), so the
 /// two instances share the address and differ by port: `dns.ports` lists both, and every
 /// resolved address on every port is an instance (with one port, several A/AAAA records are
