@@ -470,7 +470,7 @@ fn chunk_size(input: &[u8]) -> io::Result<Option<(usize, u64)>> {
 }
 
 /// `n` in decimal, without an allocation.
-fn itoa_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
+pub(crate) fn itoa_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
     let mut at = buf.len();
     loop {
         at -= 1;

@@ -21,6 +21,7 @@ pub mod pool;
 pub mod proxy;
 pub mod ratelimit;
 pub mod respond;
+pub mod server;
 pub mod stats;
 pub mod tls;
 pub mod upstream;
@@ -141,11 +142,13 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         // Slow-loris guard: the whole request head must arrive within this.
-        .header_read_timeout(Duration::from_secs(10))
+        .header_read_timeout(server::HEAD_TIMEOUT)
         // hyper's own backstop above our limit, so our 431 (JSON) answers first.
         .max_headers(proxy.config.limits.max_headers.saturating_mul(2).max(100));
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
+    // Tells the gateway's own HTTP/1.1 connections (`server`) to stop taking requests.
+    let (conn_stop_tx, conn_stop) = watch::channel(false);
     let tls = gateway.tls.clone();
     // Connection tasks, so that whatever outlives the drain deadline is cut off (dropping the
     // set aborts them) rather than left running after `serve` returned.
@@ -166,19 +169,28 @@ pub async fn serve(
             },
         };
         let _ = tcp.set_nodelay(true);
-        let proxy = Arc::clone(&proxy);
         let hop = Arc::new(headers::ClientHop::new(peer, tls.is_some()));
+        let (conn_proxy, conn_hop) = (Arc::clone(&proxy), Arc::clone(&hop));
+        let service_proxy = Arc::clone(&proxy);
         let service = service_fn(move |req| {
-            let proxy = Arc::clone(&proxy);
+            let proxy = Arc::clone(&service_proxy);
             let hop = Arc::clone(&hop);
-            async move { Ok::<_, Infallible>(proxy.handle(req, peer, &hop).await) }
+            async move { Ok::<_, Infallible>(proxy.handle(req.map(proxy::RequestBody::Hyper), peer, &hop).await) }
         });
         match &tls {
             None => {
-                let conn = builder.serve_connection(TokioIo::new(tcp), service).into_owned();
-                let conn = graceful.watch(conn);
+                // Simple HTTP/1.1 requests on the gateway's own loop; hyper takes the
+                // connection over at the first request that is anything else.
+                let stop = conn_stop.clone();
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
                 connections.spawn(async move {
-                    if let Err(err) = conn.await {
+                    let ended = server::serve(tcp, peer, &conn_proxy, &conn_hop, stop).await;
+                    let server::Ended::HandOver(io) = ended else {
+                        return;
+                    };
+                    let conn = builder.serve_connection(TokioIo::new(io), service).into_owned();
+                    if let Err(err) = watcher.watch(conn).await {
                         tracing::debug!(client = %peer, error = %err, "connection ended with an error");
                     }
                 });
@@ -208,8 +220,15 @@ pub async fn serve(
         }
     }
     drop(listener);
+    let _ = conn_stop_tx.send(true);
     let drain = Duration::from_millis(proxy.config.drain_timeout_ms);
-    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+    // hyper's connections finish their requests and close; so do the gateway's own, which
+    // are done when their tasks are.
+    let drained = async {
+        graceful.shutdown().await;
+        while connections.join_next().await.is_some() {}
+    };
+    if tokio::time::timeout(drain, drained).await.is_err() {
         tracing::warn!(
             timeout_ms = proxy.config.drain_timeout_ms,
             connections = connections.len(),

@@ -134,7 +134,7 @@ impl Proxy {
     /// Serves one request from `peer` (the client end `hop` of its connection).
     pub async fn handle(
         self: &Arc<Self>,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         peer: SocketAddr,
         hop: &ClientHop,
     ) -> Response<Body> {
@@ -170,7 +170,7 @@ impl Proxy {
 
     async fn dispatch(
         &self,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         peer: SocketAddr,
         hop: &ClientHop,
         request_id: &HeaderValue,
@@ -314,7 +314,7 @@ impl Proxy {
     async fn forward<'a>(
         &'a self,
         route: &'a Route,
-        req: Request<Incoming>,
+        req: Request<RequestBody>,
         hop: &ClientHop,
         request_id: &HeaderValue,
     ) -> (Response<Body>, Outcome<'a>) {
@@ -548,9 +548,21 @@ enum Arrival {
     Streaming(Resumed),
 }
 
+/// A request body as the server hands it over.
+pub enum RequestBody {
+    /// From hyper's server: may still be streaming in.
+    Hyper(Incoming),
+    /// Complete, from the gateway's own HTTP/1.1 server ([`crate::server`]).
+    Complete(Bytes),
+}
+
 /// Where `body` stands, found without waiting for it.
-fn arrival(mut body: Incoming) -> Arrival {
+fn arrival(body: RequestBody) -> Arrival {
     use hyper::body::Body as _;
+    let mut body = match body {
+        RequestBody::Complete(bytes) => return Arrival::Whole(bytes),
+        RequestBody::Hyper(incoming) => incoming,
+    };
     if body.is_end_stream() {
         return Arrival::Whole(Bytes::new());
     }

@@ -10,6 +10,7 @@ mod hygiene;
 mod limits;
 mod pool;
 mod resilience;
+mod server;
 mod shutdown;
 mod support;
 mod tls;
