@@ -127,6 +127,7 @@ pub async fn serve(
 ) -> Ended {
     let mut input = BytesMut::with_capacity(8 * 1024);
     let mut output = Vec::with_capacity(1024);
+    let mut spans = Vec::with_capacity(32);
     // One timer for the connection's life, re-armed only when it fires early: arming one per
     // request (as a timeout per read would) costs a timer-wheel insertion each time.
     let head_timer = tokio::time::sleep(HEAD_TIMEOUT);
@@ -136,7 +137,7 @@ pub async fn serve(
         let waiting_since = tokio::time::Instant::now();
         let (request, close) = loop {
             if !input.is_empty() {
-                match parse(&mut input) {
+                match parse(&mut input, &mut spans) {
                     Parsed::Simple { request, close } => break (request, close),
                     Parsed::Other => {
                         return Ended::HandOver(Rewound {
@@ -185,8 +186,12 @@ pub async fn serve(
     }
 }
 
-/// Parses the request at the start of `input`; a simple one is taken out of it.
-fn parse(input: &mut BytesMut) -> Parsed {
+/// Where a header's name and value are in the buffer.
+type Span = (std::ops::Range<usize>, std::ops::Range<usize>);
+
+/// Parses the request at the start of `input`; a simple one is taken out of it. `spans` is
+/// scratch space, kept by the connection so that no request allocates or clears a table.
+fn parse(input: &mut BytesMut, spans: &mut Vec<Span>) -> Parsed {
     let mut slots = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
     let head_len = match httparse::ParserConfig::default()
@@ -254,19 +259,19 @@ fn parse(input: &mut BytesMut) -> Parsed {
         return Parsed::Other;
     };
     let target_at = span(target.as_bytes());
-    let mut fields: [(std::ops::Range<usize>, std::ops::Range<usize>); MAX_HEADERS] =
-        [const { (0..0, 0..0) }; MAX_HEADERS];
-    let count = req.headers.len();
-    for (slot, field) in fields.iter_mut().zip(req.headers.iter()) {
-        *slot = (span(field.name.as_bytes()), span(field.value));
-    }
+    spans.clear();
+    spans.extend(
+        req.headers
+            .iter()
+            .map(|field| (span(field.name.as_bytes()), span(field.value))),
+    );
     let head = input.split_to(head_len).freeze();
     let body = input.split_to(body_len).freeze();
     let Ok(uri) = http::Uri::from_maybe_shared(head.slice(target_at)) else {
         return Parsed::Other;
     };
-    let mut headers = HeaderMap::with_capacity(count + 6);
-    for (name, value) in &fields[..count] {
+    let mut headers = HeaderMap::with_capacity(spans.len() + 6);
+    for (name, value) in spans.iter() {
         let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(&head[name.clone()]),
             HeaderValue::from_maybe_shared(head.slice(value.clone())),
