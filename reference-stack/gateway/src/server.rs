@@ -39,8 +39,12 @@ use crate::respond::Body;
 /// How long a request head may take to arrive, counted from when the connection is ready for
 /// it (hyper's `header_read_timeout`, as the gateway configures it).
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
-/// A head still incomplete at this size goes to hyper, which answers it (431).
+/// A head still incomplete at this size is answered 431 and the connection closed.
 const MAX_HEAD: usize = 64 * 1024;
+/// What an HTTP/2 client with prior knowledge sends first (RFC 9113 section 3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// A body frame larger than this is written as it is rather than copied behind the head.
+const COPY_LIMIT: usize = 16 * 1024;
 /// Largest body taken here: the same bound as the upstream client's ([`crate::h1::MAX_BODY`]).
 const MAX_BODY: usize = crate::h1::MAX_BODY;
 /// Header slots for the parse; more headers than this go to hyper.
@@ -139,6 +143,11 @@ pub async fn serve(
             if !input.is_empty() {
                 match parse(&mut input, &mut spans) {
                     Parsed::Simple { request, close } => break (request, close),
+                    // A request that finished arriving after the shutdown began is not
+                    // taken (hyper would drop it unread); the client sees the close.
+                    Parsed::Other if *stop.borrow() => return Ended::Closed,
+                    // The start of HTTP/2's preface: wait for all of it on this timer.
+                    Parsed::Other if input.len() < H2_PREFACE.len() && H2_PREFACE.starts_with(&input) => {}
                     Parsed::Other => {
                         return Ended::HandOver(Rewound {
                             prefix: input.freeze(),
@@ -146,10 +155,20 @@ pub async fn serve(
                         });
                     }
                     Parsed::Partial if input.len() >= MAX_HEAD => {
-                        return Ended::HandOver(Rewound {
-                            prefix: input.freeze(),
-                            io,
-                        });
+                        let err = stack_common::ApiError::new(
+                            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                            "headers_too_large",
+                            format!("the request head is over {} KiB", MAX_HEAD / 1024),
+                        );
+                        let _ = respond(
+                            &mut io,
+                            &mut output,
+                            crate::respond::json_error(&err),
+                            false,
+                            true,
+                        )
+                        .await;
+                        return Ended::Closed;
                     }
                     Parsed::Partial => {}
                 }
@@ -267,8 +286,18 @@ fn parse(input: &mut BytesMut, spans: &mut Vec<Span>) -> Parsed {
     );
     let head = input.split_to(head_len).freeze();
     let body = input.split_to(body_len).freeze();
+    // httparse let through what http refuses (a `<` in the target, say): rare, and hyper's
+    // to answer (400), so the request goes back in front of the buffer first.
+    let give_back = |input: &mut BytesMut| {
+        let mut whole = BytesMut::with_capacity(head.len() + body.len() + input.len());
+        whole.extend_from_slice(&head);
+        whole.extend_from_slice(&body);
+        whole.extend_from_slice(input);
+        *input = whole;
+        Parsed::Other
+    };
     let Ok(uri) = http::Uri::from_maybe_shared(head.slice(target_at)) else {
-        return Parsed::Other;
+        return give_back(input);
     };
     let mut headers = HeaderMap::with_capacity(spans.len() + 6);
     for (name, value) in spans.iter() {
@@ -276,8 +305,7 @@ fn parse(input: &mut BytesMut, spans: &mut Vec<Span>) -> Parsed {
             HeaderName::from_bytes(&head[name.clone()]),
             HeaderValue::from_maybe_shared(head.slice(value.clone())),
         ) else {
-            // httparse let it through, http does not: rare; hyper decides.
-            return Parsed::Other;
+            return give_back(input);
         };
         headers.append(name, value);
     }
@@ -352,11 +380,28 @@ async fn respond(
     if bodiless {
         return io.write_all(out).await;
     }
-    // Data frames; the first goes out with the head (usually the whole body: one write).
+    // Data frames; the first goes out with the head when it is ready (usually the whole body:
+    // one write). A body with nothing to give yet (an event stream, a long poll) does not hold
+    // the head back.
+    let polled = {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        Pin::new(&mut body).poll_frame(&mut cx)
+    };
+    let mut first = match polled {
+        Poll::Ready(frame) => Some(frame),
+        Poll::Pending => {
+            io.write_all(out).await?;
+            out.clear();
+            None
+        }
+    };
     let mut sent: u64 = 0;
-    let mut first = true;
     loop {
-        let frame = match body.frame().await {
+        let next = match first.take() {
+            Some(frame) => frame,
+            None => body.frame().await,
+        };
+        let frame = match next {
             None => break,
             Some(Ok(frame)) => frame,
             Some(Err(err)) => return Err(io::Error::other(err)),
@@ -368,17 +413,26 @@ async fn respond(
             continue;
         }
         sent += data.len() as u64;
+        // Never more than the length announced: the excess would read as the next response.
+        if exact.is_some_and(|n| sent > n) {
+            return Err(io::Error::other("the response body is longer than its length"));
+        }
         if chunked {
             out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
-            out.extend_from_slice(&data);
-            out.extend_from_slice(b"\r\n");
+        }
+        if data.len() > COPY_LIMIT {
+            io.write_all(out).await?;
+            out.clear();
+            io.write_all(&data).await?;
         } else {
             out.extend_from_slice(&data);
         }
-        if first && body.is_end_stream() {
+        if chunked {
+            out.extend_from_slice(b"\r\n");
+        }
+        if body.is_end_stream() {
             break;
         }
-        first = false;
         io.write_all(out).await?;
         out.clear();
     }
@@ -390,6 +444,10 @@ async fn respond(
     }
     if !out.is_empty() {
         io.write_all(out).await?;
+    }
+    // A large answer does not keep its buffer for the connection's life.
+    if out.capacity() > 64 * 1024 {
+        *out = Vec::with_capacity(1024);
     }
     Ok(())
 }

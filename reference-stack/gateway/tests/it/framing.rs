@@ -100,14 +100,20 @@ async fn answer_requests(mut stream: TcpStream) {
             "/no-size" => vec![
                 b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n;x\r\n3\r\ndef\r\n0\r\n\r\n".to_vec(),
             ],
+            // The head at once, the body a while later (an event stream, a long poll).
+            "/late" => vec![
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n".to_vec(),
+                b"4\r\nlate\r\n0\r\n\r\n".to_vec(),
+            ],
             "/switch" => vec![b"HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\nconnection: upgrade\r\n\r\n".to_vec()],
             _ => vec![b"HTTP/1.1 200 GARBAGE\r\ncontent-length: x\r\n\r\n".to_vec()],
         };
+        let pause = Duration::from_millis(if path == "/late" { 1500 } else { 20 });
         for piece in pieces {
             if stream.write_all(&piece).await.is_err() {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(pause).await;
         }
         if matches!(
             path.as_str(),
@@ -152,6 +158,16 @@ async fn every_response_framing_streams_through_and_keeps_the_connection_when_it
     let r = get("/empty").await.unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(r.headers()["x-empty"], "yes");
+
+    // A body that takes its time does not hold its head back.
+    let asked = std::time::Instant::now();
+    let r = get("/late").await.unwrap();
+    let head_after = asked.elapsed();
+    assert!(
+        head_after < Duration::from_millis(1000),
+        "the head waited for the body: {head_after:?}"
+    );
+    assert_eq!(r.text().await.unwrap(), "late");
 
     // Every body so far ended by its framing: one connection carried them all.
     assert_eq!(connections.load(Ordering::SeqCst), 1);
