@@ -20,6 +20,7 @@ pub mod headers;
 pub mod pool;
 pub mod proxy;
 pub mod ratelimit;
+mod request_body;
 pub mod respond;
 pub mod server;
 pub mod stats;
