@@ -66,15 +66,7 @@ impl ServerTls {
         let builder = match &self.client_ca {
             None => builder.with_no_client_auth(),
             Some(path) => {
-                let mut roots = rustls::RootCertStore::empty();
-                for cert in read_certs(path).map_err(|m| bad("tls.client_ca", m))? {
-                    roots.add(cert).map_err(|e| {
-                        bad(
-                            "tls.client_ca",
-                            format!("{}: not a CA certificate: {e}", path.display()),
-                        )
-                    })?;
-                }
+                let roots = read_roots(path).map_err(|m| bad("tls.client_ca", m))?;
                 let verifier =
                     rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                         .build()
@@ -93,8 +85,47 @@ impl ServerTls {
     }
 }
 
+/// A TLS client configuration trusting the CA certificates in `ca` and presenting `identity`
+/// (certificate chain, key) when given: mutual TLS. The error names `tls.ca`, `tls.cert` or
+/// `tls.key` and the file. ALPN is the caller's to set.
+pub fn client_config(
+    ca: &Path,
+    identity: Option<(&Path, &Path)>,
+) -> Result<rustls::ClientConfig, InvalidTls> {
+    let bad = |key: &'static str, message: String| InvalidTls { key, message };
+    let roots = read_roots(ca).map_err(|m| bad("tls.ca", m))?;
+    let builder =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad("tls", e.to_string()))?
+            .with_root_certificates(roots);
+    let Some((cert, key)) = identity else {
+        return Ok(builder.with_no_client_auth());
+    };
+    let chain = read_certs(cert).map_err(|m| bad("tls.cert", m))?;
+    let private =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| bad("tls.key", format!("{}: {e}", key.display())))?;
+    builder.with_client_auth_cert(chain, private).map_err(|e| {
+        bad(
+            "tls.key",
+            format!("{} does not fit {}: {e}", key.display(), cert.display()),
+        )
+    })
+}
+
+/// The CA certificates in a PEM file, as trust roots; the message names the file.
+fn read_roots(path: &Path) -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in read_certs(path)? {
+        roots
+            .add(cert)
+            .map_err(|e| format!("{}: not a CA certificate: {e}", path.display()))?;
+    }
+    Ok(roots)
+}
+
 /// Every certificate in a PEM file; none is an error (the message names the file).
-pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<_, _>>())
         .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -284,22 +315,7 @@ mod tests {
 
     /// A client trusting `ca`, presenting `identity` (cert, key) if any, offering `alpn`.
     fn client(ca: &Path, identity: Option<(&Path, &Path)>, alpn: &[u8]) -> tokio_rustls::TlsConnector {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(CertificateDer::from_pem_file(ca).unwrap()).unwrap();
-        let builder =
-            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_root_certificates(roots);
-        let mut config = match identity {
-            Some((cert, key)) => builder
-                .with_client_auth_cert(
-                    vec![CertificateDer::from_pem_file(cert).unwrap()],
-                    PrivateKeyDer::from_pem_file(key).unwrap(),
-                )
-                .unwrap(),
-            None => builder.with_no_client_auth(),
-        };
+        let mut config = client_config(ca, identity).unwrap();
         config.alpn_protocols = vec![alpn.to_vec()];
         tokio_rustls::TlsConnector::from(Arc::new(config))
     }

@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{PrivateKeyDer, ServerName};
-use stack_common::tls::read_certs;
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -137,39 +135,16 @@ impl TlsClient {
         config: &UpstreamTls,
         default_server_name: Option<&str>,
     ) -> Result<TlsClient, InvalidConfig> {
-        let key = |field: &str| format!("upstreams.{upstream}.tls.{field}");
         let bad = |field: &str, message: String| InvalidConfig {
-            key: key(field),
+            key: format!("upstreams.{upstream}.tls.{field}"),
             message,
         };
-        let mut roots = rustls::RootCertStore::empty();
-        let cas = read_certs(&config.ca).map_err(|m| bad("ca", m))?;
-        for ca in cas {
-            roots
-                .add(ca)
-                .map_err(|e| bad("ca", format!("{}: {e}", config.ca.display())))?;
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| bad("ca", e.to_string()))?
-            .with_root_certificates(roots);
-        let client = match (&config.cert, &config.key) {
-            (Some(cert), Some(key_file)) => {
-                let chain = read_certs(cert).map_err(|m| bad("cert", m))?;
-                let private = PrivateKeyDer::from_pem_file(key_file)
-                    .map_err(|e| bad("key", format!("{}: {e}", key_file.display())))?;
-                builder.with_client_auth_cert(chain, private).map_err(|e| {
-                    bad(
-                        "key",
-                        format!("{} does not fit {}: {e}", key_file.display(), cert.display()),
-                    )
-                })?
-            }
-            (None, None) => builder.with_no_client_auth(),
-            (Some(_), None) => return Err(bad("key", "a client certificate needs its key".into())),
-            (None, Some(_)) => return Err(bad("cert", "a client key needs its certificate".into())),
-        };
+        // A certificate without its key (or the reverse) was refused by `validate`.
+        let identity = config.cert.as_deref().zip(config.key.as_deref());
+        let client = stack_common::tls::client_config(&config.ca, identity).map_err(|err| InvalidConfig {
+            key: format!("upstreams.{upstream}.{}", err.key),
+            message: err.message,
+        })?;
         let server_name = config
             .server_name
             .as_deref()

@@ -72,11 +72,11 @@ struct Instance {
 struct IdleList<C>(VecDeque<(C, Instant)>);
 
 impl<C> IdleList<C> {
-    /// The most recently used connection that has not outstayed `timeout` and passes `fit`
+    /// The most recently used connection that has not outstayed `timeout`
     /// (the others met on the way are dropped).
-    fn take(&mut self, timeout: Duration, mut fit: impl FnMut(&mut C) -> bool) -> Option<C> {
-        while let Some((mut conn, since)) = self.0.pop_back() {
-            if since.elapsed() < timeout && fit(&mut conn) {
+    fn take(&mut self, timeout: Duration) -> Option<C> {
+        while let Some((conn, since)) = self.0.pop_back() {
+            if since.elapsed() < timeout {
                 return Some(conn);
             }
         }
@@ -143,16 +143,14 @@ impl Http1Pool {
         body: &Bytes,
     ) -> Result<Response<Body>, SendError> {
         // The fitness probe runs outside the lock (dropping a dead connection is a syscall).
-        let (host, mut idle) = self.checkout(addr, |i, timeout| i.complete.take(timeout, |_| true));
+        let (host, mut idle) = self.checkout(addr, |i, timeout| i.complete.take(timeout));
         let mut conn = loop {
             match idle {
                 Some(mut conn) => {
                     if conn.still_open() {
                         break conn;
                     }
-                    idle = self
-                        .checkout(addr, |i, timeout| i.complete.take(timeout, |_| true))
-                        .1;
+                    idle = self.checkout(addr, |i, timeout| i.complete.take(timeout)).1;
                 }
                 None => break Conn::new(self.connector.connect(addr, Alpn::Http1).await?),
             }
@@ -209,7 +207,8 @@ impl Http1Pool {
         addr: SocketAddr,
         mut request: Request<Body>,
     ) -> Result<Response<Body>, SendError> {
-        let take = |i: &mut Instance, timeout| i.streamed.take(timeout, |s| !s.is_closed());
+        // A closed one fails `ready` below, and the next is tried.
+        let take = |i: &mut Instance, timeout| i.streamed.take(timeout);
         let (host, mut idle) = self.checkout(addr, take);
         request.headers_mut().insert(header::HOST, host);
         while let Some(mut sender) = idle {

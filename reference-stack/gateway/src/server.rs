@@ -418,7 +418,8 @@ async fn respond(
             return Err(io::Error::other("the response body is longer than its length"));
         }
         if chunked {
-            out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+            // straight into the buffer: no String per chunk
+            let _ = std::io::Write::write_fmt(out, format_args!("{:x}\r\n", data.len()));
         }
         if data.len() > COPY_LIMIT {
             io.write_all(out).await?;
