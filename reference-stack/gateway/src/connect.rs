@@ -55,6 +55,9 @@ pub enum Alpn {
 pub struct Connector {
     timeout: Duration,
     tls: Option<TlsClient>,
+    /// The name the upstream is known by (its TLS `server_name`, else its DNS name), which
+    /// requests carry in `Host` / `:authority`; `None`: each instance's address.
+    host_name: Option<String>,
 }
 
 struct TlsClient {
@@ -66,17 +69,39 @@ struct TlsClient {
 
 impl Connector {
     /// A connector for upstream `upstream` (named in errors), connecting within `timeout`, over
-    /// TLS when `tls` is set. Reads the PEM files now: an error names the config key and file.
+    /// TLS when `tls` is set; `dns_name`: the name a DNS upstream's instances are found by.
+    /// Reads the PEM files now: an error names the config key and file.
     pub fn new(
         upstream: &str,
         timeout: Duration,
         tls: Option<&UpstreamTls>,
-        default_server_name: Option<&str>,
+        dns_name: Option<&str>,
     ) -> Result<Connector, InvalidConfig> {
+        let host_name = tls
+            .and_then(|tls| tls.server_name.as_deref())
+            .or(dns_name)
+            // An address literal says nothing the instance's own address does not.
+            .filter(|name| name.parse::<std::net::IpAddr>().is_err())
+            .map(str::to_string);
         let tls = tls
-            .map(|tls| TlsClient::new(upstream, tls, default_server_name))
+            .map(|tls| TlsClient::new(upstream, tls, dns_name))
             .transpose()?;
-        Ok(Connector { timeout, tls })
+        Ok(Connector {
+            timeout,
+            tls,
+            host_name,
+        })
+    }
+
+    /// What requests to `addr` carry as `Host` (HTTP/1.1) or `:authority` (HTTP/2): the
+    /// upstream's name with the instance's port when it has one, so that a server checking
+    /// the name (virtual hosts, a TLS server comparing it with the SNI name) sees the one it
+    /// serves; else the instance's address (IPv6 in brackets).
+    pub fn authority(&self, addr: SocketAddr) -> String {
+        match &self.host_name {
+            Some(name) => format!("{name}:{}", addr.port()),
+            None => addr.to_string(),
+        }
     }
 
     /// `https` over TLS, else `http`.

@@ -122,7 +122,8 @@ impl Http1Pool {
     ) -> (HeaderValue, T) {
         let mut instances = self.instances();
         let instance = instances.entry(addr).or_insert_with(|| Instance {
-            host: HeaderValue::from_str(&addr.to_string()).unwrap_or(HeaderValue::from_static("localhost")),
+            host: HeaderValue::from_str(&self.connector.authority(addr))
+                .unwrap_or(HeaderValue::from_static("localhost")),
             complete: IdleList(VecDeque::new()),
             streamed: IdleList(VecDeque::new()),
         });
@@ -289,15 +290,27 @@ impl Http1Pool {
 /// The HTTP/2 connections of one upstream: one per instance, multiplexing every request to it
 /// (gRPC's transport; trailers pass through).
 pub struct H2Pool {
-    senders: Mutex<HashMap<SocketAddr, http2::SendRequest<Body>, FastHash>>,
+    instances: Mutex<HashMap<SocketAddr, H2Instance, FastHash>>,
     connector: Arc<Connector>,
+}
+
+/// One instance's HTTP/2 connection.
+#[derive(Default)]
+struct H2Instance {
+    /// The open connection and its number (a request that failed on connection `n` asks for
+    /// any but `n`).
+    open: Option<(u64, http2::SendRequest<Body>)>,
+    opened: u64,
+    /// Held while a connection is being opened: the requests that arrive meanwhile (a load
+    /// test's users all starting at once) wait for it instead of each opening their own.
+    connecting: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl H2Pool {
     /// A pool connecting with `connector`.
     pub fn new(connector: Arc<Connector>) -> H2Pool {
         H2Pool {
-            senders: Mutex::default(),
+            instances: Mutex::default(),
             connector,
         }
     }
@@ -313,30 +326,25 @@ impl H2Pool {
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
         *request.uri_mut() = http::Uri::builder()
             .scheme(self.connector.scheme())
-            .authority(addr.to_string())
+            .authority(self.connector.authority(addr))
             .path_and_query(path)
             .build()
             .map_err(|e| SendError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
-        let open = self
-            .senders
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&addr)
-            .filter(|s| !s.is_closed())
-            .cloned();
         // A request the connection never sent (it was closing: the instance's GOAWAY on
-        // shutdown) goes out once more, on a new connection.
-        let mut fresh = open.is_none();
-        let mut sender = match open {
-            Some(sender) => sender,
-            None => self.connect(addr).await?,
+        // shutdown) goes out once more, on another connection.
+        let (mut number, mut sender, mut fresh) = match self.open(addr) {
+            Some((number, sender)) => (number, sender, false),
+            None => {
+                let (number, sender) = self.connection(addr, None).await?;
+                (number, sender, true)
+            }
         };
         loop {
             if let Err(err) = sender.ready().await {
                 if fresh {
                     return Err(err.into());
                 }
-                sender = self.connect(addr).await?;
+                (number, sender) = self.connection(addr, Some(number)).await?;
                 fresh = true;
                 continue;
             }
@@ -345,7 +353,7 @@ impl H2Pool {
                 Err(mut err) => match err.take_message() {
                     Some(unsent) if !fresh => {
                         request = unsent;
-                        sender = self.connect(addr).await?;
+                        (number, sender) = self.connection(addr, Some(number)).await?;
                         fresh = true;
                     }
                     _ => return Err(SendError::Http(err.into_error())),
@@ -354,7 +362,35 @@ impl H2Pool {
         }
     }
 
-    async fn connect(&self, addr: SocketAddr) -> Result<http2::SendRequest<Body>, SendError> {
+    /// `addr`'s open connection, if any.
+    fn open(&self, addr: SocketAddr) -> Option<(u64, http2::SendRequest<Body>)> {
+        let instances = self.instances.lock().unwrap_or_else(|p| p.into_inner());
+        let (number, sender) = instances.get(&addr)?.open.as_ref()?;
+        (!sender.is_closed()).then(|| (*number, sender.clone()))
+    }
+
+    /// An open connection to `addr` other than connection `failed`: one opened meanwhile by
+    /// another request, else a new one. One request at a time opens a connection per instance.
+    async fn connection(
+        &self,
+        addr: SocketAddr,
+        failed: Option<u64>,
+    ) -> Result<(u64, http2::SendRequest<Body>), SendError> {
+        let connecting = Arc::clone(
+            &self
+                .instances
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(addr)
+                .or_default()
+                .connecting,
+        );
+        let _turn = connecting.lock().await;
+        if let Some((number, sender)) = self.open(addr)
+            && Some(number) != failed
+        {
+            return Ok((number, sender));
+        }
         let io = self.connector.connect(addr, Alpn::H2).await?;
         let (sender, connection) = http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
@@ -368,18 +404,20 @@ impl H2Pool {
                 tracing::debug!(instance = %addr, error = %err, "upstream HTTP/2 connection ended with an error");
             }
         });
-        // Concurrent first requests may each open one; the last stays, the others close
-        // when their requests end.
-        self.senders
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(addr, sender.clone());
-        Ok(sender)
+        let mut instances = self.instances.lock().unwrap_or_else(|p| p.into_inner());
+        // Gone when a DNS refresh dropped the instance meanwhile: the connection serves this
+        // request and closes after it.
+        if let Some(instance) = instances.get_mut(&addr) {
+            instance.opened += 1;
+            instance.open = Some((instance.opened, sender.clone()));
+            return Ok((instance.opened, sender));
+        }
+        Ok((0, sender))
     }
 
     /// Forgets the instances not in `current` (see [`Http1Pool::retain_instances`]).
     pub fn retain_instances(&self, current: &[SocketAddr]) {
-        self.senders
+        self.instances
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|addr, _| current.contains(addr));
@@ -443,5 +481,77 @@ mod tests {
         pool.retain_instances(&[b]);
         let known: Vec<SocketAddr> = pool.instances.lock().unwrap().keys().copied().collect();
         assert_eq!(known, [b]);
+    }
+
+    /// An HTTP/2 instance that counts the connections it accepts and answers each request with
+    /// the `:authority` it carried.
+    async fn h2_instance() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let service = hyper::service::service_fn(|request: Request<Incoming>| async move {
+                    // Long enough for every request to arrive before the first is answered.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let authority = request
+                        .uri()
+                        .authority()
+                        .map(|a| a.to_string())
+                        .unwrap_or_default();
+                    Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Full::new(Bytes::from(
+                        authority,
+                    ))))
+                });
+                tokio::spawn(
+                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service),
+                );
+            }
+        });
+        (addr, accepted)
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_requests_share_one_http2_connection_named_for_the_upstream() {
+        use std::sync::atomic::Ordering;
+        let (addr, accepted) = h2_instance().await;
+        // A DNS upstream: requests name the service, not the instance's address.
+        let connector = Connector::new("t", Duration::from_secs(1), None, Some("movies.internal")).unwrap();
+        let pool = Arc::new(H2Pool::new(Arc::new(connector)));
+        let requests: Vec<_> = (0..20)
+            .map(|_| {
+                let pool = Arc::clone(&pool);
+                tokio::spawn(async move {
+                    let request = Request::builder().uri("/x").body(Body::default()).unwrap();
+                    let response = pool.send(addr, request).await.unwrap();
+                    response.into_body().collect().await.unwrap().to_bytes()
+                })
+            })
+            .collect();
+        for request in requests {
+            assert_eq!(request.await.unwrap(), format!("movies.internal:{}", addr.port()));
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "one connection for all 20 requests"
+        );
+
+        // Without a name, the instance's address.
+        let pool = H2Pool::new(Arc::new(
+            Connector::new("t", Duration::from_secs(1), None, None).unwrap(),
+        ));
+        let response = pool
+            .send(addr, Request::builder().uri("/x").body(Body::default()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            response.into_body().collect().await.unwrap().to_bytes(),
+            addr.to_string()
+        );
     }
 }

@@ -205,7 +205,8 @@ async fn ipv6_instances_take_traffic_with_a_bracketed_host() {
 /// `localhost` resolves to 127.0.0.1 on this machine (the hosts file has no `::1` line), so the
 /// two instances share the address and differ by port: `dns.ports` lists both, and every
 /// resolved address on every port is an instance (with one port, several A/AAAA records are
-/// several instances, as with a Kubernetes headless Service).
+/// several instances, as with a Kubernetes headless Service). Requests carry the DNS name in
+/// `Host`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_from_dns_are_all_used() {
     let a = TestUpstream::start("a", Behaviour::Echo).await;
@@ -230,7 +231,15 @@ async fn instances_from_dns_are_all_used() {
     for _ in 0..(2 * expected.len()) {
         let (status, body) = get(&gw, "/t/x").await;
         assert_eq!(status, 200, "{body}");
-        seen.push(body["instance"].as_str().unwrap().to_string());
+        let instance = body["instance"].as_str().unwrap().to_string();
+        // The upstream is named by its DNS name (with the instance's port), as nginx does.
+        let port = if instance == "a" {
+            a.addr.port()
+        } else {
+            b.addr.port()
+        };
+        assert_eq!(body["headers"]["host"], format!("localhost:{port}"), "{body}");
+        seen.push(instance);
     }
     assert!(
         seen.contains(&"a".to_string()) && seen.contains(&"b".to_string()),
