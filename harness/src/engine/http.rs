@@ -17,6 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
+use gauntlet_wire::{BodyFraming, ResponseFraming};
+
 use super::stats::FailureKind;
 
 /// Response headers beyond this count make the response malformed (hyper's default is 100).
@@ -75,6 +77,10 @@ enum Framing {
     Length(usize),
     Chunked,
     UntilClose,
+}
+
+fn wire_error(err: gauntlet_wire::Malformed) -> std::io::Error {
+    malformed(err.0)
 }
 
 fn malformed(what: &str) -> std::io::Error {
@@ -179,41 +185,12 @@ impl Connection {
                 continue;
             };
             let status = response.code.unwrap_or(0);
-            let mut keep_alive = response.version == Some(1);
-            let mut length = None;
-            let mut chunked = false;
+            let minor_version = response.version.unwrap_or(0);
+            let mut framing = ResponseFraming::default();
             let mut headers = HeaderMap::new();
             for header in response.headers.iter() {
                 let name = header.name.as_bytes();
-                // By length first: most headers are none of the three.
-                let framing_header = matches!(name.len(), 10 | 14 | 17);
-                if framing_header && name.eq_ignore_ascii_case(b"content-length") {
-                    let text = std::str::from_utf8(header.value).unwrap_or("");
-                    let n: usize = text.trim().parse().map_err(|_| malformed("bad content-length"))?;
-                    if length.is_some_and(|l| l != n) {
-                        return Err(malformed("conflicting content-length"));
-                    }
-                    length = Some(n);
-                } else if framing_header && name.eq_ignore_ascii_case(b"transfer-encoding") {
-                    // Chunked must be the last coding; anything else runs until close.
-                    chunked = header
-                        .value
-                        .rsplit(|b| *b == b',')
-                        .next()
-                        .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-                    if !chunked {
-                        keep_alive = false;
-                    }
-                } else if framing_header && name.eq_ignore_ascii_case(b"connection") {
-                    for token in header.value.split(|b| *b == b',') {
-                        let token = token.trim_ascii();
-                        if token.eq_ignore_ascii_case(b"close") {
-                            keep_alive = false;
-                        } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                            keep_alive = true;
-                        }
-                    }
-                }
+                framing.header(name, header.value).map_err(wire_error)?;
                 if want_headers
                     && let (Ok(n), Ok(v)) = (
                         HeaderName::from_bytes(name),
@@ -224,18 +201,19 @@ impl Connection {
                 }
             }
             self.input.advance(head_len);
-            if !keep_alive {
+            let framed = framing
+                .finish(minor_version, status, *method == Method::HEAD)
+                .map_err(wire_error)?;
+            if !framed.reusable {
                 self.reusable = false;
             }
-            let framing = if *method == Method::HEAD || matches!(status, 100..=199 | 204 | 304) {
-                Framing::None
-            } else if chunked {
-                Framing::Chunked
-            } else if let Some(n) = length {
-                Framing::Length(n)
-            } else {
-                self.reusable = false;
-                Framing::UntilClose
+            let framing = match framed.body {
+                BodyFraming::Empty => Framing::None,
+                BodyFraming::Length(n) => {
+                    Framing::Length(usize::try_from(n).map_err(|_| malformed("body too large"))?)
+                }
+                BodyFraming::Chunked => Framing::Chunked,
+                BodyFraming::UntilClose => Framing::UntilClose,
             };
             return Ok((status, headers, framing));
         }
@@ -269,10 +247,9 @@ impl Connection {
         let mut body = BytesMut::new();
         loop {
             let (size_len, size) = loop {
-                match httparse::parse_chunk_size(&self.input) {
-                    Ok(httparse::Status::Complete(found)) => break found,
-                    Ok(httparse::Status::Partial) => self.fill().await?,
-                    Err(_) => return Err(malformed("bad chunk size")),
+                match gauntlet_wire::chunk_size(&self.input).map_err(wire_error)? {
+                    Some(found) => break found,
+                    None => self.fill().await?,
                 }
             };
             let size = usize::try_from(size).map_err(|_| malformed("chunk too large"))?;
@@ -547,6 +524,10 @@ mod tests {
             )],
             vec![Some("HTTP/1.0 200 OK\r\n\r\nuntil the end")],
             vec![None],
+            // `close` wins over a later `keep-alive`: the next request goes on a new connection.
+            vec![Some(
+                "HTTP/1.1 200 OK\r\nconnection: close\r\nconnection: keep-alive\r\ncontent-length: 0\r\n\r\n",
+            )],
             vec![Some("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")],
         ])
         .await;
@@ -564,7 +545,8 @@ mod tests {
         // The next connection is closed without an answer: an I/O failure, not a hang.
         assert_eq!(send(&mut c, &addr, &get("/")).await.unwrap_err(), FailureKind::Io);
         assert_eq!(send(&mut c, &addr, &get("/")).await.unwrap().status, 200);
-        assert_eq!(server.await.unwrap().len(), 4);
+        assert_eq!(send(&mut c, &addr, &get("/")).await.unwrap().status, 200);
+        assert_eq!(server.await.unwrap().len(), 5);
     }
 
     #[tokio::test]
@@ -577,10 +559,16 @@ mod tests {
             vec![Some(
                 "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
             )],
+            // Digits only: a signed length is not one.
+            vec![Some("HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\nab")],
+            // A chunk-size line ended by a bare LF.
+            vec![Some(
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\nab\r\n0\r\n\r\n",
+            )],
         ])
         .await;
         let mut c = Connections::default();
-        for _ in 0..3 {
+        for _ in 0..5 {
             assert_eq!(send(&mut c, &addr, &get("/")).await.unwrap_err(), FailureKind::Io);
         }
         // A server that accepts and never answers: the timeout fires, once per request, even

@@ -19,6 +19,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use hyper::body::{Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 
+use gauntlet_wire::{BodyFraming, FramingHeader, ResponseFraming};
+
 use crate::connect::Io;
 
 /// Response headers beyond this count make the response malformed (hyper's default is 100).
@@ -30,8 +32,10 @@ const READ_CHUNK: usize = 8 * 1024;
 /// Largest request body this client sends: it writes the whole request before reading, so an
 /// early answer to a larger upload would wait behind it (hyper's client takes those).
 pub const MAX_BODY: usize = 16 * 1024;
-/// Longest chunk-size line, extensions included (hyper's limit).
-const MAX_CHUNK_LINE: usize = 16 * 1024;
+
+fn wire_error(err: gauntlet_wire::Malformed) -> io::Error {
+    malformed(err.0)
+}
 
 fn malformed(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_string())
@@ -266,79 +270,39 @@ impl Conn {
             };
             let status =
                 StatusCode::from_u16(response.code.unwrap_or(0)).map_err(|_| malformed("response status"))?;
-            let http11 = response.version == Some(1);
-            // `close` anywhere wins over `keep-alive` anywhere (RFC 9112 section 9.3).
-            let (mut close, mut keep_alive_token) = (false, false);
-            let mut length = None;
-            // Some(true): chunked is the final coding; Some(false): another one, so the body
-            // runs until the close and Content-Length means nothing (RFC 9112 section 6.3).
-            let mut transfer_coding: Option<bool> = None;
+            let mut framing = ResponseFraming::default();
             // Room for what the gateway adds (request id, rate-limit headers) without a regrow.
             let mut headers = HeaderMap::with_capacity(response.headers.len() + 4);
             for field in response.headers.iter() {
-                let name = field.name.as_bytes();
-                // By length first: most headers are none of the three.
-                let framing_header = matches!(name.len(), 10 | 14 | 17);
-                if framing_header && name.eq_ignore_ascii_case(b"content-length") {
-                    let digits = field.value.trim_ascii();
-                    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-                        return Err(malformed("bad content-length"));
-                    }
-                    let n: u64 = std::str::from_utf8(digits)
-                        .ok()
-                        .and_then(|d| d.parse().ok())
-                        .ok_or_else(|| malformed("bad content-length"))?;
-                    if length.is_some_and(|l| l != n) {
-                        return Err(malformed("conflicting content-length"));
-                    }
-                    length = Some(n);
-                } else if framing_header && name.eq_ignore_ascii_case(b"transfer-encoding") {
-                    // Chunked must be the last coding; anything else runs until close.
-                    let chunked = field
-                        .value
-                        .rsplit(|b| *b == b',')
-                        .next()
-                        .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-                    transfer_coding = Some(chunked);
+                let kind = framing
+                    .header(field.name.as_bytes(), field.value)
+                    .map_err(wire_error)?;
+                if kind == FramingHeader::TransferEncoding {
+                    // The gateway frames the body it sends on by itself.
                     continue;
-                } else if framing_header && name.eq_ignore_ascii_case(b"connection") {
-                    for token in field.value.split(|b| *b == b',') {
-                        let token = token.trim_ascii();
-                        if token.eq_ignore_ascii_case(b"close") {
-                            close = true;
-                        } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                            keep_alive_token = true;
-                        }
-                    }
                 }
-                let name = HeaderName::from_bytes(name).map_err(|_| malformed("response header name"))?;
+                let name = HeaderName::from_bytes(field.name.as_bytes())
+                    .map_err(|_| malformed("response header name"))?;
                 let value =
                     HeaderValue::from_bytes(field.value).map_err(|_| malformed("response header value"))?;
                 headers.append(name, value);
             }
+            let minor_version = response.version.unwrap_or(0);
             self.input.advance(head_len);
-            if transfer_coding.is_some() && !http11 {
-                return Err(malformed("Transfer-Encoding in an HTTP/1.0 response"));
-            }
-            if close || !(http11 || keep_alive_token) {
-                self.reusable = false;
-            }
-            let framing = if *method == Method::HEAD || matches!(status.as_u16(), 100..=199 | 204 | 304) {
-                None
-            } else if let Some(chunked) = transfer_coding {
-                // A message with both: Transfer-Encoding wins (RFC 9112 section 6.3).
+            let framed = framing
+                .finish(minor_version, status.as_u16(), *method == Method::HEAD)
+                .map_err(wire_error)?;
+            if framed.ignore_content_length {
                 headers.remove(header::CONTENT_LENGTH);
-                if chunked {
-                    Some(Framing::Chunked(Chunk::Size))
-                } else {
-                    self.reusable = false;
-                    Some(Framing::UntilClose)
-                }
-            } else if let Some(n) = length {
-                Some(Framing::Length(n))
-            } else {
+            }
+            if !framed.reusable {
                 self.reusable = false;
-                Some(Framing::UntilClose)
+            }
+            let framing = match framed.body {
+                BodyFraming::Empty => None,
+                BodyFraming::Length(n) => Some(Framing::Length(n)),
+                BodyFraming::Chunked => Some(Framing::Chunked(Chunk::Size)),
+                BodyFraming::UntilClose => Some(Framing::UntilClose),
             };
             return Ok(Head {
                 status,
@@ -380,7 +344,7 @@ impl Conn {
                     return Poll::Ready(Ok(Some(self.input.split().freeze())));
                 }
                 Framing::Chunked(chunk) => match *chunk {
-                    Chunk::Size => match chunk_size(&self.input) {
+                    Chunk::Size => match gauntlet_wire::chunk_size(&self.input).map_err(wire_error) {
                         Ok(Some((line, size))) => {
                             self.input.advance(line);
                             *chunk = if size == 0 {
@@ -439,34 +403,6 @@ impl Conn {
         }
         Poll::Ready(Ok(()))
     }
-}
-
-/// The chunk-size line at the start of `input` (RFC 9112 section 7.1): its length with the
-/// CRLF and the size, or `None` while incomplete. As strict as hyper: at least one hex digit,
-/// no bare LF, extensions ignored but bounded.
-fn chunk_size(input: &[u8]) -> io::Result<Option<(usize, u64)>> {
-    let window = &input[..input.len().min(MAX_CHUNK_LINE)];
-    let Some(lf) = window.iter().position(|b| *b == b'\n') else {
-        if input.len() >= MAX_CHUNK_LINE {
-            return Err(malformed("chunk-size line too long"));
-        }
-        return Ok(None);
-    };
-    let line = match window[..lf].strip_suffix(b"\r") {
-        Some(line) => line,
-        None => return Err(malformed("chunk-size line without CR")),
-    };
-    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    if digits == 0 || digits > 16 {
-        return Err(malformed("bad chunk size"));
-    }
-    // After the size: nothing, or whitespace and extensions (`;name=value`), ignored.
-    if !matches!(line.get(digits), None | Some(b';' | b' ' | b'\t')) {
-        return Err(malformed("bad chunk size"));
-    }
-    let text = std::str::from_utf8(&line[..digits]).map_err(|_| malformed("bad chunk size"))?;
-    let size = u64::from_str_radix(text, 16).map_err(|_| malformed("bad chunk size"))?;
-    Ok(Some((lf + 1, size)))
 }
 
 /// `n` in decimal, without an allocation.
@@ -552,26 +488,6 @@ impl<F: FnOnce(Conn) + Send + Unpin> Drop for Streaming<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chunk_size_lines_are_read_as_strictly_as_hyper_does() {
-        assert_eq!(chunk_size(b"1a\r\nx").unwrap(), Some((4, 26)));
-        assert_eq!(chunk_size(b"5;name=value\r\n").unwrap(), Some((14, 5)));
-        assert_eq!(chunk_size(b"0\r\n").unwrap(), Some((3, 0)));
-        assert_eq!(chunk_size(b"5").unwrap(), None);
-        for bad in [
-            &b"\r\n"[..],
-            b";x\r\n",
-            b"5\n",
-            b"zz\r\n",
-            b"5x\r\n",
-            b"11112222333344445\r\n",
-        ] {
-            assert!(chunk_size(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
-        }
-        let endless = [b"5;".as_slice(), &[b'x'; MAX_CHUNK_LINE]].concat();
-        assert!(chunk_size(&endless).is_err());
-    }
 
     #[test]
     fn writes_decimal_lengths() {
