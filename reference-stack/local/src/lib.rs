@@ -73,8 +73,8 @@ pub struct StackOptions {
     /// certificate for catalog (`localhost` and `host`) and a client certificate for the gateway
     /// into `DATA_DIR/tls/` (see [`MutualTlsFiles`]); every catalog instance serves HTTPS and
     /// requires a client certificate from that CA, and the gateway's `catalog` upstream presents
-    /// one. iam stays plain HTTP (catalog, partner and the gateway fetch its JWKS over plain
-    /// HTTP). Replaces a `catalog.tls` and `upstreams.catalog.tls` from a config file.
+    /// one. iam stays plain HTTP (catalog and the gateway fetch its JWKS over plain HTTP).
+    /// Replaces a `catalog.tls` and `upstreams.catalog.tls` from a config file.
     pub mutual_tls: bool,
     /// The RabbitMQ for catalog's events and partner (`amqp://user:pass@host:port/vhost`).
     /// `None`: catalog's configured `amqp_url` (a config file), else `GAUNTLET_AMQP_URL`, else
@@ -91,8 +91,10 @@ pub struct StackOptions {
     /// variable, as `ci/test.sh` does) without touching the environment.
     pub default_amqp_url: Option<String>,
     /// partner's configuration; `start` sets its listen address, data directory, iam and
-    /// catalog URLs, broker, exchange and queue names, and its client secret (registered in
-    /// iam as client `client_id` with scope `movies:read`).
+    /// catalog URLs (the gateway's `/api`), broker, exchange and queue names, and its client
+    /// secret (registered in iam as client `client_id` with scope `movies:read`); when the
+    /// gateway terminates TLS and `catalog_ca` is unset, `catalog_ca` = the gateway's
+    /// certificate.
     pub partner: PartnerConfig,
 }
 
@@ -161,9 +163,6 @@ pub struct RunningStack {
     stop: watch::Sender<bool>,
     stop_gateway: watch::Sender<bool>,
     gateway_task: Option<JoinHandle<std::io::Result<()>>>,
-    /// The plain-HTTP gateway partner fetches through when the gateway terminates TLS and
-    /// catalog requires client certificates (partner speaks plain HTTP only).
-    partner_gateway_task: Option<JoinHandle<std::io::Result<()>>>,
     tasks: Vec<(&'static str, JoinHandle<std::io::Result<()>>)>,
     _temp: Option<tempfile::TempDir>,
 }
@@ -318,14 +317,6 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
     }
     let tls = gateway_config.tls.is_some();
     let gateway_certificate = gateway_config.tls.as_ref().map(|t| t.cert.clone());
-    let catalog_tls = catalogs[0].url.starts_with("https:");
-    // partner speaks plain HTTP only: with TLS at the gateway *and* at catalog it fetches
-    // through a second, plain-HTTP gateway (same config, no TLS termination)
-    let partner_gateway_config = (events.is_some() && tls && catalog_tls).then(|| {
-        let mut config = gateway_config.clone();
-        config.tls = None;
-        config
-    });
     let gateway_state = stack_gateway::open(gateway_config)
         .await
         .context("starting the gateway")?;
@@ -340,7 +331,6 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
     ));
 
     let mut partner = None;
-    let mut partner_gateway_task = None;
     if events.is_some() {
         let offset = 1 + i32::try_from(catalogs.len()).unwrap_or(0);
         let (listener, mut info) = bind(options.host, port(options.base_port, offset)).await?;
@@ -348,26 +338,14 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         partner_config.listen = info.addr;
         partner_config.data_dir = data_dir.join("partner");
         partner_config.iam_url = iam.url.clone();
-        // through the gateway, like any third-party app; partner speaks plain HTTP only, so
-        // straight to catalog when the gateway terminates TLS, or through a plain-HTTP gateway
-        // of its own when catalog requires a client certificate too
-        partner_config.catalog_url = match partner_gateway_config {
-            None if tls => format!("{}/v1", catalogs[0].url),
-            None => format!("{}/api", gateway.url),
-            Some(mut config) => {
-                let (listener, internal) = bind(options.host, 0).await?;
-                config.listen = internal.addr;
-                let state = stack_gateway::open(config)
-                    .await
-                    .context("starting partner's plain-HTTP gateway")?;
-                partner_gateway_task = Some(tokio::spawn(stack_gateway::serve(
-                    listener,
-                    state,
-                    stopped(&stop_gateway),
-                )));
-                format!("{}/api", internal.url)
-            }
-        };
+        // Through the gateway, like any third-party app: over HTTPS when it terminates TLS,
+        // trusting its certificate file unless the config names a CA. `--tls`'s self-signed
+        // certificate is its own trust anchor; a chain file of the user's serves when it holds
+        // the certificate that signed the leaf.
+        partner_config.catalog_url = format!("{}/api", gateway.url);
+        if partner_config.catalog_ca.is_none() {
+            partner_config.catalog_ca = gateway_certificate.clone();
+        }
         let state = stack_partner::open(partner_config).context("starting partner")?;
         tasks.push((
             "partner",
@@ -396,7 +374,6 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         stop,
         stop_gateway,
         gateway_task: Some(gateway_task),
-        partner_gateway_task,
         tasks,
         _temp: temp,
     })
@@ -434,10 +411,7 @@ impl RunningStack {
     /// gateway drains first, so the requests it is still forwarding find their upstreams up.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         let _ = self.stop_gateway.send(true);
-        for task in [self.gateway_task.take(), self.partner_gateway_task.take()]
-            .into_iter()
-            .flatten()
-        {
+        if let Some(task) = self.gateway_task.take() {
             task.await
                 .context("gateway panicked")?
                 .context("gateway failed")?;
@@ -491,8 +465,8 @@ struct StackFile {
 }
 
 /// Why the stack refuses `iam.tls`.
-const IAM_TLS_REFUSED: &str = "iam.tls: iam serves plain HTTP in the local stack (catalog, partner and the \
-     gateway fetch its JWKS with a plain-HTTP client); remove the key";
+const IAM_TLS_REFUSED: &str = "iam.tls: iam serves plain HTTP in the local stack (catalog and the gateway \
+     fetch its JWKS with a plain-HTTP client); remove the key";
 
 /// Applies a stack configuration file to `options`; the error names the file, line and column.
 pub fn apply_config_file(path: &std::path::Path, options: &mut StackOptions) -> Result<(), String> {

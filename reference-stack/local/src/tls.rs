@@ -113,7 +113,9 @@ impl MutualTlsFiles {
 }
 
 /// Writes a fresh self-signed certificate for `localhost` and `host` (with its key, mode 0600)
-/// into `dir`, for local use only: clients trust it explicitly (`curl --cacert`).
+/// into `dir`, for local use only: clients trust it explicitly (`curl --cacert`; partner as its
+/// `catalog_ca`). Being self-signed it is its own trust anchor, which rustls accepts: no CA is
+/// needed behind it.
 pub(crate) fn self_signed(dir: &Path, host: IpAddr) -> anyhow::Result<stack_gateway::config::TlsConfig> {
     let names = vec!["localhost".to_string(), host.to_string()];
     let generated =

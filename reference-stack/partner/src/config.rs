@@ -24,8 +24,14 @@ pub struct PartnerConfig {
     /// Renew the access token this long before it expires (at most half its lifetime).
     pub token_renew_before_secs: u64,
     /// Base URL under which movies live at `/movies/{id}`: the gateway's
-    /// `http://HOST:PORT/api`, or catalog directly, `http://HOST:PORT/v1`.
+    /// `http://HOST:PORT/api` (`https://` when it terminates TLS), or catalog directly,
+    /// `http://HOST:PORT/v1`.
     pub catalog_url: String,
+    /// CA certificates (PEM) that the server of an `https://` `catalog_url` (or `iam_url`) must
+    /// chain to; a self-signed certificate is its own CA. Needed for any `https://` URL: partner
+    /// trusts no system roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_ca: Option<PathBuf>,
     /// Timeout of one movie fetch.
     pub fetch_timeout_ms: u64,
     /// The RabbitMQ to consume from.
@@ -69,6 +75,7 @@ impl Default for PartnerConfig {
             scope: "movies:read".into(),
             token_renew_before_secs: 60,
             catalog_url: "http://127.0.0.1:8080/api".into(),
+            catalog_ca: None,
             fetch_timeout_ms: 5000,
             amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
             events_exchange: "catalog.events".into(),
@@ -100,10 +107,20 @@ impl PartnerConfig {
                 self.amqp_url
             ));
         }
+        let tls = self.client_tls()?;
         for (key, value) in [("iam_url", &self.iam_url), ("catalog_url", &self.catalog_url)] {
-            let ok = reqwest::Url::parse(value).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-            if !ok {
-                return Err(format!("{key} {value:?} is not an http(s) URL"));
+            let uri = value.parse::<http::Uri>().ok();
+            let scheme = uri.as_ref().and_then(|u| u.host().and(u.scheme_str()));
+            match scheme {
+                Some("http") => {}
+                Some("https") if tls.is_some() => {}
+                Some("https") => {
+                    return Err(format!(
+                        "{key} {value:?} is https: set catalog_ca to the CA certificates (PEM) its \
+                         server's certificate chains to"
+                    ));
+                }
+                _ => return Err(format!("{key} {value:?} is not an http(s) URL")),
             }
         }
         for (key, value) in [
@@ -131,6 +148,17 @@ impl PartnerConfig {
         }
         Ok(())
     }
+
+    /// The TLS settings of partner's HTTPS calls: trust `catalog_ca`, present no client
+    /// certificate; `None` without `catalog_ca`. The error names the key and the file.
+    pub fn client_tls(&self) -> Result<Option<rustls::ClientConfig>, String> {
+        let Some(ca) = &self.catalog_ca else {
+            return Ok(None);
+        };
+        stack_common::tls::client_config(ca, None)
+            .map(Some)
+            .map_err(|e| format!("catalog_ca: {}", e.message))
+    }
 }
 
 #[cfg(test)]
@@ -151,5 +179,44 @@ mod tests {
         assert!(bad(|c| c.prefetch = 0).contains("prefetch"));
         assert!(bad(|c| c.queue = String::new()).contains("queue"));
         assert!(bad(|c| c.consumption_paused = true).contains("fault_injection"));
+        assert!(bad(|c| c.iam_url = "http://".into()).contains("iam_url"));
+        let https = bad(|c| c.catalog_url = "https://127.0.0.1:8080/api".into());
+        assert!(
+            https.starts_with("catalog_url ") && https.contains("catalog_ca"),
+            "{https}"
+        );
+    }
+
+    #[test]
+    fn an_unusable_catalog_ca_is_named_with_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not PEM at all\n").unwrap();
+        for (file, why) in [
+            (&missing, "No such file"),
+            (&garbage, "no certificate in the file"),
+        ] {
+            let config = PartnerConfig {
+                catalog_ca: Some(file.clone()),
+                ..PartnerConfig::default()
+            };
+            let err = config.check().unwrap_err();
+            assert!(
+                err.starts_with(&format!("catalog_ca: {}: ", file.display())) && err.contains(why),
+                "{err}"
+            );
+        }
+
+        let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let good = dir.path().join("gateway-cert.pem");
+        std::fs::write(&good, generated.cert.pem()).unwrap();
+        let config = PartnerConfig {
+            catalog_url: "https://127.0.0.1:8080/api".into(),
+            catalog_ca: Some(good),
+            ..PartnerConfig::default()
+        };
+        assert_eq!(config.check(), Ok(()));
+        assert!(config.client_tls().unwrap().is_some());
     }
 }

@@ -1,9 +1,9 @@
 //! partner, the reference stack's third-party app: a client registered in iam that consumes
 //! catalog's movie events from RabbitMQ (its own durable queue, manual acks, a dead-letter
 //! queue for poison messages, idempotent by event id), fetches each created movie through the
-//! gateway with a client-credentials token, and records what it processed with the time it
-//! finished. Its REST API shows the record (`/v1/events`, `/v1/stats`) so a load test can
-//! measure publish-to-processed latency.
+//! gateway (HTTPS when it terminates TLS, trusting `catalog_ca`) with a client-credentials token,
+//! and records what it processed with the time it finished. Its REST API shows the record
+//! (`/v1/events`, `/v1/stats`) so a load test can measure publish-to-processed latency.
 //!
 //! `open(config)` prepares the state, `app(state)` is the router, `serve(..)` runs it and the
 //! consumer.
@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod api;
+pub mod client;
 pub mod config;
 pub mod consumer;
 pub mod event;
@@ -45,7 +46,7 @@ struct Inner {
     stats: consumer::Stats,
     /// Whether consumption is paused (fault injection).
     paused: watch::Sender<bool>,
-    http: reqwest::Client,
+    http: client::HttpClient,
     tokens: token::TokenSource,
     metrics: Metrics,
     latencies: Mutex<LatencyHistogram>,
@@ -63,18 +64,16 @@ impl AppState {
     }
 }
 
-/// Opens the store under `config.data_dir`; checks the config first.
+/// Opens the store under `config.data_dir` and prepares the HTTP client (with `catalog_ca`);
+/// checks the config first.
 pub fn open(config: PartnerConfig) -> anyhow::Result<AppState> {
     config.check().map_err(|e| anyhow::anyhow!("config: {e}"))?;
+    let tls = config.client_tls().map_err(|e| anyhow::anyhow!("config: {e}"))?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let store = store::Store::open(&config.data_dir)
         .with_context(|| format!("opening {}/partner.db", config.data_dir.display()))?;
-    let http = reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .context("building the HTTP client")?;
+    let http = client::HttpClient::new(tls);
     let tokens = token::TokenSource::new(
         http.clone(),
         &config.iam_url,

@@ -3,7 +3,16 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{Request, Uri};
+use http_body_util::Full;
 use serde::Deserialize;
+
+use crate::client::HttpClient;
+
+/// Longest a token request to iam may take.
+const TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why no token could be had.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +43,7 @@ struct Cached {
 
 /// A cached client-credentials token.
 pub struct TokenSource {
-    http: reqwest::Client,
+    http: HttpClient,
     token_url: String,
     client_id: String,
     client_secret: String,
@@ -46,7 +55,7 @@ pub struct TokenSource {
 impl TokenSource {
     /// A source asking `{iam_url}/v1/token`.
     pub fn new(
-        http: reqwest::Client,
+        http: HttpClient,
         iam_url: &str,
         client_id: String,
         client_secret: String,
@@ -81,24 +90,23 @@ impl TokenSource {
         if !self.scope.is_empty() {
             form.push(("scope", self.scope.as_str()));
         }
+        let body = serde_urlencoded::to_string(&form).map_err(|e| TokenError::Unreachable(e.to_string()))?;
+        let request = Request::post(&self.token_url)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| TokenError::Unreachable(format!("{}: {e}", self.token_url)))?;
         let response = self
             .http
-            .post(&self.token_url)
-            .form(&form)
-            .send()
+            .send(request, TOKEN_TIMEOUT)
             .await
-            .map_err(|e| TokenError::Unreachable(e.to_string()))?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
+            .map_err(TokenError::Unreachable)?;
+        if !(200..300).contains(&response.status) {
             return Err(TokenError::Refused {
-                status: status.as_u16(),
-                body,
+                status: response.status,
+                body: String::from_utf8_lossy(&response.body).into_owned(),
             });
         }
-        let granted: TokenResponse = response
-            .json()
-            .await
+        let granted: TokenResponse = serde_json::from_slice(&response.body)
             .map_err(|e| TokenError::Unreachable(format!("unreadable token response: {e}")))?;
         let lifetime = Duration::from_secs(granted.expires_in);
         // Renew `renew_before` ahead of expiry, but never later than half-way through the
@@ -140,13 +148,23 @@ const ATTEMPTS: u32 = 3;
 
 /// `GET {catalog_url}/movies/{id}` with a bearer token.
 pub async fn fetch_movie(
-    http: &reqwest::Client,
+    http: &HttpClient,
     tokens: &TokenSource,
     catalog_url: &str,
     movie_id: &str,
     timeout: Duration,
 ) -> FetchOutcome {
     let url = format!("{}/movies/{movie_id}", catalog_url.trim_end_matches('/'));
+    // the movie id comes from a message: one that makes no URL is a failed fetch, not a panic
+    let uri = match url.parse::<Uri>() {
+        Ok(uri) => uri,
+        Err(err) => {
+            return FetchOutcome {
+                status: None,
+                error: Some(format!("{url}: {err}")),
+            };
+        }
+    };
     let mut outcome = FetchOutcome {
         status: None,
         error: Some("not attempted".into()),
@@ -166,17 +184,22 @@ pub async fn fetch_movie(
                 continue;
             }
         };
-        match http.get(&url).bearer_auth(token).timeout(timeout).send().await {
+        let request = Request::get(uri.clone())
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .body(Full::default());
+        let sent = match request {
+            Ok(request) => http.send(request, timeout).await,
+            Err(err) => Err(err.to_string()),
+        };
+        match sent {
             Err(err) => {
                 outcome = FetchOutcome {
                     status: None,
-                    error: Some(err.to_string()),
+                    error: Some(err),
                 }
             }
-            Ok(response) => {
-                let status = response.status().as_u16();
-                // drain the body so the connection is reused
-                let body = response.bytes().await.unwrap_or_default();
+            // read whole, so the connection is reused
+            Ok(crate::client::Response { status, body }) => {
                 if status == 200 {
                     return FetchOutcome {
                         status: Some(200),
@@ -235,7 +258,7 @@ mod tests {
         // a 2 s token with a 60 s renewal margin: renewed half-way, after 1 s
         let (url, calls) = issuer(2).await;
         let source = TokenSource::new(
-            reqwest::Client::new(),
+            HttpClient::new(None),
             &url,
             "c".into(),
             "s".into(),

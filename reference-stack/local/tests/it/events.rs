@@ -12,7 +12,7 @@ use crate::openapi;
 use crate::support::{Api, TestStack, authed, poll, start_with};
 
 /// The machine's broker (the tests never stop it).
-const BROKER: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+pub(crate) const BROKER: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 /// Whether queue `name` exists on the machine's broker (a passive declare).
 async fn queue_exists(name: &str) -> bool {
@@ -69,6 +69,98 @@ async fn await_event(partner: &str, event_id: &str) -> Value {
     found
         .unwrap_or_else(|| panic!("partner did not process event {event_id} within 10 s"))
         .0
+}
+
+/// One request over TLS to `addr` (checked against its IP address, as partner checks the
+/// gateway's) on a fresh HTTP/1.1 connection: the status, the `event-id` header and the body.
+async fn over_tls(
+    addr: std::net::SocketAddr,
+    tls: &tokio_rustls::TlsConnector,
+    request: http::Request<http_body_util::Full<bytes::Bytes>>,
+) -> (u16, Option<String>, String) {
+    use http_body_util::BodyExt;
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let stream = tls
+        .connect(rustls::pki_types::ServerName::IpAddress(addr.ip().into()), tcp)
+        .await
+        .expect("the TLS handshake with the gateway");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let event_id = response
+        .headers()
+        .get("event-id")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, event_id, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// With TLS at the gateway (`stack up --tls`, with or without `--mtls`), partner's leg runs
+/// through it like a third-party app's: a create sent over TLS ends with partner fetching the
+/// movie with 200, and that read is the one the gateway's `api-read` route served — so partner
+/// neither went around the gateway (straight to catalog) nor failed the TLS handshake (no 200).
+pub(crate) async fn partner_fetches_through_the_tls_gateway(stack: &TestStack) {
+    let running = stack.running();
+    let partner = running
+        .partner
+        .clone()
+        .unwrap_or_else(|| panic!("partner runs (events off: {:?})", running.events_off));
+    let cert = running
+        .gateway_certificate
+        .clone()
+        .expect("the gateway's certificate");
+    let addr = running.gateway.addr;
+    let authority = addr.to_string();
+    // the stack's own client builder, the one partner's trust of `catalog_ca` goes through
+    let mut config = stack_common::tls::client_config(&cert, None).unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let empty = || http_body_util::Full::new(bytes::Bytes::new());
+    let reads_served = |metrics: &str| -> u64 {
+        metrics
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix(r#"http_requests_total{method="GET",route="api-read",status="200"} "#)
+            })
+            .map(|n| n.parse::<u64>().unwrap())
+            .sum()
+    };
+    let metrics = || {
+        http::Request::get("/metrics")
+            .header("host", &authority)
+            .body(empty())
+            .unwrap()
+    };
+    let (status, _, before) = over_tls(addr, &tls, metrics()).await;
+    assert_eq!(status, 200);
+    let before = reads_served(&before);
+
+    let create = http::Request::post("/api/movies")
+        .header("host", &authority)
+        .header("authorization", format!("Bearer {}", stack.admin_token().await))
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            json!({"title": "Fetched over TLS", "year": 2026, "genres": ["drama"]}).to_string(),
+        )))
+        .unwrap();
+    let (status, event_id, body) = over_tls(addr, &tls, create).await;
+    assert_eq!(status, 201, "{body}");
+    let event_id = event_id.expect("an event-id header");
+    let movie: Value = serde_json::from_str(&body).unwrap();
+
+    let event = await_event(&partner.url, &event_id).await;
+    assert_eq!(event["movie_id"], movie["id"], "{event}");
+    assert_eq!(event["fetch_status"], 200, "{event}");
+    assert!(event.get("fetch_error").is_none(), "{event}");
+    let (_, _, after) = over_tls(addr, &tls, metrics()).await;
+    assert_eq!(
+        reads_served(&after),
+        before + 1,
+        "partner's fetch is the one read the gateway served since:\n{after}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -76,14 +76,19 @@ async fn the_gateway_fronts_iam_and_two_catalog_instances_on_one_database() {
 }
 
 /// `gauntlet stack up --tls`: the gateway terminates TLS with a certificate generated for
-/// `localhost` and the stack's address; a client trusting that certificate gets through.
+/// `localhost` and the stack's address; a client trusting that certificate gets through, and so
+/// does partner, fetching the movies of catalog's events through it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn self_signed_tls_at_the_gateway() {
     use http_body_util::BodyExt;
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, ServerName};
 
-    let stack = crate::support::start_with(|o| o.self_signed_tls = true).await;
+    let stack = crate::support::start_with(|o| {
+        o.self_signed_tls = true;
+        o.amqp_url = Some(crate::events::BROKER.into());
+    })
+    .await;
     let running = stack.running();
     assert!(
         running.gateway.url.starts_with("https://"),
@@ -126,5 +131,6 @@ async fn self_signed_tls_at_the_gateway() {
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert!(page["items"].is_array(), "{page}");
+    crate::events::partner_fetches_through_the_tls_gateway(&stack).await;
     stack.stop().await;
 }

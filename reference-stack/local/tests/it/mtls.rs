@@ -217,13 +217,14 @@ async fn mutual_tls_catalog_instances_require_the_stack_client_certificate() {
 }
 
 /// `stack up --tls --mtls`: the gateway terminates TLS and catalog requires client
-/// certificates; partner (plain HTTP only) then fetches through a plain-HTTP gateway of its own,
-/// so the stack still starts with the asynchronous leg.
+/// certificates; partner fetches through the TLS gateway like any client (no second, plain
+/// gateway of its own; it has no client certificate to reach catalog directly).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_at_the_gateway_and_mutual_tls_to_catalog_start_together() {
+async fn with_tls_at_the_gateway_and_mutual_tls_to_catalog_partner_fetches_through_the_gateway() {
     let stack = start_with(|o| {
         o.self_signed_tls = true;
         o.mutual_tls = true;
+        o.amqp_url = Some(crate::events::BROKER.into());
     })
     .await;
     let running = stack.running();
@@ -233,15 +234,7 @@ async fn tls_at_the_gateway_and_mutual_tls_to_catalog_start_together() {
         running.gateway.url
     );
     assert!(running.catalogs.iter().all(|c| c.url.starts_with("https://")));
-    if let Some(partner) = &running.partner {
-        let ready = reqwest::get(format!("{}/readyz", partner.url)).await.unwrap();
-        assert_eq!(ready.status(), 200);
-    } else {
-        eprintln!(
-            "tls_at_the_gateway_and_mutual_tls_to_catalog_start_together: events off ({:?}), partner not checked",
-            running.events_off
-        );
-    }
+    crate::events::partner_fetches_through_the_tls_gateway(&stack).await;
     stack.stop().await;
 }
 

@@ -29,3 +29,31 @@ fn a_bad_config_exits_2_naming_the_key() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("fault_injection"), "{err}");
 }
+
+#[test]
+fn an_unusable_catalog_ca_exits_2_naming_the_key_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing-ca.pem");
+    let (code, err) = run_partner(&[("GAUNTLET_PARTNER_CATALOG_CA", missing.to_str().unwrap())]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!("partner: config: catalog_ca: {}: ", missing.display())),
+        "{err}"
+    );
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let (code, err) = run_partner(&[("GAUNTLET_PARTNER_CATALOG_CA", garbage.to_str().unwrap())]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("catalog_ca: ") && err.contains("garbage.pem"),
+        "{err}"
+    );
+    // an https:// catalog without a CA to check it with
+    let (code, err) = run_partner(&[("GAUNTLET_PARTNER_CATALOG_URL", "https://127.0.0.1:8080/api")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("catalog_url") && err.contains("catalog_ca"), "{err}");
+}
