@@ -19,6 +19,12 @@ impl fmt::Display for Malformed {
 
 impl std::error::Error for Malformed {}
 
+impl From<Malformed> for std::io::Error {
+    fn from(err: Malformed) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, err.0)
+    }
+}
+
 /// How a response body is delimited (RFC 9112 section 6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyFraming {
@@ -62,8 +68,8 @@ pub struct Framed {
     pub body: BodyFraming,
     /// Whether the connection can carry another request after this response.
     pub reusable: bool,
-    /// Whether a `Content-Length` was sent but does not frame the body (a `Transfer-Encoding`
-    /// overrides it): a proxy must not pass it on.
+    /// Whether a `Content-Length` was sent but does not frame the body, which has one (a
+    /// `Transfer-Encoding` overrides it): a proxy must not pass it on.
     pub ignore_content_length: bool,
 }
 
@@ -132,13 +138,16 @@ impl ResponseFraming {
                 (None, Some(n)) => BodyFraming::Length(n),
             }
         };
-        if body == BodyFraming::UntilClose {
+        // After a 101 the connection speaks another protocol.
+        if body == BodyFraming::UntilClose || status == 101 {
             reusable = false;
         }
         Ok(Framed {
             body,
             reusable,
-            ignore_content_length: self.transfer_coding.is_some() && self.length.is_some(),
+            ignore_content_length: body != BodyFraming::Empty
+                && self.transfer_coding.is_some()
+                && self.length.is_some(),
         })
     }
 }
@@ -164,8 +173,9 @@ pub fn chunk_size(input: &[u8]) -> Result<Option<(usize, u64)>, Malformed> {
     if digits == 0 || digits > 16 {
         return Err(Malformed("bad chunk size"));
     }
-    // After the size: nothing, or whitespace and extensions (`;name=value`), ignored.
-    if !matches!(line.get(digits), None | Some(b';' | b' ' | b'\t')) {
+    // After the size: nothing, or optional whitespace then extensions (`;name=value`), ignored.
+    let after = line[digits..].iter().find(|b| !matches!(b, b' ' | b'\t'));
+    if !matches!(after, None | Some(b';')) {
         return Err(Malformed("bad chunk size"));
     }
     let size = line[..digits].iter().fold(0u64, |n, d| {
@@ -231,15 +241,37 @@ mod tests {
             let framed = framing(1, status, head, &[("Content-Length", "10")]).unwrap();
             assert_eq!((framed.body, framed.reusable), (Empty, true), "{status} {head}");
         }
+        // With no body, a Content-Length beside a Transfer-Encoding describes the GET's body.
+        let head = framing(
+            1,
+            200,
+            true,
+            &[("Content-Length", "3"), ("Transfer-Encoding", "chunked")],
+        )
+        .unwrap();
+        assert!(!head.ignore_content_length);
     }
 
     #[test]
     fn close_wins_over_keep_alive_in_any_order_and_http_1_0_closes_by_default() {
-        assert!(!body(1, &[("Connection", "close"), ("Connection", "keep-alive")]).1);
+        assert!(
+            !body(
+                1,
+                &[
+                    ("Connection", "close"),
+                    ("Connection", "keep-alive"),
+                    ("Content-Length", "0")
+                ]
+            )
+            .1
+        );
         assert!(!body(1, &[("Connection", "keep-alive, close"), ("Content-Length", "0")]).1);
         assert!(!body(0, &[("Content-Length", "0")]).1);
         assert!(body(0, &[("Connection", "Keep-Alive"), ("Content-Length", "0")]).1);
         assert!(body(1, &[("Connection", "upgrade-not-close"), ("Content-Length", "0")]).1);
+        // A 101 switches the connection to another protocol.
+        let switched = framing(1, 101, false, &[("Connection", "upgrade")]).unwrap();
+        assert_eq!((switched.body, switched.reusable), (BodyFraming::Empty, false));
     }
 
     #[test]
@@ -269,6 +301,8 @@ mod tests {
         assert_eq!(chunk_size(b"1a\r\nx"), Ok(Some((4, 26))));
         assert_eq!(chunk_size(b"fF\r\n"), Ok(Some((4, 255))));
         assert_eq!(chunk_size(b"5;name=value\r\n"), Ok(Some((14, 5))));
+        assert_eq!(chunk_size(b"5 \t;x\r\n"), Ok(Some((7, 5))));
+        assert_eq!(chunk_size(b"5  \r\n"), Ok(Some((5, 5))));
         assert_eq!(chunk_size(b"0\r\n"), Ok(Some((3, 0))));
         assert_eq!(chunk_size(b"5"), Ok(None));
         for bad in [
@@ -277,6 +311,7 @@ mod tests {
             b"5\n",
             b"zz\r\n",
             b"5x\r\n",
+            b"5 x\r\n",
             b"11112222333344445\r\n",
         ] {
             assert!(chunk_size(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));

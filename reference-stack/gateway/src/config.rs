@@ -46,6 +46,16 @@ pub struct GatewayConfig {
     pub access_log: bool,
 }
 
+/// A DNS host name (a final `.` allowed): what `Host` can carry and a certificate can name.
+fn is_host_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .split('.')
+            .all(|label| !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+}
+
 /// Whether `text` can start an origin-form request target as it is: the gateway writes the
 /// configured health path and rewrite prefix into request lines.
 fn is_origin_target(text: &str) -> bool {
@@ -396,8 +406,11 @@ impl GatewayConfig {
                 (None, true) => return Err(invalid(&key, "needs `instances` or `dns`")),
                 (Some(_), false) => return Err(invalid(&key, "has both `instances` and `dns`; choose one")),
                 (Some(dns), true) => {
-                    if dns.name.is_empty() {
-                        return Err(invalid(format!("{key}.dns.name"), "is empty"));
+                    if !is_host_name(&dns.name) {
+                        return Err(invalid(
+                            format!("{key}.dns.name"),
+                            "must be a host name (letters, digits, `-` and `.`)",
+                        ));
                     }
                     if dns.ports.is_empty() || dns.ports.contains(&0) {
                         return Err(invalid(
@@ -427,6 +440,16 @@ impl GatewayConfig {
                 ));
             }
             if let Some(tls) = &up.tls {
+                // Requests carry it in `Host` / `:authority` (an address literal aside).
+                if let Some(name) = &tls.server_name
+                    && name.parse::<std::net::IpAddr>().is_err()
+                    && !is_host_name(name)
+                {
+                    return Err(invalid(
+                        format!("{key}.tls.server_name"),
+                        "must be a host name (letters, digits, `-` and `.`) or an IP address",
+                    ));
+                }
                 match (&tls.cert, &tls.key) {
                     (Some(_), None) => {
                         return Err(invalid(
@@ -596,6 +619,34 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("upstreams.catalog.health_path")
+        );
+        // Names that go into `Host`.
+        let mut c = GatewayConfig::default();
+        let catalog = c.upstreams.get_mut("catalog").unwrap();
+        catalog.instances.clear();
+        catalog.dns = Some(DnsConfig {
+            name: "catalog svc".into(),
+            ports: vec![8080],
+            refresh_ms: 1000,
+        });
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("upstreams.catalog.dns.name")
+        );
+        let mut c = GatewayConfig::default();
+        c.upstreams.get_mut("catalog").unwrap().tls = Some(UpstreamTls {
+            ca: "ca.pem".into(),
+            cert: None,
+            key: None,
+            server_name: Some("catalog/x".into()),
+        });
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("upstreams.catalog.tls.server_name")
         );
         let mut c = GatewayConfig::default();
         c.upstreams.get_mut("catalog").unwrap().tls = Some(UpstreamTls {

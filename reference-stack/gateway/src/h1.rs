@@ -33,10 +33,6 @@ const READ_CHUNK: usize = 8 * 1024;
 /// early answer to a larger upload would wait behind it (hyper's client takes those).
 pub const MAX_BODY: usize = 16 * 1024;
 
-fn wire_error(err: gauntlet_wire::Malformed) -> io::Error {
-    malformed(err.0)
-}
-
 fn malformed(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_string())
 }
@@ -274,9 +270,7 @@ impl Conn {
             // Room for what the gateway adds (request id, rate-limit headers) without a regrow.
             let mut headers = HeaderMap::with_capacity(response.headers.len() + 4);
             for field in response.headers.iter() {
-                let kind = framing
-                    .header(field.name.as_bytes(), field.value)
-                    .map_err(wire_error)?;
+                let kind = framing.header(field.name.as_bytes(), field.value)?;
                 if kind == FramingHeader::TransferEncoding {
                     // The gateway frames the body it sends on by itself.
                     continue;
@@ -289,9 +283,7 @@ impl Conn {
             }
             let minor_version = response.version.unwrap_or(0);
             self.input.advance(head_len);
-            let framed = framing
-                .finish(minor_version, status.as_u16(), *method == Method::HEAD)
-                .map_err(wire_error)?;
+            let framed = framing.finish(minor_version, status.as_u16(), *method == Method::HEAD)?;
             if framed.ignore_content_length {
                 headers.remove(header::CONTENT_LENGTH);
             }
@@ -344,7 +336,7 @@ impl Conn {
                     return Poll::Ready(Ok(Some(self.input.split().freeze())));
                 }
                 Framing::Chunked(chunk) => match *chunk {
-                    Chunk::Size => match gauntlet_wire::chunk_size(&self.input).map_err(wire_error) {
+                    Chunk::Size => match gauntlet_wire::chunk_size(&self.input).map_err(io::Error::from) {
                         Ok(Some((line, size))) => {
                             self.input.advance(line);
                             *chunk = if size == 0 {

@@ -19,6 +19,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -49,6 +50,9 @@ pub enum SendError {
     /// hyper's client.
     #[error(transparent)]
     Http(#[from] hyper::Error),
+    /// Opening a connection failed, for this request and the others that waited for it.
+    #[error(transparent)]
+    Shared(Arc<SendError>),
 }
 
 /// The keep-alive HTTP/1.1 connections of one upstream, by instance.
@@ -292,18 +296,22 @@ impl Http1Pool {
 pub struct H2Pool {
     instances: Mutex<HashMap<SocketAddr, H2Instance, FastHash>>,
     connector: Arc<Connector>,
+    /// Numbers the connections (a request that failed on connection `n` asks for any but `n`).
+    opened: AtomicU64,
 }
 
 /// One instance's HTTP/2 connection.
 #[derive(Default)]
 struct H2Instance {
-    /// The open connection and its number (a request that failed on connection `n` asks for
-    /// any but `n`).
+    /// The open connection and its number.
     open: Option<(u64, http2::SendRequest<Body>)>,
-    opened: u64,
     /// Held while a connection is being opened: the requests that arrive meanwhile (a load
     /// test's users all starting at once) wait for it instead of each opening their own.
     connecting: Arc<tokio::sync::Mutex<()>>,
+    /// Connection attempts so far, and why the last one failed: the requests that waited for
+    /// a failed attempt fail with it rather than each trying again, one after another.
+    attempts: u64,
+    failure: Option<Arc<SendError>>,
 }
 
 impl H2Pool {
@@ -312,6 +320,7 @@ impl H2Pool {
         H2Pool {
             instances: Mutex::default(),
             connector,
+            opened: AtomicU64::new(0),
         }
     }
 
@@ -370,27 +379,62 @@ impl H2Pool {
     }
 
     /// An open connection to `addr` other than connection `failed`: one opened meanwhile by
-    /// another request, else a new one. One request at a time opens a connection per instance.
+    /// another request, else a new one. One request at a time opens a connection per instance;
+    /// the requests waiting for it share its outcome.
     async fn connection(
         &self,
         addr: SocketAddr,
         failed: Option<u64>,
     ) -> Result<(u64, http2::SendRequest<Body>), SendError> {
-        let connecting = Arc::clone(
-            &self
-                .instances
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(addr)
-                .or_default()
-                .connecting,
-        );
+        let (connecting, attempts) = {
+            let mut instances = self.instances.lock().unwrap_or_else(|p| p.into_inner());
+            let instance = instances.entry(addr).or_default();
+            (Arc::clone(&instance.connecting), instance.attempts)
+        };
         let _turn = connecting.lock().await;
         if let Some((number, sender)) = self.open(addr)
             && Some(number) != failed
         {
             return Ok((number, sender));
         }
+        if let Some(instance) = self
+            .instances
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&addr)
+            && instance.attempts != attempts
+            && let Some(failure) = &instance.failure
+        {
+            return Err(SendError::Shared(Arc::clone(failure)));
+        }
+        let opened = self.handshake(addr).await;
+        let mut instances = self.instances.lock().unwrap_or_else(|p| p.into_inner());
+        // Gone when a DNS refresh dropped the instance meanwhile: a new connection serves this
+        // request and closes after it.
+        let instance = instances.get_mut(&addr);
+        match opened {
+            Ok(sender) => {
+                let number = self.opened.fetch_add(1, Ordering::Relaxed) + 1;
+                if let Some(instance) = instance {
+                    instance.attempts += 1;
+                    instance.failure = None;
+                    instance.open = Some((number, sender.clone()));
+                }
+                Ok((number, sender))
+            }
+            Err(err) => {
+                let err = Arc::new(err);
+                if let Some(instance) = instance {
+                    instance.attempts += 1;
+                    instance.failure = Some(Arc::clone(&err));
+                }
+                Err(SendError::Shared(err))
+            }
+        }
+    }
+
+    /// A new HTTP/2 connection to `addr`.
+    async fn handshake(&self, addr: SocketAddr) -> Result<http2::SendRequest<Body>, SendError> {
         let io = self.connector.connect(addr, Alpn::H2).await?;
         let (sender, connection) = http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
@@ -404,15 +448,7 @@ impl H2Pool {
                 tracing::debug!(instance = %addr, error = %err, "upstream HTTP/2 connection ended with an error");
             }
         });
-        let mut instances = self.instances.lock().unwrap_or_else(|p| p.into_inner());
-        // Gone when a DNS refresh dropped the instance meanwhile: the connection serves this
-        // request and closes after it.
-        if let Some(instance) = instances.get_mut(&addr) {
-            instance.opened += 1;
-            instance.open = Some((instance.opened, sender.clone()));
-            return Ok((instance.opened, sender));
-        }
-        Ok((0, sender))
+        Ok(sender)
     }
 
     /// Forgets the instances not in `current` (see [`Http1Pool::retain_instances`]).
@@ -553,5 +589,50 @@ mod tests {
             response.into_body().collect().await.unwrap().to_bytes(),
             addr.to_string()
         );
+    }
+
+    #[tokio::test]
+    async fn requests_waiting_for_a_connection_that_cannot_be_opened_fail_with_it_together() {
+        // A listener whose backlog is full: connects to it hang (SYNs are dropped), the way a
+        // vanished host behaves, until the 300 ms connect timeout.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut fillers = Vec::new();
+        for _ in 0..8 {
+            if let Ok(Ok(stream)) =
+                tokio::time::timeout(Duration::from_millis(100), tokio::net::TcpStream::connect(addr)).await
+            {
+                fillers.push(stream);
+            }
+        }
+        let connector = Connector::new("t", Duration::from_millis(300), None, None).unwrap();
+        let pool = Arc::new(H2Pool::new(Arc::new(connector)));
+        let started = std::time::Instant::now();
+        let requests: Vec<_> = (0..10)
+            .map(|_| {
+                let pool = Arc::clone(&pool);
+                tokio::spawn(async move {
+                    let request = Request::builder().uri("/x").body(Body::default()).unwrap();
+                    pool.send(addr, request)
+                        .await
+                        .map(|_| ())
+                        .unwrap_err()
+                        .to_string()
+                })
+            })
+            .collect();
+        for request in requests {
+            let error = request.await.unwrap();
+            assert!(error.contains("timed out"), "{error}");
+        }
+        // One timeout for all, not ten one after another.
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(1500), "took {took:?}");
+        // The next request tries again.
+        let request = Request::builder().uri("/x").body(Body::default()).unwrap();
+        assert!(pool.send(addr, request).await.is_err());
+        drop(fillers);
     }
 }
