@@ -29,8 +29,9 @@ pub struct UpArgs {
     /// Log as JSON lines instead of compact text.
     #[arg(long)]
     json_logs: bool,
-    /// Service configuration: a TOML file with `[iam]`, `[catalog]` and `[gateway]` tables (e.g.
-    /// injected faults: `[[catalog.faults]] route = "/v1/movies/{id}", latency_ms = 5`).
+    /// Service configuration: a TOML file with `[iam]`, `[catalog]`, `[gateway]` and `[partner]`
+    /// tables, e.g. injected faults: `[[catalog.faults]] route = "/v1/movies/{id}", latency_ms = 5`
+    /// (a bad value is exit 2, naming the file and the table).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Terminate TLS at the gateway with a self-signed certificate generated for localhost and

@@ -52,3 +52,34 @@ fn port_in_use_is_exit_3_with_a_clear_message() {
         "{text}"
     );
 }
+
+/// Review finding: `stack up --config` took a bad `[partner] catalog_ca` without a word and
+/// failed at start with exit 3 naming neither the file nor `[partner]` (or ran on, events off).
+#[test]
+fn a_bad_partner_table_in_the_stack_config_is_exit_2_naming_the_file_and_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stack.toml");
+    let missing = dir.path().join("missing-ca.pem");
+    std::fs::write(
+        &file,
+        format!("[partner]\ncatalog_ca = {:?}\n", missing.display().to_string()),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(["stack", "up", "--base-port", "0", "--data-dir"])
+        .arg(dir.path())
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains(&format!(
+            "gauntlet: --config {}: [partner] catalog_ca: {}: ",
+            file.display(),
+            missing.display()
+        )),
+        "{text}"
+    );
+}

@@ -1,11 +1,15 @@
 //! A service's server-side TLS: the `tls` config key (certificate chain, key and, for mutual
 //! TLS, the CA client certificates must chain to), the acceptor built from it (ALPN `h2` and
 //! `http/1.1`, ring as the crypto provider) and the accept loop [`crate::ops::serve`] runs when
-//! a service has one.
+//! a service has one. On the client side: the rustls config of a client ([`client_config`]) and
+//! its connections, plain or TLS ([`MaybeTlsStream`]).
 
 use std::future::Future;
+use std::io;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -19,7 +23,8 @@ use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
 pub use tokio_rustls::TlsAcceptor;
@@ -111,6 +116,81 @@ pub fn client_config(
             format!("{} does not fit {}: {e}", key.display(), cert.display()),
         )
     })
+}
+
+/// A client's connection, plain TCP or TLS over TCP, read and written alike: the gateway's
+/// connections to its upstream instances, partner's to iam and catalog. An enum rather than a
+/// `dyn` stream: a read or a write costs one match on the hot path, and the plain variant is
+/// not boxed.
+pub enum MaybeTlsStream {
+    /// Plain TCP.
+    Tcp(TcpStream),
+    /// TLS over TCP (boxed: rustls's state is large, and most connections are plain).
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for MaybeTlsStream {
+    #[inline]
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTlsStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            MaybeTlsStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for MaybeTlsStream {
+    #[inline]
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTlsStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            MaybeTlsStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    #[inline]
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTlsStream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            MaybeTlsStream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    #[inline]
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            MaybeTlsStream::Tcp(s) => s.is_write_vectored(),
+            MaybeTlsStream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    #[inline]
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTlsStream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            MaybeTlsStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    #[inline]
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTlsStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            MaybeTlsStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// hyper's pooled client (partner's) takes connections that say what they are; these report
+/// nothing beyond being connections (no proxy, ALPN not consulted: that client speaks HTTP/1.1).
+impl hyper_util::client::legacy::connect::Connection for MaybeTlsStream {
+    fn connected(&self) -> hyper_util::client::legacy::connect::Connected {
+        hyper_util::client::legacy::connect::Connected::new()
+    }
 }
 
 /// The CA certificates in a PEM file, as trust roots; the message names the file.

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod broker;
+mod config_file;
 pub mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -32,6 +33,8 @@ use anyhow::Context;
 pub use broker::{
     AMQP_URL_ENV, DEFAULT_AMQP_URL, EventsInfo, PrivateBroker, PrivateBrokerError, mask_amqp_url,
 };
+use config_file::IAM_TLS_REFUSED;
+pub use config_file::apply_config_file;
 pub use tls::MutualTlsFiles;
 
 use stack_catalog::CatalogConfig;
@@ -94,7 +97,8 @@ pub struct StackOptions {
     /// catalog URLs (the gateway's `/api`), broker, exchange and queue names, and its client
     /// secret (registered in iam as client `client_id` with scope `movies:read`); when the
     /// gateway terminates TLS and `catalog_ca` is unset, `catalog_ca` = the gateway's
-    /// certificate.
+    /// certificate (which must then name the gateway's IP address, or `catalog_server_name`
+    /// one of its names).
     pub partner: PartnerConfig,
 }
 
@@ -341,7 +345,8 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         // Through the gateway, like any third-party app: over HTTPS when it terminates TLS,
         // trusting its certificate file unless the config names a CA. `--tls`'s self-signed
         // certificate is its own trust anchor; a chain file of the user's serves when it holds
-        // the certificate that signed the leaf.
+        // the certificate that signed the leaf. partner dials the gateway's IP address, so the
+        // certificate must carry that IP, unless `catalog_server_name` names one it carries.
         partner_config.catalog_url = format!("{}/api", gateway.url);
         if partner_config.catalog_ca.is_none() {
             partner_config.catalog_ca = gateway_certificate.clone();
@@ -441,59 +446,4 @@ impl Drop for RunningStack {
         let _ = self.stop.send(true);
         // then `broker` (a field) is let go of
     }
-}
-
-/// A stack configuration file: `[iam]`, `[catalog]`, `[gateway]` and `[partner]` tables with any
-/// of the services' own config keys (listen addresses, data directories, the iam URL, the
-/// gateway's `iam`/`catalog` instance lists, and partner's broker, exchange, queue and catalog
-/// URL are set by `start`; with mutual TLS also catalog's `tls` and the gateway's
-/// `upstreams.catalog.tls`; an `[iam] tls` is refused), e.g.
-///
-/// ```toml
-/// [[catalog.faults]]
-/// route = "/v1/movies/{id}"
-/// method = "GET"
-/// latency_ms = 5
-/// ```
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct StackFile {
-    iam: IamConfig,
-    catalog: CatalogConfig,
-    gateway: GatewayConfig,
-    partner: PartnerConfig,
-}
-
-/// Why the stack refuses `iam.tls`.
-const IAM_TLS_REFUSED: &str = "iam.tls: iam serves plain HTTP in the local stack (catalog and the gateway \
-     fetch its JWKS with a plain-HTTP client); remove the key";
-
-/// Applies a stack configuration file to `options`; the error names the file, line and column.
-pub fn apply_config_file(path: &std::path::Path, options: &mut StackOptions) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let file: StackFile = toml::from_str(&text).map_err(|e| {
-        let at = e.span().map(|s| {
-            let before = &text[..s.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!(":{line}:{col}")
-        });
-        format!(
-            "{}{}: {}",
-            path.display(),
-            at.unwrap_or_default(),
-            e.message().trim_end()
-        )
-    })?;
-    if file.iam.tls.is_some() {
-        return Err(format!("{}: [iam] {IAM_TLS_REFUSED}", path.display()));
-    }
-    options.iam = file.iam;
-    options.catalog = file.catalog;
-    options.partner = file.partner;
-    if let Err(e) = file.gateway.validate() {
-        return Err(format!("{}: [gateway] {e}", path.display()));
-    }
-    options.gateway = file.gateway;
-    Ok(())
 }

@@ -3,7 +3,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use rustls::pki_types::ServerName;
 use serde::{Deserialize, Serialize};
+
+use crate::client::ClientTls;
 
 /// Everything partner needs to start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,6 +35,12 @@ pub struct PartnerConfig {
     /// trusts no system roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog_ca: Option<PathBuf>,
+    /// The name (DNS name or IP address) the certificate of an `https://` `catalog_url`'s
+    /// server is checked for, instead of the URL's host: for a server reached by IP address
+    /// whose certificate names it by DNS name only. Applies to connections to `catalog_url`'s
+    /// host and port (`iam_url`'s too when it is the same server); ignored for `http://`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_server_name: Option<String>,
     /// Timeout of one movie fetch.
     pub fetch_timeout_ms: u64,
     /// The RabbitMQ to consume from.
@@ -76,6 +85,7 @@ impl Default for PartnerConfig {
             token_renew_before_secs: 60,
             catalog_url: "http://127.0.0.1:8080/api".into(),
             catalog_ca: None,
+            catalog_server_name: None,
             fetch_timeout_ms: 5000,
             amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
             events_exchange: "catalog.events".into(),
@@ -97,6 +107,14 @@ impl Default for PartnerConfig {
 impl PartnerConfig {
     /// Checks what the types cannot; an error names the key.
     pub fn check(&self) -> Result<(), String> {
+        self.checked_tls().map(drop)
+    }
+
+    /// Checks the config as [`check`](Self::check) does and returns the TLS settings of
+    /// partner's HTTPS calls, built on the way (`catalog_ca` is read once): trust `catalog_ca`,
+    /// present no client certificate, check `catalog_url`'s server for `catalog_server_name`
+    /// when set; `None` without `catalog_ca`. An error names the key (and the file).
+    pub fn checked_tls(&self) -> Result<Option<ClientTls>, String> {
         self.amqp_url
             .parse::<lapin::uri::AMQPUri>()
             .map_err(|e| format!("amqp_url {:?} is not an AMQP URL: {e}", self.amqp_url))?;
@@ -107,13 +125,28 @@ impl PartnerConfig {
                 self.amqp_url
             ));
         }
-        let tls = self.client_tls()?;
+        let server_name = self
+            .catalog_server_name
+            .as_deref()
+            .map(|name| {
+                ServerName::try_from(name.to_string())
+                    .map_err(|e| format!("catalog_server_name {name:?} is not a DNS name or IP address: {e}"))
+            })
+            .transpose()?;
+        let trust = self
+            .catalog_ca
+            .as_deref()
+            .map(|ca| {
+                stack_common::tls::client_config(ca, None).map_err(|e| format!("catalog_ca: {}", e.message))
+            })
+            .transpose()?;
+        let mut catalog_authority = None;
         for (key, value) in [("iam_url", &self.iam_url), ("catalog_url", &self.catalog_url)] {
             let uri = value.parse::<http::Uri>().ok();
             let scheme = uri.as_ref().and_then(|u| u.host().and(u.scheme_str()));
             match scheme {
                 Some("http") => {}
-                Some("https") if tls.is_some() => {}
+                Some("https") if trust.is_some() => {}
                 Some("https") => {
                     return Err(format!(
                         "{key} {value:?} is https: set catalog_ca to the CA certificates (PEM) its \
@@ -121,6 +154,9 @@ impl PartnerConfig {
                     ));
                 }
                 _ => return Err(format!("{key} {value:?} is not an http(s) URL")),
+            }
+            if key == "catalog_url" {
+                catalog_authority = uri.and_then(|u| u.authority().cloned());
             }
         }
         for (key, value) in [
@@ -146,18 +182,10 @@ impl PartnerConfig {
         if !self.faults.is_empty() && !self.fault_injection {
             return Err("faults need fault_injection = true".into());
         }
-        Ok(())
-    }
-
-    /// The TLS settings of partner's HTTPS calls: trust `catalog_ca`, present no client
-    /// certificate; `None` without `catalog_ca`. The error names the key and the file.
-    pub fn client_tls(&self) -> Result<Option<rustls::ClientConfig>, String> {
-        let Some(ca) = &self.catalog_ca else {
-            return Ok(None);
-        };
-        stack_common::tls::client_config(ca, None)
-            .map(Some)
-            .map_err(|e| format!("catalog_ca: {}", e.message))
+        Ok(trust.map(|config| ClientTls {
+            config,
+            server_name: catalog_authority.zip(server_name),
+        }))
     }
 }
 
@@ -217,6 +245,45 @@ mod tests {
             ..PartnerConfig::default()
         };
         assert_eq!(config.check(), Ok(()));
-        assert!(config.client_tls().unwrap().is_some());
+        assert!(config.checked_tls().unwrap().is_some());
+    }
+
+    #[test]
+    fn catalog_server_name_must_be_a_name_and_is_kept_for_catalog_s_authority() {
+        let dir = tempfile::tempdir().unwrap();
+        let generated = rcgen::generate_simple_self_signed(vec!["gateway.test".to_string()]).unwrap();
+        let ca = dir.path().join("gateway-cert.pem");
+        std::fs::write(&ca, generated.cert.pem()).unwrap();
+        let config = |name: &str| PartnerConfig {
+            catalog_url: "https://127.0.0.1:8443/api".into(),
+            catalog_ca: Some(ca.clone()),
+            catalog_server_name: Some(name.into()),
+            ..PartnerConfig::default()
+        };
+        for bad in ["", "not a name", "gateway..test"] {
+            let err = config(bad).check().unwrap_err();
+            assert!(err.starts_with(&format!("catalog_server_name {bad:?} ")), "{err}");
+        }
+        let tls = config("gateway.test").checked_tls().unwrap().unwrap();
+        let (authority, name) = tls.server_name.unwrap();
+        assert_eq!(
+            (authority.as_str(), name.to_str().as_ref()),
+            ("127.0.0.1:8443", "gateway.test")
+        );
+        // a name with an http:// catalog_url is valid and has nothing to apply to
+        let plain = PartnerConfig {
+            catalog_server_name: Some("gateway.test".into()),
+            ..PartnerConfig::default()
+        };
+        assert_eq!(plain.check(), Ok(()));
+        assert!(
+            config("127.0.0.1")
+                .checked_tls()
+                .unwrap()
+                .unwrap()
+                .server_name
+                .is_some(),
+            "an IP address is a name too"
+        );
     }
 }

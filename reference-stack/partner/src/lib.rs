@@ -64,11 +64,10 @@ impl AppState {
     }
 }
 
-/// Opens the store under `config.data_dir` and prepares the HTTP client (with `catalog_ca`);
-/// checks the config first.
+/// Opens the store under `config.data_dir` and prepares the HTTP client (with `catalog_ca` and
+/// `catalog_server_name`); checks the config first.
 pub fn open(config: PartnerConfig) -> anyhow::Result<AppState> {
-    config.check().map_err(|e| anyhow::anyhow!("config: {e}"))?;
-    let tls = config.client_tls().map_err(|e| anyhow::anyhow!("config: {e}"))?;
+    let tls = config.checked_tls().map_err(|e| anyhow::anyhow!("config: {e}"))?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let store = store::Store::open(&config.data_dir)

@@ -265,3 +265,62 @@ async fn an_iam_tls_table_in_a_stack_config_file_is_refused_naming_it() {
     let err = stack_local::start(options).await.err().expect("refused");
     assert!(err.to_string().starts_with("iam.tls: "), "{err:#}");
 }
+
+/// Review finding: a bad `[partner]` table in a stack config file passed the load and failed
+/// only at start (exit 3, naming neither the file nor the table) — or never, with events off.
+/// It is checked at load, as `[gateway]` is; the keys `start` sets itself are not judged.
+#[test]
+fn a_bad_partner_table_in_a_stack_config_file_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stack.toml");
+    let missing = dir.path().join("missing-ca.pem");
+    let mut options = stack_local::StackOptions::default();
+    for (table, expected) in [
+        (
+            format!("[partner]\ncatalog_ca = {:?}\n", missing.display().to_string()),
+            format!(
+                "{}: [partner] catalog_ca: {}: ",
+                file.display(),
+                missing.display()
+            ),
+        ),
+        (
+            "[partner]\ncatalog_server_name = \"not a name\"\n".to_string(),
+            format!(
+                "{}: [partner] catalog_server_name \"not a name\" ",
+                file.display()
+            ),
+        ),
+        (
+            "[partner]\nprefetch = 0\n".to_string(),
+            format!("{}: [partner] prefetch ", file.display()),
+        ),
+    ] {
+        std::fs::write(&file, &table).unwrap();
+        let err = stack_local::apply_config_file(&file, &mut options).unwrap_err();
+        assert!(err.starts_with(&expected), "{table}: {err}");
+    }
+    assert_eq!(options.partner.catalog_server_name, None, "nothing applied");
+
+    // an https catalog_url without catalog_ca would stop partner alone; `start` replaces it
+    let ca = dir.path().join("gateway-cert.pem");
+    let generated = rcgen::generate_simple_self_signed(vec!["gateway.test".to_string()]).unwrap();
+    std::fs::write(&ca, generated.cert.pem()).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "[partner]\ncatalog_url = \"https://elsewhere/api\"\ncatalog_ca = {:?}\n\
+             catalog_server_name = \"gateway.test\"\n",
+            ca.display().to_string()
+        ),
+    )
+    .unwrap();
+    stack_local::apply_config_file(&file, &mut options).unwrap();
+    assert_eq!(
+        (
+            options.partner.catalog_ca.as_deref(),
+            options.partner.catalog_server_name.as_deref()
+        ),
+        (Some(ca.as_path()), Some("gateway.test"))
+    );
+}

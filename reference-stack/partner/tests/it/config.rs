@@ -28,6 +28,12 @@ fn a_bad_config_exits_2_naming_the_key() {
     let (code, err) = run_partner(&[("GAUNTLET_PARTNER_CONSUMPTION_PAUSED", "true")]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("fault_injection"), "{err}");
+    let (code, err) = run_partner(&[("GAUNTLET_PARTNER_CATALOG_SERVER_NAME", "not a name")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("partner: config: catalog_server_name \"not a name\" "),
+        "{err}"
+    );
 }
 
 #[test]
