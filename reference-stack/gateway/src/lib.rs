@@ -190,7 +190,6 @@ pub async fn serve(
                     let server::Ended::HandOver(io) = ended else {
                         return;
                     };
-                    conn_proxy.stats.count("gateway_connections_to_hyper_total", &[]);
                     let conn = builder.serve_connection(TokioIo::new(io), service).into_owned();
                     if let Err(err) = watcher.watch(conn).await {
                         tracing::debug!(client = %peer, error = %err, "connection ended with an error");

@@ -1,17 +1,17 @@
 //! The gateway's own HTTP/1.1 server loop for plain-TCP client connections, with hyper's server
 //! kept for everything else. Most requests a gateway sees are simple: HTTP/1.1, origin-form
-//! target, no body or a small one (up to 16 KiB, with the head or just after it), no `Expect`,
-//! no `Upgrade`, no `Transfer-Encoding`. Those are parsed here with `httparse` (header values are slices of the
+//! target, no body or a small one that arrived with the head, no `Expect`, no `Upgrade`, no
+//! `Transfer-Encoding`. Those are parsed here with `httparse` (header values are slices of the
 //! read buffer, not copies), handed to [`Proxy::handle`] with their body complete, and answered
 //! with one write. The first request on a connection that is anything else — HTTP/2's
-//! preface, HTTP/1.0, a larger body, a head hyper would refuse — hands the connection,
+//! preface, HTTP/1.0, a body still arriving, a head hyper would refuse — hands the connection,
 //! with every byte read so far, to hyper's server for the rest of its life ([`Ended::HandOver`]).
 //!
 //! hyper's HTTP/1 server (parse, dispatch, encode) was about 13k of the 32k instructions per
 //! proxied request in `ci/bench/gateway.sh`; see docs/design-decisions.md for what this saves.
 //!
-//! Kept from hyper's behaviour: the whole request head (and a small body taken here) must
-//! arrive within [`HEAD_TIMEOUT`] of the connection turning to it (slow-loris guard; an idle keep-alive
+//! Kept from hyper's behaviour: the whole request head must arrive within
+//! [`HEAD_TIMEOUT`] of the connection turning to it (slow-loris guard; an idle keep-alive
 //! connection is closed after that long too), pipelined requests are answered in order, a
 //! response without `Date` gets one, HEAD and 204/304 answers carry no body, and during a
 //! graceful shutdown the request in flight is answered with `connection: close` and no new
@@ -110,8 +110,6 @@ impl AsyncWrite for Rewound {
 enum Parsed {
     /// More bytes are needed for the head.
     Partial,
-    /// The head is here and a small body is still arriving: read on (same timer).
-    AwaitingBody,
     /// Not a simple request: hyper's.
     Other,
     /// A simple request, taken out of the buffer.
@@ -172,7 +170,7 @@ pub async fn serve(
                         .await;
                         return Ended::Closed;
                     }
-                    Parsed::Partial | Parsed::AwaitingBody => {}
+                    Parsed::Partial => {}
                 }
             }
             if input.capacity() - input.len() < 4096 {
@@ -265,10 +263,9 @@ fn parse(input: &mut BytesMut, spans: &mut Vec<Span>) -> Parsed {
     if body_len > MAX_BODY {
         return Parsed::Other;
     }
-    // A small body still arriving (clients often write it after the head) is waited for
-    // here, within the head's time limit; a larger one streams, on hyper's server.
+    // The body must be here already: one still arriving streams, on hyper's server.
     if input.len() < head_len + body_len {
-        return Parsed::AwaitingBody;
+        return Parsed::Other;
     }
 
     // Positions in the buffer, so the head becomes one shared `Bytes` and headers slices of it.

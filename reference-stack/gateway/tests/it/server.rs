@@ -124,18 +124,12 @@ async fn pipelined_and_unusual_requests_are_all_answered_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_head_or_small_body_that_never_completes_and_an_idle_connection_are_closed_after_the_timeout() {
+async fn a_head_that_never_completes_and_an_idle_connection_are_closed_after_the_timeout() {
     let up = TestUpstream::start("a", Behaviour::Echo).await;
     let gw = RunningGateway::start(single_route(&[up.addr], |_, _| {})).await;
     let start = Instant::now();
     let mut slow = TcpStream::connect(gw.addr).await.unwrap();
     slow.write_all(b"GET /t/x HTTP/1.1\r\nhost: gw\r\n")
-        .await
-        .unwrap();
-    // A small body that never comes is under the same limit.
-    let mut slow_body = TcpStream::connect(gw.addr).await.unwrap();
-    slow_body
-        .write_all(b"POST /t/x HTTP/1.1\r\nhost: gw\r\ncontent-length: 5\r\n\r\nab")
         .await
         .unwrap();
     // A keep-alive connection used at 0 s and again at 6 s: its 10 s run from the second
@@ -158,10 +152,6 @@ async fn a_head_or_small_body_that_never_completes_and_an_idle_connection_are_cl
         (Duration::from_secs(9)..Duration::from_secs(12)).contains(&after),
         "slow head closed after {after:?}"
     );
-    let closed = tokio::time::timeout(Duration::from_secs(2), slow_body.read(&mut buf))
-        .await
-        .expect("slow body: still open after the head timeout");
-    assert!(matches!(closed, Ok(0) | Err(_)), "slow body: {closed:?}");
     let wait = (start + Duration::from_secs(12)).saturating_duration_since(Instant::now());
     let early = tokio::time::timeout(wait, idle.read(&mut buf)).await;
     assert!(
@@ -174,62 +164,4 @@ async fn a_head_or_small_body_that_never_completes_and_an_idle_connection_are_cl
     assert!(matches!(closed, Ok(0) | Err(_)), "idle: {closed:?}");
     gw.stop().await;
     up.stop().await;
-}
-
-/// Counter `gateway_connections_to_hyper_total` from the gateway's `/metrics` (0 while absent).
-async fn connections_to_hyper(gw: &RunningGateway) -> u64 {
-    let text = gw
-        .http
-        .get(gw.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("gateway_connections_to_hyper_total{} "))
-        .map_or(0, |v| v.parse().unwrap())
-}
-
-/// Many clients write a small body after its head, in a second segment: the gateway's own loop
-/// waits for it (within the head timeout) rather than handing the connection to hyper, which
-/// only a larger or chunked body does.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_small_body_written_after_its_head_stays_on_the_gateways_own_loop() {
-    let up = TestUpstream::start("a", Behaviour::Echo).await;
-    let gw = RunningGateway::start(single_route(&[up.addr], |_, _| {})).await;
-    let mut client = TcpStream::connect(gw.addr).await.unwrap();
-    client
-        .write_all(b"POST /t/split HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: 14\r\n\r\n")
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    client.write_all(b"{\"a\":").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    client
-        .write_all(b"\"second\"}GET /t/next HTTP/1.1\r\nhost: gw\r\n\r\n")
-        .await
-        .unwrap();
-    let answers = read_responses(&mut client, 2).await;
-    assert_eq!(answers.len(), 2, "{answers:?}");
-    assert!(answers[0].starts_with("HTTP/1.1 200"), "{answers:?}");
-    assert!(answers[0].contains("\"/split\"") && answers[0].contains("\"content-length\":\"14\""));
-    assert!(answers[1].starts_with("HTTP/1.1 200") && answers[1].contains("\"/next\""));
-    assert_eq!(connections_to_hyper(&gw).await, 0, "the split body went to hyper");
-
-    // A chunked upload does go to hyper, and is counted.
-    let mut client = TcpStream::connect(gw.addr).await.unwrap();
-    client
-        .write_all(
-            b"POST /t/chunked HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-        )
-        .await
-        .unwrap();
-    let answers = read_responses(&mut client, 1).await;
-    assert!(
-        answers.first().is_some_and(|a| a.starts_with("HTTP/1.1 200")),
-        "{answers:?}"
-    );
-    assert_eq!(connections_to_hyper(&gw).await, 1);
 }
