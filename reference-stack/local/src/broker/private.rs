@@ -92,14 +92,36 @@ fn find_server() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Three distinct ports free now (held together so the kernel cannot hand out one twice;
-/// released before the node binds them).
+/// Three distinct ports free now (held together so none is picked twice; released before the
+/// node binds them). Taken below the kernel's ephemeral range when it can be read: the node
+/// needs seconds to start, and meanwhile any `bind(:0)` or outgoing connection on the machine
+/// (another test's server, say) could be handed a port from that range and take it first.
 fn free_ports() -> std::io::Result<[u16; 3]> {
-    let listeners = [
-        std::net::TcpListener::bind("127.0.0.1:0")?,
-        std::net::TcpListener::bind("127.0.0.1:0")?,
-        std::net::TcpListener::bind("127.0.0.1:0")?,
-    ];
+    let first_ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .filter(|low| *low > 20_000);
+    let mut listeners = Vec::with_capacity(3);
+    if let Some(low) = first_ephemeral {
+        // Random candidates in [10000, low): two runs starting together rarely collide, and
+        // a port in use is skipped.
+        for _ in 0..200 {
+            let mut bytes = [0u8; 2];
+            if getrandom::fill(&mut bytes).is_err() {
+                break;
+            }
+            let port = 10_000 + u16::from_le_bytes(bytes) % (low - 10_000);
+            if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+                listeners.push(listener);
+                if listeners.len() == 3 {
+                    break;
+                }
+            }
+        }
+    }
+    while listeners.len() < 3 {
+        listeners.push(std::net::TcpListener::bind("127.0.0.1:0")?);
+    }
     let mut ports = [0; 3];
     for (port, listener) in ports.iter_mut().zip(&listeners) {
         *port = listener.local_addr()?.port();
@@ -365,8 +387,15 @@ mod tests {
     }
 
     #[test]
-    fn the_ports_are_distinct() {
+    fn the_ports_are_distinct_and_below_the_ephemeral_range() {
         let [a, b, c] = free_ports().unwrap();
         assert!(a != b && b != c && a != c);
+        if let Ok(range) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range") {
+            let low: u16 = range.split_whitespace().next().unwrap().parse().unwrap();
+            assert!(
+                [a, b, c].iter().all(|p| *p < low),
+                "{a} {b} {c} (ephemeral from {low})"
+            );
+        }
     }
 }
