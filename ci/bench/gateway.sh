@@ -3,14 +3,19 @@
 # catalog instance, in the same run, measured with wrk on loopback. The request is an
 # authenticated `GET /api/movies/{id}`: the gateway checks the JWT at the edge (signature, iss,
 # aud, exp, revocation, scope) and runs its rate limiter (limit set out of reach) before proxying;
-# nginx proxies without any check. catalog checks the token itself behind both, so the upstream
-# work is identical. Both proxies: one worker (nginx `worker_processes 1`, the gateway's runtime
-# `TOKIO_WORKER_THREADS=1`), keep-alive to the client and to catalog, no access log. A direct
-# run against catalog is printed for reference.
+# nginx proxies without any check. Both proxies send catalog the same request: nginx is set up
+# with the forwarding headers the gateway adds (X-Forwarded-For/-Proto/-Host, Forwarded,
+# X-Request-Id) and returns the request id too, as a production nginx in front of a service
+# would; catalog checks the token itself behind both, so the upstream work is the same. A
+# second nginx server without those headers (`nginx-bare`, the comparison made until session 6)
+# and a direct run against catalog are printed for reference. Both proxies: one worker (nginx
+# `worker_processes 1`, the gateway's runtime `TOKIO_WORKER_THREADS=1`), keep-alive to the
+# client and to catalog, no access log.
 #
 # Prints requests/s and p99 for each and the gateway/nginx ratios (target: throughput >= 1.0x,
-# p99 <= 1.2x). A benchmark, not a test: it does not pass or fail on the figures. Numbers from a
-# machine shared with other work are indicative only.
+# p99 <= 1.2x): the ratio of the means, and the median and range of the per-round ratios. A
+# benchmark, not a test: it does not pass or fail on the figures. Numbers from a machine shared
+# with other work are indicative only.
 #
 # Usage: bash ci/bench/gateway.sh [CONNECTIONS] [SECONDS] [ROUNDS]
 # Release binaries are built into $CARGO_TARGET_DIR (default /tmp/reltarget).
@@ -55,6 +60,7 @@ IAM_PORT=$(free_port)
 CATALOG_PORT=$(free_port)
 GATEWAY_PORT=$(free_port)
 NGINX_PORT=$(free_port)
+NGINX_BARE_PORT=$(free_port)
 
 GAUNTLET_IAM_LISTEN=127.0.0.1:$IAM_PORT GAUNTLET_IAM_DATA_DIR=$WORK/iam \
   "$BIN/iam" 2>"$WORK/iam.log" &
@@ -124,6 +130,23 @@ http {
       proxy_pass http://catalog/v1/;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      # The forwarding headers and request id the gateway sets, so that catalog reads the same
+      # request behind both proxies and the client gets the same id back.
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$http_host;
+      proxy_set_header Forwarded "for=\$remote_addr;proto=\$scheme;host=\"\$http_host\"";
+      proxy_set_header X-Request-Id \$request_id;
+      add_header X-Request-Id \$request_id always;
+    }
+  }
+  # The same proxy without those headers (what this benchmark compared against until session 6).
+  server {
+    listen 127.0.0.1:$NGINX_BARE_PORT;
+    location /api/ {
+      proxy_pass http://catalog/v1/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
     }
   }
 }
@@ -144,7 +167,7 @@ if [[ -z "$ID" ]]; then
     -H 'content-type: application/json' -d '{"title":"Bench","year":2000,"genres":["drama"]}' \
     | sed 's/.*"id":"\([^"]*\)".*/\1/')
 fi
-for url in "$GW/api/movies/$ID" "http://127.0.0.1:$NGINX_PORT/api/movies/$ID"; do
+for url in "$GW/api/movies/$ID" "http://127.0.0.1:$NGINX_PORT/api/movies/$ID" "http://127.0.0.1:$NGINX_BARE_PORT/api/movies/$ID"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$url")
   [[ $code == 200 ]] || { echo "GET $url answered $code" >&2; exit 3; }
 done
@@ -192,31 +215,43 @@ wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$NGI
 
 # CPU columns: CPU time per request of the proxy process and of catalog behind it, in µs (from
 # /proc; less sensitive to what else the machine is doing than requests/s).
-printf '%-8s %-8s %12s %10s %12s %14s\n' round target "requests/s" "p99 ms" "proxy cpu µs" "catalog cpu µs"
+printf '%-6s %-10s %12s %10s %12s %14s\n' round target "requests/s" "p99 ms" "proxy cpu µs" "catalog cpu µs"
 declare -A RPS P99 CPU
+ROUND_RATIOS=()
 for round in $(seq 1 "$ROUNDS"); do
-  for target in gateway nginx direct; do
+  # catalog's cost per request drifts by +-10% over minutes (its blocking-pool threads, SQLite):
+  # every other round runs the targets in reverse order so that a drift weighs on both proxies.
+  targets=(gateway nginx nginx-bare direct)
+  ((round % 2 == 0)) && targets=(direct nginx-bare nginx gateway)
+  for target in "${targets[@]}"; do
     case $target in
       gateway) url="$GW/api/movies/$ID" pid=$GATEWAY_PID ;;
       nginx) url="http://127.0.0.1:$NGINX_PORT/api/movies/$ID" pid=$NGINX_PID ;;
+      nginx-bare) url="http://127.0.0.1:$NGINX_BARE_PORT/api/movies/$ID" pid=$NGINX_PID ;;
       direct) url="http://127.0.0.1:$CATALOG_PORT/v1/movies/$ID" pid=$CATALOG_PID ;;
     esac
     read -r rps p99 proxy_cpu catalog_cpu <<<"$(run "$target" "$url" "$pid")"
     [[ $target == direct ]] && proxy_cpu=-
-    printf '%-8s %-8s %12.0f %10.2f %12s %14s\n' "$round" "$target" "$rps" "$p99" "$proxy_cpu" "$catalog_cpu"
+    printf '%-6s %-10s %12.0f %10.2f %12s %14s\n' "$round" "$target" "$rps" "$p99" "$proxy_cpu" "$catalog_cpu"
     RPS[$target]="${RPS[$target]:-} $rps"
     P99[$target]="${P99[$target]:-} $p99"
     CPU[$target]="${CPU[$target]:-} $proxy_cpu"
   done
+  ROUND_RATIOS+=("$(awk -v g="${RPS[gateway]##* }" -v n="${RPS[nginx]##* }" 'BEGIN {printf "%.3f", g/n}')")
 done
 mean() { awk '{s=0; for (i=1;i<=NF;i++) s+=$i; print s/NF}' <<<"$1"; }
-G_RPS=$(mean "${RPS[gateway]}"); N_RPS=$(mean "${RPS[nginx]}")
-G_P99=$(mean "${P99[gateway]}"); N_P99=$(mean "${P99[nginx]}")
+G_RPS=$(mean "${RPS[gateway]}"); N_RPS=$(mean "${RPS[nginx]}"); B_RPS=$(mean "${RPS[nginx-bare]}")
+G_P99=$(mean "${P99[gateway]}"); N_P99=$(mean "${P99[nginx]}"); B_P99=$(mean "${P99[nginx-bare]}")
+G_CPU=$(mean "${CPU[gateway]}"); N_CPU=$(mean "${CPU[nginx]}"); B_CPU=$(mean "${CPU[nginx-bare]}")
 echo
 echo "mean over $ROUNDS rounds, $CONNS connections, ${SECS}s each, one proxy worker:"
-G_CPU=$(mean "${CPU[gateway]}"); N_CPU=$(mean "${CPU[nginx]}")
-printf 'gateway (JWT checked)  %10.0f req/s   p99 %7.2f ms   %6.1f µs CPU/request\n' "$G_RPS" "$G_P99" "$G_CPU"
-printf 'nginx (no auth)        %10.0f req/s   p99 %7.2f ms   %6.1f µs CPU/request\n' "$N_RPS" "$N_P99" "$N_CPU"
+printf 'gateway (JWT checked)             %10.0f req/s   p99 %7.2f ms   %6.1f µs CPU/request\n' "$G_RPS" "$G_P99" "$G_CPU"
+printf 'nginx (no auth, same headers)     %10.0f req/s   p99 %7.2f ms   %6.1f µs CPU/request\n' "$N_RPS" "$N_P99" "$N_CPU"
+printf 'nginx-bare (no forwarding headers)%10.0f req/s   p99 %7.2f ms   %6.1f µs CPU/request\n' "$B_RPS" "$B_P99" "$B_CPU"
 awk -v g="$G_RPS" -v n="$N_RPS" 'BEGIN {printf "throughput ratio gateway/nginx: %.2fx (target >= 1.0x)\n", g/n}'
 awk -v g="$G_P99" -v n="$N_P99" 'BEGIN {printf "p99 ratio gateway/nginx:        %.2fx (target <= 1.2x)\n", g/n}'
 awk -v g="$G_CPU" -v n="$N_CPU" 'BEGIN {printf "proxy CPU per request gateway/nginx: %.2fx\n", g/n}'
+printf '%s\n' "${ROUND_RATIOS[@]}" | sort -n | awk '{r[NR]=$1} END {m = NR % 2 ? r[(NR+1)/2] : (r[NR/2] + r[NR/2+1]) / 2;
+  printf "throughput ratio per round: median %.2fx, range %.2f-%.2fx over %d rounds\n", m, r[1], r[NR], NR}'
+awk -v g="$G_RPS" -v n="$B_RPS" -v gp="$G_P99" -v np="$B_P99" \
+  'BEGIN {printf "against nginx-bare: throughput %.2fx, p99 %.2fx\n", g/n, gp/np}'
