@@ -101,8 +101,12 @@ impl Connector {
     }
 
     /// `https` over TLS, else `http`.
-    pub fn scheme(&self) -> &'static str {
-        if self.tls.is_some() { "https" } else { "http" }
+    pub fn scheme(&self) -> http::uri::Scheme {
+        if self.tls.is_some() {
+            http::uri::Scheme::HTTPS
+        } else {
+            http::uri::Scheme::HTTP
+        }
     }
 
     /// A connection to `addr` for `alpn`'s HTTP version.

@@ -303,8 +303,8 @@ pub struct H2Pool {
 /// One instance's HTTP/2 connection.
 #[derive(Default)]
 struct H2Instance {
-    /// The open connection and its number.
-    open: Option<(u64, http2::SendRequest<Body>)>,
+    /// The open connection.
+    open: Option<H2Connection>,
     /// Held while a connection is being opened: the requests that arrive meanwhile (a load
     /// test's users all starting at once) wait for it instead of each opening their own.
     connecting: Arc<tokio::sync::Mutex<()>>,
@@ -312,6 +312,15 @@ struct H2Instance {
     /// a failed attempt fail with it rather than each trying again, one after another.
     attempts: u64,
     failure: Option<Arc<SendError>>,
+}
+
+/// An open HTTP/2 connection: its number, its sender, and the `:authority` its requests carry
+/// (built once, not per request).
+#[derive(Clone)]
+struct H2Connection {
+    number: u64,
+    sender: http2::SendRequest<Body>,
+    authority: http::uri::Authority,
 }
 
 impl H2Pool {
@@ -331,38 +340,35 @@ impl H2Pool {
         addr: SocketAddr,
         mut request: Request<Body>,
     ) -> Result<Response<Body>, SendError> {
-        // HTTP/2 wants :scheme and :authority, which hyper takes from an absolute URI.
-        let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-        *request.uri_mut() = http::Uri::builder()
-            .scheme(self.connector.scheme())
-            .authority(self.connector.authority(addr))
-            .path_and_query(path)
-            .build()
-            .map_err(|e| SendError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
         // A request the connection never sent (it was closing: the instance's GOAWAY on
         // shutdown) goes out once more, on another connection.
-        let (mut number, mut sender, mut fresh) = match self.open(addr) {
-            Some((number, sender)) => (number, sender, false),
-            None => {
-                let (number, sender) = self.connection(addr, None).await?;
-                (number, sender, true)
-            }
+        let (mut conn, mut fresh) = match self.open(addr) {
+            Some(conn) => (conn, false),
+            None => (self.connection(addr, None).await?, true),
         };
+        // HTTP/2 wants :scheme and :authority, which hyper takes from an absolute URI.
+        let mut uri = std::mem::take(request.uri_mut()).into_parts();
+        uri.scheme = Some(self.connector.scheme());
+        uri.authority = Some(conn.authority.clone());
+        uri.path_and_query
+            .get_or_insert_with(|| http::uri::PathAndQuery::from_static("/"));
+        *request.uri_mut() = http::Uri::from_parts(uri)
+            .map_err(|e| SendError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
         loop {
-            if let Err(err) = sender.ready().await {
+            if let Err(err) = conn.sender.ready().await {
                 if fresh {
                     return Err(err.into());
                 }
-                (number, sender) = self.connection(addr, Some(number)).await?;
+                conn = self.connection(addr, Some(conn.number)).await?;
                 fresh = true;
                 continue;
             }
-            match sender.try_send_request(request).await {
+            match conn.sender.try_send_request(request).await {
                 Ok(response) => return Ok(response.map(|b| b.map_err(BoxError::from).boxed())),
                 Err(mut err) => match err.take_message() {
                     Some(unsent) if !fresh => {
                         request = unsent;
-                        (number, sender) = self.connection(addr, Some(number)).await?;
+                        conn = self.connection(addr, Some(conn.number)).await?;
                         fresh = true;
                     }
                     _ => return Err(SendError::Http(err.into_error())),
@@ -372,30 +378,26 @@ impl H2Pool {
     }
 
     /// `addr`'s open connection, if any.
-    fn open(&self, addr: SocketAddr) -> Option<(u64, http2::SendRequest<Body>)> {
+    fn open(&self, addr: SocketAddr) -> Option<H2Connection> {
         let instances = self.instances.lock().unwrap_or_else(|p| p.into_inner());
-        let (number, sender) = instances.get(&addr)?.open.as_ref()?;
-        (!sender.is_closed()).then(|| (*number, sender.clone()))
+        let conn = instances.get(&addr)?.open.as_ref()?;
+        (!conn.sender.is_closed()).then(|| conn.clone())
     }
 
     /// An open connection to `addr` other than connection `failed`: one opened meanwhile by
     /// another request, else a new one. One request at a time opens a connection per instance;
     /// the requests waiting for it share its outcome.
-    async fn connection(
-        &self,
-        addr: SocketAddr,
-        failed: Option<u64>,
-    ) -> Result<(u64, http2::SendRequest<Body>), SendError> {
+    async fn connection(&self, addr: SocketAddr, failed: Option<u64>) -> Result<H2Connection, SendError> {
         let (connecting, attempts) = {
             let mut instances = self.instances.lock().unwrap_or_else(|p| p.into_inner());
             let instance = instances.entry(addr).or_default();
             (Arc::clone(&instance.connecting), instance.attempts)
         };
         let _turn = connecting.lock().await;
-        if let Some((number, sender)) = self.open(addr)
-            && Some(number) != failed
+        if let Some(conn) = self.open(addr)
+            && Some(conn.number) != failed
         {
-            return Ok((number, sender));
+            return Ok(conn);
         }
         if let Some(instance) = self
             .instances
@@ -407,20 +409,30 @@ impl H2Pool {
         {
             return Err(SendError::Shared(Arc::clone(failure)));
         }
-        let opened = self.handshake(addr).await;
+        let opened = match self.connector.authority(addr).parse::<http::uri::Authority>() {
+            Ok(authority) => self.handshake(addr).await.map(|sender| (sender, authority)),
+            Err(e) => Err(SendError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                e,
+            ))),
+        };
         let mut instances = self.instances.lock().unwrap_or_else(|p| p.into_inner());
         // Gone when a DNS refresh dropped the instance meanwhile: a new connection serves this
         // request and closes after it.
         let instance = instances.get_mut(&addr);
         match opened {
-            Ok(sender) => {
-                let number = self.opened.fetch_add(1, Ordering::Relaxed) + 1;
+            Ok((sender, authority)) => {
+                let conn = H2Connection {
+                    number: self.opened.fetch_add(1, Ordering::Relaxed) + 1,
+                    sender,
+                    authority,
+                };
                 if let Some(instance) = instance {
                     instance.attempts += 1;
                     instance.failure = None;
-                    instance.open = Some((number, sender.clone()));
+                    instance.open = Some(conn.clone());
                 }
-                Ok((number, sender))
+                Ok(conn)
             }
             Err(err) => {
                 let err = Arc::new(err);
