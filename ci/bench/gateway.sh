@@ -6,7 +6,9 @@
 # nginx proxies without any check. Both proxies send catalog the same request: nginx is set up
 # with the forwarding headers the gateway adds (X-Forwarded-For/-Proto/-Host, Forwarded,
 # X-Request-Id) and returns the request id too, as a production nginx in front of a service
-# would; catalog checks the token itself behind both, so the upstream work is the same. A
+# would; catalog checks the token itself behind both, so the upstream work is the same for this
+# benchmark's requests (nginx's `Forwarded` replaces an earlier hop's instead of appending to
+# it, and does not quote an IPv6 client: neither occurs here). A
 # second nginx server without those headers (`nginx-bare`, the comparison made until session 6)
 # and a direct run against catalog are printed for reference. Both proxies: one worker (nginx
 # `worker_processes 1`, the gateway's runtime `TOKIO_WORKER_THREADS=1`), keep-alive to the
@@ -17,14 +19,16 @@
 # benchmark, not a test: it does not pass or fail on the figures. Numbers from a machine shared
 # with other work are indicative only.
 #
-# Usage: bash ci/bench/gateway.sh [CONNECTIONS] [SECONDS] [ROUNDS]
+# Usage: bash ci/bench/gateway.sh [CONNECTIONS] [SECONDS] [ROUNDS]   (defaults 50 6 8; an odd
+# ROUNDS is rounded up, so that both orders of the targets run equally often)
 # Release binaries are built into $CARGO_TARGET_DIR (default /tmp/reltarget).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 CONNS=${1:-50}
-SECS=${2:-10}
-ROUNDS=${3:-2}
+SECS=${2:-6}
+ROUNDS=${3:-8}
+ROUNDS=$((ROUNDS + ROUNDS % 2))
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/reltarget}
 WORK=$(mktemp -d /tmp/gauntlet-gwbench.XXXXXX)
 PIDS=()
@@ -120,6 +124,11 @@ http {
   fastcgi_temp_path $WORK/nginx/fastcgi;
   uwsgi_temp_path $WORK/nginx/uwsgi;
   scgi_temp_path $WORK/nginx/scgi;
+  # A client's own request id is kept, else one is made (as the gateway does).
+  map \$http_x_request_id \$forwarded_request_id {
+    "" \$request_id;
+    default \$http_x_request_id;
+  }
   upstream catalog {
     server 127.0.0.1:$CATALOG_PORT;
     keepalive 128;
@@ -136,8 +145,8 @@ http {
       proxy_set_header X-Forwarded-Proto \$scheme;
       proxy_set_header X-Forwarded-Host \$http_host;
       proxy_set_header Forwarded "for=\$remote_addr;proto=\$scheme;host=\"\$http_host\"";
-      proxy_set_header X-Request-Id \$request_id;
-      add_header X-Request-Id \$request_id always;
+      proxy_set_header X-Request-Id \$forwarded_request_id;
+      add_header X-Request-Id \$forwarded_request_id always;
     }
   }
   # The same proxy without those headers (what this benchmark compared against until session 6).
@@ -173,6 +182,11 @@ for url in "$GW/api/movies/$ID" "http://127.0.0.1:$NGINX_PORT/api/movies/$ID" "h
 done
 code=$(curl -s -o /dev/null -w '%{http_code}' "$GW/api/movies/$ID")
 [[ $code == 401 ]] || { echo "the gateway did not check the token (no token: $code)" >&2; exit 3; }
+# Both proxies return a request id (the check that nginx's configuration above took effect).
+for url in "$GW/api/movies/$ID" "http://127.0.0.1:$NGINX_PORT/api/movies/$ID"; do
+  curl -s -D - -o /dev/null -H "Authorization: Bearer $TOKEN" "$url" | grep -qi '^x-request-id: ' \
+    || { echo "GET $url returned no x-request-id" >&2; exit 3; }
+done
 
 # CPU time (clock ticks, user + system) used so far by PIDs and their children (nginx's worker).
 cpu_ticks() {
@@ -219,8 +233,9 @@ printf '%-6s %-10s %12s %10s %12s %14s\n' round target "requests/s" "p99 ms" "pr
 declare -A RPS P99 CPU
 ROUND_RATIOS=()
 for round in $(seq 1 "$ROUNDS"); do
-  # catalog's cost per request drifts by +-10% over minutes (its blocking-pool threads, SQLite):
-  # every other round runs the targets in reverse order so that a drift weighs on both proxies.
+  # catalog's cost per request drifts by up to +-10% over tens of seconds (the direct run moves
+  # with the proxied ones): every other round runs the targets in reverse order so that a drift
+  # weighs on both proxies alike.
   targets=(gateway nginx nginx-bare direct)
   ((round % 2 == 0)) && targets=(direct nginx-bare nginx gateway)
   for target in "${targets[@]}"; do
@@ -230,7 +245,9 @@ for round in $(seq 1 "$ROUNDS"); do
       nginx-bare) url="http://127.0.0.1:$NGINX_BARE_PORT/api/movies/$ID" pid=$NGINX_PID ;;
       direct) url="http://127.0.0.1:$CATALOG_PORT/v1/movies/$ID" pid=$CATALOG_PID ;;
     esac
-    read -r rps p99 proxy_cpu catalog_cpu <<<"$(run "$target" "$url" "$pid")"
+    # `run` exits on a failed run, but only from its subshell: stop here too.
+    measured=$(run "$target" "$url" "$pid") || exit 3
+    read -r rps p99 proxy_cpu catalog_cpu <<<"$measured"
     [[ $target == direct ]] && proxy_cpu=-
     printf '%-6s %-10s %12.0f %10.2f %12s %14s\n' "$round" "$target" "$rps" "$p99" "$proxy_cpu" "$catalog_cpu"
     RPS[$target]="${RPS[$target]:-} $rps"

@@ -314,8 +314,8 @@ struct H2Instance {
     failure: Option<Arc<SendError>>,
 }
 
-/// An open HTTP/2 connection: its number, its sender, and the `:authority` its requests carry
-/// (built once, not per request).
+/// An open HTTP/2 connection: its number, its sender, and the instance's `:authority` that its
+/// requests carry (built when the connection opens, not per request).
 #[derive(Clone)]
 struct H2Connection {
     number: u64,
