@@ -19,8 +19,11 @@
 # benchmark, not a test: it does not pass or fail on the figures. Numbers from a machine shared
 # with other work are indicative only.
 #
-# Usage: bash ci/bench/gateway.sh [CONNECTIONS] [SECONDS] [ROUNDS]   (defaults 50 6 8; an odd
-# ROUNDS is rounded up, so that both orders of the targets run equally often)
+# Usage: bash ci/bench/gateway.sh [CONNECTIONS] [SECONDS] [ROUNDS] [UPSTREAM]
+#   defaults 50 6 8 movie; an odd ROUNDS is rounded up, so that both orders of the targets run
+#   equally often. UPSTREAM `movie` is the GET above; `readyz` proxies the same way (JWT checked
+#   at the gateway, same headers) to catalog's cheap `/readyz` instead, so that the proxies'
+#   own cost, not catalog's token check, sets the throughput.
 # Release binaries are built into $CARGO_TARGET_DIR (default /tmp/reltarget).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,6 +32,8 @@ CONNS=${1:-50}
 SECS=${2:-6}
 ROUNDS=${3:-8}
 ROUNDS=$((ROUNDS + ROUNDS % 2))
+UPSTREAM=${4:-movie}
+[[ $UPSTREAM == movie || $UPSTREAM == readyz ]] || { echo "UPSTREAM must be movie or readyz, not $UPSTREAM" >&2; exit 2; }
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/reltarget}
 WORK=$(mktemp -d /tmp/gauntlet-gwbench.XXXXXX)
 PIDS=()
@@ -102,6 +107,15 @@ rewrite = "/v1"
 auth = { scope = "movies:read" }
 # The limiter runs on every request but never refuses one here.
 rate_limit = { rate_per_sec = 1e9, burst = 1000000000 }
+
+[[routes]]
+name = "probe"
+prefix = "/probe"
+methods = ["GET", "HEAD"]
+upstream = "catalog"
+rewrite = ""
+auth = { scope = "movies:read" }
+rate_limit = { rate_per_sec = 1e9, burst = 1000000000 }
 CONF
 TOKIO_WORKER_THREADS=1 "$BIN/gateway" --config "$WORK/gateway.toml" 2>"$WORK/gateway.log" &
 PIDS+=($!)
@@ -133,30 +147,27 @@ http {
     server 127.0.0.1:$CATALOG_PORT;
     keepalive 128;
   }
+  proxy_http_version 1.1;
   server {
     listen 127.0.0.1:$NGINX_PORT;
-    location /api/ {
-      proxy_pass http://catalog/v1/;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      # The forwarding headers and request id the gateway sets, so that catalog reads the same
-      # request behind both proxies and the client gets the same id back.
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      proxy_set_header X-Forwarded-Host \$http_host;
-      proxy_set_header Forwarded "for=\$remote_addr;proto=\$scheme;host=\"\$http_host\"";
-      proxy_set_header X-Request-Id \$forwarded_request_id;
-      add_header X-Request-Id \$forwarded_request_id always;
-    }
+    proxy_set_header Connection "";
+    # The forwarding headers and request id the gateway sets, so that catalog reads the same
+    # request behind both proxies and the client gets the same id back.
+    proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto \$scheme;
+    proxy_set_header X-Forwarded-Host \$http_host;
+    proxy_set_header Forwarded "for=\$remote_addr;proto=\$scheme;host=\"\$http_host\"";
+    proxy_set_header X-Request-Id \$forwarded_request_id;
+    add_header X-Request-Id \$forwarded_request_id always;
+    location /api/ { proxy_pass http://catalog/v1/; }
+    location /probe/ { proxy_pass http://catalog/; }
   }
   # The same proxy without those headers (what this benchmark compared against until session 6).
   server {
     listen 127.0.0.1:$NGINX_BARE_PORT;
-    location /api/ {
-      proxy_pass http://catalog/v1/;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
+    proxy_set_header Connection "";
+    location /api/ { proxy_pass http://catalog/v1/; }
+    location /probe/ { proxy_pass http://catalog/; }
   }
 }
 CONF
@@ -176,14 +187,18 @@ if [[ -z "$ID" ]]; then
     -H 'content-type: application/json' -d '{"title":"Bench","year":2000,"genres":["drama"]}' \
     | sed 's/.*"id":"\([^"]*\)".*/\1/')
 fi
-for url in "$GW/api/movies/$ID" "http://127.0.0.1:$NGINX_PORT/api/movies/$ID" "http://127.0.0.1:$NGINX_BARE_PORT/api/movies/$ID"; do
+case $UPSTREAM in
+  movie) PROXY_PATH=/api/movies/$ID DIRECT_PATH=/v1/movies/$ID ;;
+  readyz) PROXY_PATH=/probe/readyz DIRECT_PATH=/readyz ;;
+esac
+for url in "$GW$PROXY_PATH" "http://127.0.0.1:$NGINX_PORT$PROXY_PATH" "http://127.0.0.1:$NGINX_BARE_PORT$PROXY_PATH"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$url")
   [[ $code == 200 ]] || { echo "GET $url answered $code" >&2; exit 3; }
 done
-code=$(curl -s -o /dev/null -w '%{http_code}' "$GW/api/movies/$ID")
+code=$(curl -s -o /dev/null -w '%{http_code}' "$GW$PROXY_PATH")
 [[ $code == 401 ]] || { echo "the gateway did not check the token (no token: $code)" >&2; exit 3; }
 # Both proxies return a request id (the check that nginx's configuration above took effect).
-for url in "$GW/api/movies/$ID" "http://127.0.0.1:$NGINX_PORT/api/movies/$ID"; do
+for url in "$GW$PROXY_PATH" "http://127.0.0.1:$NGINX_PORT$PROXY_PATH"; do
   curl -s -D - -o /dev/null -H "Authorization: Bearer $TOKEN" "$url" | grep -qi '^x-request-id: ' \
     || { echo "GET $url returned no x-request-id" >&2; exit 3; }
 done
@@ -224,8 +239,8 @@ run() {
 }
 
 echo "warming up..." >&2
-wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $TOKEN" "$GW/api/movies/$ID" >/dev/null
-wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$NGINX_PORT/api/movies/$ID" >/dev/null
+wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $TOKEN" "$GW$PROXY_PATH" >/dev/null
+wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$NGINX_PORT$PROXY_PATH" >/dev/null
 
 # CPU columns: CPU time per request of the proxy process and of catalog behind it, in µs (from
 # /proc; less sensitive to what else the machine is doing than requests/s).
@@ -240,10 +255,10 @@ for round in $(seq 1 "$ROUNDS"); do
   ((round % 2 == 0)) && targets=(direct nginx-bare nginx gateway)
   for target in "${targets[@]}"; do
     case $target in
-      gateway) url="$GW/api/movies/$ID" pid=$GATEWAY_PID ;;
-      nginx) url="http://127.0.0.1:$NGINX_PORT/api/movies/$ID" pid=$NGINX_PID ;;
-      nginx-bare) url="http://127.0.0.1:$NGINX_BARE_PORT/api/movies/$ID" pid=$NGINX_PID ;;
-      direct) url="http://127.0.0.1:$CATALOG_PORT/v1/movies/$ID" pid=$CATALOG_PID ;;
+      gateway) url="$GW$PROXY_PATH" pid=$GATEWAY_PID ;;
+      nginx) url="http://127.0.0.1:$NGINX_PORT$PROXY_PATH" pid=$NGINX_PID ;;
+      nginx-bare) url="http://127.0.0.1:$NGINX_BARE_PORT$PROXY_PATH" pid=$NGINX_PID ;;
+      direct) url="http://127.0.0.1:$CATALOG_PORT$DIRECT_PATH" pid=$CATALOG_PID ;;
     esac
     # `run` exits on a failed run, but only from its subshell: stop here too.
     measured=$(run "$target" "$url" "$pid") || exit 3
@@ -261,7 +276,7 @@ G_RPS=$(mean "${RPS[gateway]}"); N_RPS=$(mean "${RPS[nginx]}"); B_RPS=$(mean "${
 G_P99=$(mean "${P99[gateway]}"); N_P99=$(mean "${P99[nginx]}"); B_P99=$(mean "${P99[nginx-bare]}")
 G_CPU=$(mean "${CPU[gateway]}"); N_CPU=$(mean "${CPU[nginx]}"); B_CPU=$(mean "${CPU[nginx-bare]}")
 echo
-echo "mean over $ROUNDS rounds, $CONNS connections, ${SECS}s each, one proxy worker:"
+echo "mean over $ROUNDS rounds, $CONNS connections, ${SECS}s each, one proxy worker, upstream $UPSTREAM:"
 printf 'gateway (JWT checked)             %10.0f req/s   p99 %7.2f ms   %6.1f µs CPU/request\n' "$G_RPS" "$G_P99" "$G_CPU"
 printf 'nginx (no auth, same headers)     %10.0f req/s   p99 %7.2f ms   %6.1f µs CPU/request\n' "$N_RPS" "$N_P99" "$N_CPU"
 printf 'nginx-bare (no forwarding headers)%10.0f req/s   p99 %7.2f ms   %6.1f µs CPU/request\n' "$B_RPS" "$B_P99" "$B_CPU"
