@@ -8,11 +8,11 @@
 # X-Request-Id) and returns the request id too, as a production nginx in front of a service
 # would; catalog checks the token itself behind both, so the upstream work is the same for this
 # benchmark's requests (nginx's `Forwarded` replaces an earlier hop's instead of appending to
-# it, and does not quote an IPv6 client: neither occurs here). A
-# second nginx server without those headers (`nginx-bare`, the comparison made until session 6)
-# and a direct run against catalog are printed for reference. Both proxies: one worker (nginx
-# `worker_processes 1`, the gateway's runtime `TOKIO_WORKER_THREADS=1`), keep-alive to the
-# client and to catalog, no access log.
+# it, and does not quote an IPv6 client: neither occurs here). A second nginx server without
+# those headers (`nginx-bare`, the comparison made until session 6) and a direct run against
+# catalog are printed for reference. Both proxies: one worker (nginx `worker_processes 1`, the
+# gateway's runtime `TOKIO_WORKER_THREADS=1`), keep-alive to the client and to catalog, no
+# access log.
 #
 # Prints requests/s and p99 for each and the gateway/nginx ratios (target: throughput >= 1.0x,
 # p99 <= 1.2x): the ratio of the means, and the median and range of the per-round ratios. A
