@@ -394,20 +394,25 @@ impl H2Pool {
             (Arc::clone(&instance.connecting), instance.attempts)
         };
         let _turn = connecting.lock().await;
-        if let Some(conn) = self.open(addr)
-            && Some(conn.number) != failed
-        {
-            return Ok(conn);
-        }
+        // What happened while this request waited: a connection opened (used, unless it is the
+        // one that just failed), or an attempt failed (shared).
         if let Some(instance) = self
             .instances
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&addr)
-            && instance.attempts != attempts
-            && let Some(failure) = &instance.failure
         {
-            return Err(SendError::Shared(Arc::clone(failure)));
+            if let Some(conn) = &instance.open
+                && !conn.sender.is_closed()
+                && Some(conn.number) != failed
+            {
+                return Ok(conn.clone());
+            }
+            if instance.attempts != attempts
+                && let Some(failure) = &instance.failure
+            {
+                return Err(SendError::Shared(Arc::clone(failure)));
+            }
         }
         let opened = match self.connector.authority(addr).parse::<http::uri::Authority>() {
             Ok(authority) => self.handshake(addr).await.map(|sender| (sender, authority)),

@@ -92,17 +92,22 @@ fn find_server() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The first port of the kernel's ephemeral range, when it can be read and leaves room below it
+/// (from 10000) for [`free_ports`] to pick from.
+fn first_ephemeral_port() -> Option<u16> {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .filter(|low| *low > 20_000)
+}
+
 /// Three distinct ports free now (held together so none is picked twice; released before the
 /// node binds them). Taken below the kernel's ephemeral range when it can be read: the node
 /// needs seconds to start, and meanwhile any `bind(:0)` or outgoing connection on the machine
 /// (another test's server, say) could be handed a port from that range and take it first.
 fn free_ports() -> std::io::Result<[u16; 3]> {
-    let first_ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
-        .filter(|low| *low > 20_000);
     let mut listeners = Vec::with_capacity(3);
-    if let Some(low) = first_ephemeral {
+    if let Some(low) = first_ephemeral_port() {
         // Random candidates in [10000, low): two runs starting together rarely collide, and
         // a port in use is skipped.
         for _ in 0..200 {
@@ -390,8 +395,7 @@ mod tests {
     fn the_ports_are_distinct_and_below_the_ephemeral_range() {
         let [a, b, c] = free_ports().unwrap();
         assert!(a != b && b != c && a != c);
-        if let Ok(range) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range") {
-            let low: u16 = range.split_whitespace().next().unwrap().parse().unwrap();
+        if let Some(low) = first_ephemeral_port() {
             assert!(
                 [a, b, c].iter().all(|p| *p < low),
                 "{a} {b} {c} (ephemeral from {low})"
