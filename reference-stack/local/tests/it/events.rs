@@ -73,7 +73,7 @@ async fn await_event(partner: &str, event_id: &str) -> Value {
 
 /// One request over TLS to `addr` (checked against its IP address, as partner checks the
 /// gateway's) on a fresh HTTP/1.1 connection: the status, the `event-id` header and the body.
-async fn over_tls(
+pub(crate) async fn over_tls(
     addr: std::net::SocketAddr,
     tls: &tokio_rustls::TlsConnector,
     request: http::Request<http_body_util::Full<bytes::Bytes>>,

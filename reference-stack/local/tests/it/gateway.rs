@@ -80,9 +80,8 @@ async fn the_gateway_fronts_iam_and_two_catalog_instances_on_one_database() {
 /// does partner, fetching the movies of catalog's events through it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn self_signed_tls_at_the_gateway() {
-    use http_body_util::BodyExt;
+    use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, ServerName};
 
     let stack = crate::support::start_with(|o| {
         o.self_signed_tls = true;
@@ -110,26 +109,16 @@ async fn self_signed_tls_at_the_gateway() {
     .unwrap()
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(running.gateway.addr)
-        .await
-        .unwrap();
-    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
-        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
-        .await
-        .expect("the generated certificate is valid for 127.0.0.1");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    // checked for 127.0.0.1, the address the certificate was generated for
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
     let request = http::Request::get("/api/movies")
         .header("host", running.gateway.addr.to_string())
         .header("authorization", format!("Bearer {token}"))
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
         .unwrap();
-    let response = sender.send_request(request).await.unwrap();
-    assert_eq!(response.status(), 200);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let (status, _, body) = crate::events::over_tls(running.gateway.addr, &tls, request).await;
+    assert_eq!(status, 200);
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(page["items"].is_array(), "{page}");
     crate::events::partner_fetches_through_the_tls_gateway(&stack).await;
     stack.stop().await;
