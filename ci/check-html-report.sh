@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-$(mktemp -d /tmp/gauntlet-html.XXXXXX)}
 mkdir -p "$OUT"
-cargo run -q -p gauntlet -- demo --duration 6s --users 4 --out "$OUT" >/dev/null
+cargo run -q -p gauntlet-cli -- demo --duration 6s --users 4 --out "$OUT" >/dev/null
 python3 - "$OUT/report.html" <<'PY'
 import re, sys
 html = open(sys.argv[1]).read()

@@ -18,6 +18,9 @@ done
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "crate dependencies (docs/architecture.md)"
+bash ci/check-deps.sh
+
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -19,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/release/gauntlet}
-[[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --release --quiet -p gauntlet
+[[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --release --quiet -p gauntlet-cli
 
 start_stack() { # [config]
   local args=(stack up --base-port 0 --data-dir "$WORK/data-$RANDOM")

@@ -37,7 +37,7 @@ GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/release/gauntlet}
 GOOSE=${GOOSE_BIN:-$ROOT/target/bench-goose/release/goose-plain}
 if [[ -z "${GAUNTLET_BIN:-}" ]]; then
   echo "building gauntlet (release)..." >&2
-  cargo build --release --quiet -p gauntlet
+  cargo build --release --quiet -p gauntlet-cli
 fi
 if [[ -z "${GOOSE_BIN:-}" ]]; then
   echo "building the goose peer (release)..." >&2

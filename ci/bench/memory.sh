@@ -22,7 +22,7 @@ command -v nginx >/dev/null && [[ -x /usr/bin/time ]] || {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light time >/dev/null
 }
 GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/release/gauntlet}
-[[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --release --quiet -p gauntlet
+[[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --release --quiet -p gauntlet-cli
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/nginx"

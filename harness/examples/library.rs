@@ -3,17 +3,17 @@
 //! starts itself:
 //!
 //! ```sh
-//! cargo run -p gauntlet --example library
+//! cargo run -p gauntlet-harness --example library
 //! ```
 
 use std::time::Duration;
 
-use gauntlet::gate::threshold::Condition;
-use gauntlet::scenario::plan::{
+use gauntlet_harness::gate::threshold::Condition;
+use gauntlet_harness::scenario::plan::{
     BodyTemplate, Checks, HttpStep, Limit, LoadModel, LoadPlan, MetricRef, RunPlan, ScenarioPlan, Shard,
     StepKind, StepPlan, ThresholdPlan,
 };
-use gauntlet::scenario::template::Template;
+use gauntlet_harness::scenario::template::Template;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -72,7 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }],
     };
 
-    let report = gauntlet::run(&plan).await?;
+    let report = gauntlet_harness::run(&plan).await?;
     print!("{}", gauntlet_reports::console::render(&report));
     Ok(())
 }

@@ -6,9 +6,7 @@
 
 #![warn(missing_docs)]
 
-pub mod contract;
 pub mod engine;
-pub mod exit;
 pub mod gate;
 pub mod report;
 pub mod scenario;

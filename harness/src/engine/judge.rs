@@ -1,9 +1,9 @@
 //! Judging a response: status, header and body checks, and extracting values for later steps.
 
-use super::grpc::GrpcExchange;
-use super::http::Exchange;
-use super::stats::FailureKind;
 use crate::scenario::plan::{ExtractFrom, GrpcStep, HttpStep};
+use gauntlet_client::FailureKind;
+use gauntlet_client::grpc::GrpcExchange;
+use gauntlet_client::http::Exchange;
 
 /// What a response was judged to be.
 #[derive(Debug, Default)]

@@ -3,8 +3,6 @@
 //! `UserSchedule` (closed, staged or paced); users record into a sharded `Recorder`, which the
 //! engine drains once a second into per-second windows and the run's totals.
 
-pub mod grpc;
-pub mod http;
 mod judge;
 pub mod recorder;
 pub mod schedule;
@@ -19,18 +17,20 @@ use ::http::HeaderValue;
 use ::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use bytes::Bytes;
 
-use self::http::Failed;
-use self::http::{Connections, Outgoing, split_url};
 use self::judge::{Outcome, judge, judge_grpc};
 use self::recorder::{Recorder, Window, close_window};
 use self::schedule::UserSchedule;
-use self::stats::{FailureKind, Stats};
+use self::stats::Stats;
 use crate::gate::{self, Measured};
 use crate::scenario::plan::{
     AwaitStep, BodyTemplate, ExtractFrom, FeedMode, Feeder, GrpcStep, HttpStep, JsonTemplate, RunPlan,
     StepKind,
 };
 use crate::scenario::template::{self, Builtin, Context};
+use gauntlet_client::FailureKind;
+use gauntlet_client::grpc;
+use gauntlet_client::http::{Connections, Failed, Outgoing, percent_encode, push_query_pair, split_url};
+use gauntlet_client::random::next_random;
 use prost_reflect::DynamicMessage;
 
 /// The outcome of a run, before it becomes a report.
@@ -325,7 +325,7 @@ impl VirtualUser {
         if scenarios.len() == 1 || total == 0 {
             return 0;
         }
-        let mut roll = template::next_random(&mut self.rng) % total;
+        let mut roll = next_random(&mut self.rng) % total;
         for (i, s) in scenarios.iter().enumerate() {
             if roll < u64::from(s.weight) {
                 return i;
@@ -422,7 +422,7 @@ impl VirtualUser {
                 let extra = if span == 0 {
                     0
                 } else {
-                    template::next_random(&mut self.rng) % (span + 1)
+                    next_random(&mut self.rng) % (span + 1)
                 };
                 if !self
                     .wait_until(Instant::now() + lo + Duration::from_micros(extra))
@@ -468,7 +468,7 @@ impl VirtualUser {
         };
         for (key, value) in &step.query {
             let value = value.render(&mut ctx);
-            http::push_query_pair(&mut target, key, &value);
+            push_query_pair(&mut target, key, &value);
         }
         let (content_type, body) = match &step.body {
             BodyTemplate::Empty => (None, Bytes::new()),
@@ -483,9 +483,9 @@ impl VirtualUser {
                     if i > 0 {
                         out.push('&');
                     }
-                    http::percent_encode(&mut out, key);
+                    percent_encode(&mut out, key);
                     out.push('=');
-                    http::percent_encode(&mut out, &value.render(&mut ctx));
+                    percent_encode(&mut out, &value.render(&mut ctx));
                 }
                 (Some("application/x-www-form-urlencoded"), Bytes::from(out))
             }
@@ -621,8 +621,7 @@ impl VirtualUser {
         // Only responses of the target the spec describes (the base URL's host) are checked.
         let checked = self.plan.contract.as_ref().filter(|c| {
             other_authority.is_none()
-                && (c.sample >= 1.0
-                    || (template::next_random(&mut self.rng) % 1_000_000) as f64 / 1e6 < c.sample)
+                && (c.sample >= 1.0 || (next_random(&mut self.rng) % 1_000_000) as f64 / 1e6 < c.sample)
         });
         let want_headers = checked.is_some() || reads_headers(step);
         let result = self

@@ -99,7 +99,7 @@ fn observe(measured: &Measured<'_>, metric: &MetricRef, aggregate: Aggregate) ->
         // Events not seen within the deadline (failed checks on ones that came are `checks`).
         ("events_lost", _) => Some(
             s.failures
-                .get(&crate::engine::stats::FailureKind::Timeout)
+                .get(&gauntlet_client::FailureKind::Timeout)
                 .copied()
                 .unwrap_or(0) as f64,
         ),
@@ -158,7 +158,7 @@ pub fn reevaluate(report: &mut gauntlet_reports::Report) -> Result<(), String> {
         // Failure kinds only matter as a count for thresholds: keep the total.
         if step.failed > 0 {
             s.failures
-                .insert(crate::engine::stats::FailureKind::Check, step.failed);
+                .insert(gauntlet_client::FailureKind::Check, step.failed);
         }
         s.checks_passed = step.checks_passed;
         s.checks_failed = step.checks_failed;

@@ -57,7 +57,7 @@ impl Validator<'_> {
                 );
                 return None;
             }
-            let fetched = super::reflect::fetch_blocking(base_url)
+            let fetched = gauntlet_client::reflect::fetch_blocking(base_url)
                 .and_then(|fds| DescriptorPool::from_file_descriptor_set(fds).map_err(|e| e.to_string()));
             return match fetched {
                 Ok(pool) => Some(pool),

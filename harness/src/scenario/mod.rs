@@ -11,7 +11,6 @@ mod grpc_step;
 mod http_step;
 mod load;
 pub mod plan;
-pub mod reflect;
 pub mod template;
 mod thresholds;
 
@@ -249,10 +248,10 @@ impl Validator<'_> {
             Some(dir) => dir.join(spec.get_ref()),
             None => Path::new(spec.get_ref()).to_path_buf(),
         };
-        match crate::contract::openapi::load(&path) {
+        match gauntlet_contract::openapi::load(&path) {
             Ok(loaded) => Some(plan::ContractPlan {
                 spec: spec.get_ref().clone(),
-                validator: std::sync::Arc::new(crate::contract::validate::ResponseValidator::new(loaded)),
+                validator: std::sync::Arc::new(gauntlet_contract::validate::ResponseValidator::new(loaded)),
                 sample,
             }),
             Err(e) => {

@@ -41,7 +41,7 @@ pub struct ContractPlan {
     /// The spec file, as named in the scenario.
     pub spec: String,
     /// The validator.
-    pub validator: std::sync::Arc<crate::contract::validate::ResponseValidator>,
+    pub validator: std::sync::Arc<gauntlet_contract::validate::ResponseValidator>,
     /// Share of responses checked.
     pub sample: f64,
 }
@@ -244,20 +244,7 @@ pub struct GrpcStep {
     pub extract: Vec<(usize, String)>,
 }
 
-/// A method from the scenario's .proto files.
-#[derive(Debug, Clone)]
-pub struct GrpcMethod {
-    /// `package.Service/Method`.
-    pub name: String,
-    /// The HTTP/2 path, `/package.Service/Method`.
-    pub path: String,
-    /// The request message type.
-    pub input: prost_reflect::MessageDescriptor,
-    /// The response message type.
-    pub output: prost_reflect::MessageDescriptor,
-    /// Whether the server streams its response.
-    pub server_streaming: bool,
-}
+pub use gauntlet_client::grpc::GrpcMethod;
 
 /// An HTTP request step.
 #[derive(Debug, Clone)]

@@ -5,6 +5,8 @@
 
 use std::fmt::Write;
 
+use gauntlet_client::random::next_random;
+
 /// A built-in value, computed per use.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Builtin {
@@ -197,16 +199,6 @@ pub fn write_builtin(builtin: &Builtin, user: usize, iteration: u64, rng: &mut u
             let _ = write!(out, "{}", lo + (next_random(rng) % span) as i64);
         }
     }
-}
-
-/// xorshift64*: a cheap per-user random source (not cryptographic; load shapes only).
-pub fn next_random(state: &mut u64) -> u64 {
-    let mut x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    x.wrapping_mul(0x2545_F491_4F6C_DD1D)
 }
 
 #[cfg(test)]

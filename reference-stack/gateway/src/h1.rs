@@ -19,7 +19,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use hyper::body::{Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 
-use gauntlet_wire::{BodyFraming, FramingHeader, ResponseFraming};
+use gauntlet_http1::{BodyFraming, FramingHeader, ResponseFraming};
 
 use crate::connect::Io;
 
@@ -336,7 +336,7 @@ impl Conn {
                     return Poll::Ready(Ok(Some(self.input.split().freeze())));
                 }
                 Framing::Chunked(chunk) => match *chunk {
-                    Chunk::Size => match gauntlet_wire::chunk_size(&self.input).map_err(io::Error::from) {
+                    Chunk::Size => match gauntlet_http1::chunk_size(&self.input).map_err(io::Error::from) {
                         Ok(Some((line, size))) => {
                             self.input.advance(line);
                             *chunk = if size == 0 {

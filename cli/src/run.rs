@@ -1,0 +1,198 @@
+//! `gauntlet run SCENARIO`: load and validate the scenario, run it, print the summary, write
+//! the report, exit with the verdict (docs/exit-codes.md).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::exit;
+use clap::Args;
+use gauntlet_harness::scenario::plan::Shard;
+use gauntlet_harness::scenario::{self, LoadError, Overrides};
+use gauntlet_reports::Verdict;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML; see docs/scenarios.md).
+    scenario: PathBuf,
+    /// Replaces the scenario's `[target] base_url`.
+    #[arg(long, value_name = "URL")]
+    target: Option<String>,
+    /// Sets a scenario variable (repeatable), replacing its `[vars]` value.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Replaces the scenario's duration (e.g. 30s, 2m).
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Replaces the scenario's number of virtual users.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    users: Option<u32>,
+    /// Run only the i-th of n equal parts of the load (users i, i+n, i+2n, ...), 1-based:
+    /// `--shard 2/4`. `gauntlet merge` will combine the shards' reports exactly.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<Shard>,
+    /// The revision of the system under test (e.g. a git commit), recorded in the report.
+    #[arg(long, env = "GAUNTLET_REVISION", value_name = "REV")]
+    revision: Option<String>,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Print only the verdict line.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?)));
+    match parsed {
+        Some((i, n)) if n >= 1 && (1..=n).contains(&i) => Ok(Shard {
+            index: i - 1,
+            count: n,
+        }),
+        _ => Err(format!("{text:?} is not I/N with 1 <= I <= N, e.g. 2/4")),
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    scenario::duration::parse_duration(text)
+}
+
+pub async fn run(args: RunArgs) -> u8 {
+    let overrides = Overrides {
+        base_url: args.target,
+        vars: args.vars,
+        duration: args.duration,
+        users: args.users,
+        shard: args.shard,
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let plan = match scenario::load(&args.scenario, &env, &overrides) {
+        Ok(plan) => plan,
+        Err(LoadError::Invalid(errors)) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!(
+                "gauntlet: {} problem(s) in {}; nothing was sent",
+                errors.len(),
+                args.scenario.display()
+            );
+            return exit::INVALID_INPUT;
+        }
+        Err(err) => {
+            eprintln!("gauntlet: {err}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    if !args.quiet {
+        eprintln!(
+            "gauntlet: running {} against {} with {} users...",
+            plan.name,
+            plan.base_url,
+            gauntlet_harness::engine::schedule::peak_users(&plan.load)
+        );
+    }
+    let mut progress = ProgressLine::new(args.quiet);
+    let run = gauntlet_harness::engine::run_with_progress(&plan, stack_common::shutdown::signal(), |p| {
+        progress.show(p)
+    });
+    let result = run.await;
+    progress.finish();
+    let result = match result {
+        Ok(result) => result,
+        Err(err) => {
+            eprintln!("gauntlet: {err}");
+            return exit::RUN_FAILED;
+        }
+    };
+    let mut report = gauntlet_harness::report::build(&plan, &result);
+    // The report holds its own copy of every per-second window: free the run's before writing,
+    // and stream the JSON to the file rather than building it in memory, so that the peak
+    // memory of a long run is not several copies of its windows.
+    drop(result);
+    report.environment.revision = args.revision;
+    if let Some(path) = &args.out {
+        let written = std::fs::File::create(path).and_then(|file| {
+            let mut out = std::io::BufWriter::new(file);
+            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
+            out.flush()
+        });
+        if let Err(err) = written {
+            eprintln!("gauntlet: cannot write the report to {}: {err}", path.display());
+            return exit::RUN_FAILED;
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    if args.quiet {
+        let _ = writeln!(stdout, "verdict: {}", report.verdict);
+    } else {
+        let _ = stdout.write_all(gauntlet_reports::console::render(&report).as_bytes());
+        if let Some(path) = &args.out {
+            let _ = writeln!(stdout, "report: {}", path.display());
+        }
+    }
+    match report.verdict {
+        Verdict::Passed => exit::PASSED,
+        Verdict::Failed => exit::GATE_FAILED,
+        Verdict::Interrupted => exit::INTERRUPTED,
+    }
+}
+
+/// The live progress line: rewritten in place on a terminal, a plain line every 5 s otherwise
+/// (CI logs), nothing with `--quiet`.
+struct ProgressLine {
+    enabled: bool,
+    tty: bool,
+    shown: bool,
+}
+
+impl ProgressLine {
+    fn new(quiet: bool) -> Self {
+        use std::io::IsTerminal;
+        ProgressLine {
+            enabled: !quiet,
+            tty: std::io::stderr().is_terminal(),
+            shown: false,
+        }
+    }
+
+    fn show(&mut self, p: &gauntlet_harness::engine::Progress) {
+        let secs = p.elapsed.as_secs();
+        if !self.enabled || (!self.tty && !secs.is_multiple_of(5)) {
+            return;
+        }
+        let total = p.planned.map_or(String::new(), |d| format!("/{}s", d.as_secs()));
+        let late = if p.late_starts > 0 {
+            format!(", {} late starts", p.late_starts)
+        } else {
+            String::new()
+        };
+        let line = format!(
+            "{secs}s{total}  {} req/s  p50 {:.2} ms  p99 {:.2} ms  {} failed{late}",
+            p.requests,
+            p.p50_us as f64 / 1000.0,
+            p.p99_us as f64 / 1000.0,
+            p.failed
+        );
+        if self.tty {
+            eprint!("\r\x1b[2K{line}");
+            self.shown = true;
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.shown {
+            eprintln!();
+        }
+    }
+}
