@@ -4,10 +4,11 @@
 
 use std::path::PathBuf;
 
-use crate::exit;
 use clap::{Args, ValueEnum};
 use gauntlet_reports::compare::{self, Tolerances};
-use gauntlet_reports::html;
+use gauntlet_reports::{Verdict, html};
+
+use crate::error::{Classify as _, CliError};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum CompareFormat {
@@ -62,14 +63,10 @@ fn parse_tolerance(text: &str) -> Result<(String, f64), String> {
     Ok((metric.to_string(), value))
 }
 
-pub fn compare(args: CompareArgs) -> u8 {
-    let (base, new) = match (super::report::read(&args.base), super::report::read(&args.new)) {
-        (Ok(b), Ok(n)) => (b, n),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("gauntlet: {e}");
-            return exit::INVALID_INPUT;
-        }
-    };
+/// Compares; a regression is the gate failing.
+pub fn compare(args: CompareArgs) -> Result<Verdict, CliError> {
+    let base = super::report::read(&args.base)?;
+    let new = super::report::read(&args.new)?;
     let mut tol = Tolerances::default();
     for (metric, value) in args.tolerances {
         match metric.as_str() {
@@ -79,13 +76,8 @@ pub fn compare(args: CompareArgs) -> u8 {
             _ => tol.error_rate = value,
         }
     }
-    let comparison = match compare::compare(&base, &new, &tol, args.force) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("gauntlet: cannot compare: {e}");
-            return exit::INVALID_INPUT;
-        }
-    };
+    let comparison =
+        compare::compare(&base, &new, &tol, args.force).invalid_input_with(|| "cannot compare")?;
     match args.format {
         CompareFormat::Text => out!("{}", compare::render(&comparison, false)),
         CompareFormat::Md => out!("{}", compare::render(&comparison, true)),
@@ -95,9 +87,9 @@ pub fn compare(args: CompareArgs) -> u8 {
         ),
         CompareFormat::Html => out!("{}", html::compare::render(&base, &new, &comparison)),
     }
-    if comparison.regressions.is_empty() {
-        exit::PASSED
+    Ok(if comparison.regressions.is_empty() {
+        Verdict::Passed
     } else {
-        exit::GATE_FAILED
-    }
+        Verdict::Failed
+    })
 }

@@ -9,10 +9,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::exit;
 use clap::{Args, Subcommand};
 use gauntlet_contract::{diff, grpc, openapi, suite, validate::ResponseValidator};
+use gauntlet_reports::Verdict;
 use http::{HeaderName, HeaderValue};
+
+use crate::error::{Classify as _, CliError, write_file};
 
 #[derive(Debug, Subcommand)]
 pub enum ContractCommand {
@@ -48,7 +50,7 @@ pub struct GrpcArgs {
     services: Vec<String>,
     /// Metadata sent with every call (credentials), `name: value`; repeatable. An
     /// `authorization` entry turns on the `grpc_auth_enforced` check.
-    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_metadata)]
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = crate::args::metadata)]
     headers: Vec<(String, String)>,
     /// Do not repeat calls without their credentials (for services with public methods).
     #[arg(long)]
@@ -60,7 +62,7 @@ pub struct GrpcArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Per-call timeout.
-    #[arg(long, default_value = "10s", value_parser = |s: &str| gauntlet_harness::scenario::duration::parse_duration(s))]
+    #[arg(long, default_value = "10s", value_parser = crate::args::duration)]
     timeout: Duration,
     /// Also write the findings as JSON here.
     #[arg(long, value_name = "FILE")]
@@ -70,25 +72,10 @@ pub struct GrpcArgs {
     junit: Option<PathBuf>,
 }
 
-fn parse_metadata(text: &str) -> Result<(String, String), String> {
-    let (name, value) = text
-        .split_once(':')
-        .ok_or_else(|| format!("{text:?} is not `name: value`"))?;
-    let (name, value) = (name.trim().to_ascii_lowercase(), value.trim().to_string());
-    if name.parse::<tonic::metadata::AsciiMetadataKey>().is_err() || name.ends_with("-bin") {
-        return Err(format!("{name:?} is not an ASCII metadata key"));
-    }
-    if value.parse::<tonic::metadata::AsciiMetadataValue>().is_err() {
-        return Err(format!("the value of {name:?} is not valid ASCII metadata"));
-    }
-    Ok((name, value))
-}
-
-async fn run_grpc(args: GrpcArgs) -> u8 {
+async fn run_grpc(args: GrpcArgs) -> Result<Verdict, CliError> {
     let source = if args.protos.is_empty() {
         if !args.import_paths.is_empty() {
-            eprintln!("gauntlet: --import-path needs --proto FILE");
-            return exit::INVALID_INPUT;
+            return Err(CliError::InvalidInput("--import-path needs --proto FILE".into()));
         }
         grpc::Source::Reflection
     } else {
@@ -116,44 +103,35 @@ async fn run_grpc(args: GrpcArgs) -> u8 {
     options.timeout = args.timeout;
     let result = match grpc::run(&source, examples.as_deref(), &options).await {
         Ok(result) => result,
-        Err(e) => {
-            eprintln!("gauntlet: {e}");
-            return if e.is_invalid_input() {
-                exit::INVALID_INPUT
-            } else {
-                exit::RUN_FAILED
-            };
-        }
+        Err(e) if e.is_invalid_input() => return Err(e).invalid_input(),
+        Err(e) => return Err(e).run_failed(),
     };
     let name = source.describe(&args.target);
     out!("{}", suite::render(&result, &name));
     write_outputs(&result, &name, args.out.as_ref(), args.junit.as_ref())
 }
 
-/// Writes `--out` (JSON) and `--junit`, then picks the exit code from the findings.
+/// Writes `--out` (JSON) and `--junit`; a finding fails the gate.
 fn write_outputs(
     result: &suite::SuiteResult,
     name: &str,
     out: Option<&PathBuf>,
     junit: Option<&PathBuf>,
-) -> u8 {
+) -> Result<Verdict, CliError> {
     let writes = [
         (out, serde_json::to_string_pretty(result).unwrap_or_default()),
         (junit, suite::junit(result, name)),
     ];
     for (path, content) in writes {
-        if let Some(path) = path
-            && let Err(e) = std::fs::write(path, content)
-        {
-            eprintln!("gauntlet: cannot write {}: {e}", path.display());
-            return exit::RUN_FAILED;
+        if let Some(path) = path {
+            write_file(path, content)?;
         }
     }
-    if result.findings.is_empty() {
-        exit::PASSED
+    Ok(if result.findings.is_empty() {
+        Verdict::Passed
     } else {
-        exit::GATE_FAILED
-    }
+        Verdict::Failed
+    })
 }
 
 #[derive(Debug, Args)]
@@ -167,9 +145,9 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     format: DiffFormat,
-    /// Write the output here instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    /// Write the output here instead of stdout (`--output`, its first name, still works).
+    #[arg(long, alias = "output", value_name = "FILE")]
+    out: Option<PathBuf>,
     /// protobuf: buf's rule category to check (FILE, PACKAGE, WIRE_JSON, WIRE).
     #[arg(long, default_value = "WIRE_JSON", value_parser = parse_category)]
     level: diff::proto::Category,
@@ -194,34 +172,23 @@ fn parse_severity(text: &str) -> Result<diff::Severity, String> {
     diff::Severity::parse(text).ok_or_else(|| format!("{text:?} is not one of error, warning, info"))
 }
 
-fn run_diff(args: DiffArgs) -> u8 {
+fn run_diff(args: DiffArgs) -> Result<Verdict, CliError> {
     let options = diff::DiffOptions { category: args.level };
-    let report = match diff::diff(&args.old, &args.new, &options) {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("gauntlet: {e}");
-            return exit::INVALID_INPUT;
-        }
-    };
+    let report = diff::diff(&args.old, &args.new, &options).invalid_input()?;
     let text = match args.format {
         DiffFormat::Text => diff::render::text(&report, args.fail_on),
         DiffFormat::Json => diff::render::json(&report),
         DiffFormat::Junit => diff::render::junit(&report, args.fail_on),
     };
-    match &args.output {
-        Some(path) => {
-            if let Err(e) = std::fs::write(path, &text) {
-                eprintln!("gauntlet: cannot write {}: {e}", path.display());
-                return exit::RUN_FAILED;
-            }
-        }
+    match &args.out {
+        Some(path) => write_file(path, &text)?,
         None => out!("{text}"),
     }
-    if report.fails(args.fail_on) {
-        exit::GATE_FAILED
+    Ok(if report.fails(args.fail_on) {
+        Verdict::Failed
     } else {
-        exit::PASSED
-    }
+        Verdict::Passed
+    })
 }
 
 #[derive(Debug, Args)]
@@ -233,7 +200,7 @@ pub struct TestArgs {
     #[arg(long, value_name = "URL")]
     target: String,
     /// A header sent with every request (credentials), `Name: value`; repeatable.
-    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = crate::args::header)]
     headers: Vec<(HeaderName, HeaderValue)>,
     /// Generated valid and invalid requests per operation.
     #[arg(long, default_value_t = 5)]
@@ -242,7 +209,7 @@ pub struct TestArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Stop after this long.
-    #[arg(long, default_value = "5m", value_parser = |s: &str| gauntlet_harness::scenario::duration::parse_duration(s))]
+    #[arg(long, default_value = "5m", value_parser = crate::args::duration)]
     max_time: Duration,
     /// Also write the findings as JSON here.
     #[arg(long, value_name = "FILE")]
@@ -252,31 +219,21 @@ pub struct TestArgs {
     junit: Option<PathBuf>,
 }
 
-fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
-    let (name, value) = text
-        .split_once(':')
-        .ok_or_else(|| format!("{text:?} is not `Name: value`"))?;
-    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|e| format!("header name: {e}"))?;
-    let value = HeaderValue::from_str(value.trim()).map_err(|e| format!("header value: {e}"))?;
-    Ok((name, value))
+pub async fn run(command: ContractCommand) -> Result<Verdict, CliError> {
+    match command {
+        ContractCommand::Test(args) => run_test(args).await,
+        ContractCommand::Diff(args) => run_diff(args),
+        ContractCommand::Grpc(args) => run_grpc(args).await,
+    }
 }
 
-pub async fn run(command: ContractCommand) -> u8 {
-    let args = match command {
-        ContractCommand::Test(args) => args,
-        ContractCommand::Diff(args) => return run_diff(args),
-        ContractCommand::Grpc(args) => return run_grpc(args).await,
-    };
-    let spec = match openapi::load(&args.spec) {
-        Ok(spec) => spec,
-        Err(e) => {
-            eprintln!("gauntlet: {e}");
-            return exit::INVALID_INPUT;
-        }
-    };
+async fn run_test(args: TestArgs) -> Result<Verdict, CliError> {
+    let spec = openapi::load(&args.spec).invalid_input()?;
     if !args.target.starts_with("http://") {
-        eprintln!("gauntlet: --target {:?}: expected http://HOST:PORT", args.target);
-        return exit::INVALID_INPUT;
+        return Err(CliError::InvalidInput(format!(
+            "--target {:?}: expected http://HOST:PORT",
+            args.target
+        )));
     }
     let validator = ResponseValidator::new(spec);
     let options = suite::SuiteOptions {
@@ -287,13 +244,10 @@ pub async fn run(command: ContractCommand) -> u8 {
         max_time: args.max_time,
         timeout: Duration::from_secs(10),
     };
-    let result = match suite::run(&validator, &options).await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("gauntlet: {e} ({})", args.target);
-            return exit::RUN_FAILED;
-        }
-    };
+    let result = suite::run(&validator, &options)
+        .await
+        .map_err(|e| format!("{e} ({})", args.target))
+        .run_failed()?;
     let name = args.spec.display().to_string();
     out!("{}", suite::render(&result, &name));
     write_outputs(&result, &name, args.out.as_ref(), args.junit.as_ref())

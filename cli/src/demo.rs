@@ -7,10 +7,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::exit;
 use clap::Args;
 use gauntlet_harness::scenario::{self, Overrides};
 use gauntlet_reports::{Verdict, console, html, junit, markdown};
+
+use crate::error::{Classify as _, CliError, write_file};
 
 /// The scenario the demo runs (the same file as `scenarios/browse.toml`).
 const SCENARIO: &str = include_str!("../../scenarios/browse.toml");
@@ -21,7 +22,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "gauntlet-demo", value_name = "DIR")]
     out: PathBuf,
     /// How long the load runs.
-    #[arg(long, default_value = "30s", value_parser = |s: &str| scenario::duration::parse_duration(s))]
+    #[arg(long, default_value = "30s", value_parser = crate::args::duration)]
     duration: Duration,
     /// Configuration for the reference stack (see `gauntlet stack up --config`), e.g. to make
     /// a route slow and watch the verdict change.
@@ -34,30 +35,22 @@ pub struct DemoArgs {
     broker: super::stack::BrokerArgs,
 }
 
-pub async fn run(args: DemoArgs) -> u8 {
+pub async fn run(args: DemoArgs) -> Result<Verdict, CliError> {
     stack_common::telemetry::init(false, "warn");
-    if let Err(e) = std::fs::create_dir_all(&args.out) {
-        eprintln!("gauntlet: cannot create {}: {e}", args.out.display());
-        return exit::RUN_FAILED;
-    }
+    std::fs::create_dir_all(&args.out).run_failed_with(|| format!("cannot create {}", args.out.display()))?;
     let mut options = stack_local::StackOptions {
         base_port: 0,
         ..Default::default()
     };
-    if let Some(path) = &args.stack_config
-        && let Err(e) = stack_local::apply_config_file(path, &mut options)
-    {
-        eprintln!("gauntlet: --stack-config {e}");
-        return exit::INVALID_INPUT;
+    if let Some(path) = &args.stack_config {
+        stack_local::apply_config_file(path, &mut options)
+            .map_err(|e| format!("--stack-config {e}")) // the message starts with the file
+            .invalid_input()?;
     }
     args.broker.apply(&mut options);
-    let stack = match stack_local::start(options).await {
-        Ok(stack) => stack,
-        Err(e) => {
-            eprintln!("gauntlet: the reference stack could not start: {e:#}");
-            return exit::RUN_FAILED;
-        }
-    };
+    let stack = stack_local::start(options)
+        .await
+        .run_failed_with(|| "the reference stack could not start")?;
     outln!(
         "reference stack up: gateway {}, iam {}, catalog {} (REST + gRPC)",
         stack.gateway.url,
@@ -76,9 +69,8 @@ pub async fn run(args: DemoArgs) -> u8 {
     let contract = match contract_suite(&stack, &args.out).await {
         Ok(findings) => findings,
         Err(e) => {
-            eprintln!("gauntlet: the contract suite could not run: {e}");
             let _ = stack.shutdown().await;
-            return exit::RUN_FAILED;
+            return Err(e).run_failed_with(|| "the contract suite could not run");
         }
     };
     let overrides = Overrides {
@@ -88,13 +80,8 @@ pub async fn run(args: DemoArgs) -> u8 {
         users: Some(args.users),
         shard: None,
     };
-    let plan = match scenario::from_str(SCENARIO, "scenarios/browse.toml", "browse", &|_| None, &overrides) {
-        Ok(plan) => plan,
-        Err(e) => {
-            eprintln!("gauntlet: the embedded scenario is invalid (a bug): {e}");
-            return exit::RUN_FAILED;
-        }
-    };
+    let plan = scenario::from_str(SCENARIO, "scenarios/browse.toml", "browse", &|_| None, &overrides)
+        .run_failed_with(|| "the embedded scenario is invalid (a bug)")?;
     outln!(
         "load: {} users for {} s, browse scenario (readers and writers)...",
         args.users,
@@ -102,13 +89,7 @@ pub async fn run(args: DemoArgs) -> u8 {
     );
     let result = gauntlet_harness::engine::run(&plan, stack_common::shutdown::signal()).await;
     let _ = stack.shutdown().await;
-    let result = match result {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("gauntlet: {e}");
-            return exit::RUN_FAILED;
-        }
-    };
+    let result = result.run_failed()?;
     let report = gauntlet_harness::report::build(&plan, &result);
     let files = [
         (
@@ -120,11 +101,7 @@ pub async fn run(args: DemoArgs) -> u8 {
         ("report.html", html::render(&report)),
     ];
     for (name, content) in &files {
-        let path = args.out.join(name);
-        if let Err(e) = std::fs::write(&path, content) {
-            eprintln!("gauntlet: cannot write {}: {e}", path.display());
-            return exit::RUN_FAILED;
-        }
+        write_file(&args.out.join(name), content)?;
     }
     out!("{}", console::render(&report));
     outln!(
@@ -133,13 +110,9 @@ pub async fn run(args: DemoArgs) -> u8 {
     );
     if contract > 0 {
         outln!("contract suite: {contract} findings (contract.json): the demo fails");
-        return exit::GATE_FAILED;
+        return Ok(Verdict::Failed);
     }
-    match report.verdict {
-        Verdict::Passed => exit::PASSED,
-        Verdict::Failed => exit::GATE_FAILED,
-        Verdict::Interrupted => exit::INTERRUPTED,
-    }
+    Ok(report.verdict)
 }
 
 /// Runs the contract suite against the stack's catalog with an admin token, prints its summary,
@@ -179,7 +152,8 @@ async fn contract_suite(stack: &stack_local::RunningStack, out: &std::path::Path
 
 /// A password-grant token for the seeded admin.
 async fn admin_token(stack: &stack_local::RunningStack) -> Result<String, String> {
-    use gauntlet_client::http::{Connections, Outgoing, percent_encode};
+    use gauntlet_client::http::{Connections, Outgoing};
+    use gauntlet_client::url::percent_encode;
     let (user, password) = &stack.admin;
     let mut form = String::from("grant_type=password&username=");
     percent_encode(&mut form, user);

@@ -1,4 +1,9 @@
-//! The process exit codes: a public contract, documented in `docs/exit-codes.md`.
+//! The process exit codes: a public contract, documented in `docs/exit-codes.md`. Mapped from a
+//! command's outcome in one place, [`code`].
+
+use gauntlet_reports::Verdict;
+
+use crate::error::CliError;
 
 /// Everything passed.
 pub const PASSED: u8 = 0;
@@ -10,3 +15,28 @@ pub const INVALID_INPUT: u8 = 2;
 pub const RUN_FAILED: u8 = 3;
 /// Interrupted by SIGINT/SIGTERM (a partial report is still written where one applies).
 pub const INTERRUPTED: u8 = 130;
+
+/// The exit code of a command's outcome.
+pub fn code(outcome: &Result<Verdict, CliError>) -> u8 {
+    match outcome {
+        Ok(Verdict::Passed) => PASSED,
+        Ok(Verdict::Failed) => GATE_FAILED,
+        Ok(Verdict::Interrupted) => INTERRUPTED,
+        Err(CliError::InvalidInput(_)) => INVALID_INPUT,
+        Err(CliError::RunFailed(_)) => RUN_FAILED,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_has_its_documented_code() {
+        assert_eq!(code(&Ok(Verdict::Passed)), 0);
+        assert_eq!(code(&Ok(Verdict::Failed)), 1);
+        assert_eq!(code(&Err(CliError::InvalidInput("x".into()))), 2);
+        assert_eq!(code(&Err(CliError::RunFailed("x".into()))), 3);
+        assert_eq!(code(&Ok(Verdict::Interrupted)), 130);
+    }
+}

@@ -18,15 +18,19 @@ macro_rules! outln {
     }};
 }
 
+mod args;
 mod compare;
 mod contract;
 mod demo;
+pub mod error;
 pub mod exit;
 mod report;
 mod run;
 mod stack;
 
 use clap::{Parser, Subcommand};
+
+use crate::error::Classify as _;
 
 /// gauntlet: load-testing and contract-testing harness for microservices.
 #[derive(Debug, Parser)]
@@ -84,22 +88,23 @@ pub fn run() -> u8 {
     } else {
         tokio::runtime::Builder::new_multi_thread()
     };
-    let runtime = match builder.enable_all().build() {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("gauntlet: cannot start the async runtime: {err}");
-            return exit::RUN_FAILED;
-        }
+    let outcome = match builder.enable_all().build() {
+        Ok(runtime) => runtime.block_on(async {
+            match cli.command {
+                Command::Demo(args) => demo::run(args).await,
+                Command::Run(args) => run::run(args).await,
+                Command::Report(args) => report::report(args),
+                Command::Merge(args) => report::merge(args),
+                Command::Compare(args) => compare::compare(args),
+                Command::Contract { command } => contract::run(command).await,
+                Command::Stack { command } => stack::run(command).await,
+            }
+        }),
+        Err(err) => Err(err).run_failed_with(|| "cannot start the async runtime"),
     };
-    runtime.block_on(async {
-        match cli.command {
-            Command::Demo(args) => demo::run(args).await,
-            Command::Run(args) => run::run(args).await,
-            Command::Report(args) => report::report(args),
-            Command::Merge(args) => report::merge(args),
-            Command::Compare(args) => compare::compare(args),
-            Command::Contract { command } => contract::run(command).await,
-            Command::Stack { command } => stack::run(command).await,
-        }
-    })
+    // The one place a command's error is printed; its message already says where.
+    if let Err(err) = &outcome {
+        eprintln!("gauntlet: {err}");
+    }
+    exit::code(&outcome)
 }

@@ -2,9 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::exit;
 use clap::{Args, ValueEnum};
 use gauntlet_reports::{Report, Verdict, console, html, junit, markdown, merge};
+
+use crate::error::{Classify as _, CliError, write_file};
 
 /// Output formats of `gauntlet report`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -41,9 +42,9 @@ pub struct MergeArgs {
 }
 
 /// Reads a report; the error names the file.
-pub fn read(path: &Path) -> Result<Report, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Report::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+pub fn read(path: &Path) -> Result<Report, CliError> {
+    let text = std::fs::read_to_string(path).invalid_input_with(|| path.display())?;
+    Report::from_json(&text).invalid_input_with(|| path.display())
 }
 
 /// Renders a report in `format`.
@@ -57,57 +58,26 @@ pub fn render(report: &Report, format: Format) -> String {
     }
 }
 
-fn verdict_code(verdict: Verdict) -> u8 {
-    match verdict {
-        Verdict::Passed => exit::PASSED,
-        Verdict::Failed => exit::GATE_FAILED,
-        Verdict::Interrupted => exit::INTERRUPTED,
-    }
+/// Prints a saved report; its verdict is not this command's (it only renders).
+pub fn report(args: ReportArgs) -> Result<Verdict, CliError> {
+    let report = read(&args.report)?;
+    out!("{}", render(&report, args.format));
+    Ok(Verdict::Passed)
 }
 
-pub fn report(args: ReportArgs) -> u8 {
-    match read(&args.report) {
-        Ok(report) => {
-            out!("{}", render(&report, args.format));
-            exit::PASSED
-        }
-        Err(e) => {
-            eprintln!("gauntlet: {e}");
-            exit::INVALID_INPUT
-        }
-    }
-}
-
-pub fn merge(args: MergeArgs) -> u8 {
-    let mut reports = Vec::new();
-    for path in &args.reports {
-        match read(path) {
-            Ok(r) => reports.push(r),
-            Err(e) => {
-                eprintln!("gauntlet: {e}");
-                return exit::INVALID_INPUT;
-            }
-        }
-    }
-    let mut merged = match merge::merge(&reports) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("gauntlet: cannot merge: {e}");
-            return exit::INVALID_INPUT;
-        }
-    };
-    if let Err(e) = gauntlet_harness::gate::reevaluate(&mut merged) {
-        eprintln!("gauntlet: cannot evaluate the thresholds of the merged report: {e}");
-        return exit::INVALID_INPUT;
-    }
-    let written = serde_json::to_vec_pretty(&merged)
-        .map_err(std::io::Error::other)
-        .and_then(|json| std::fs::write(&args.out, json));
-    if let Err(e) = written {
-        eprintln!("gauntlet: cannot write {}: {e}", args.out.display());
-        return exit::RUN_FAILED;
-    }
+/// Merges shard reports, re-judges the thresholds on the merged numbers, writes the result.
+pub fn merge(args: MergeArgs) -> Result<Verdict, CliError> {
+    let reports = args
+        .reports
+        .iter()
+        .map(|path| read(path))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut merged = merge::merge(&reports).invalid_input_with(|| "cannot merge")?;
+    gauntlet_harness::gate::reevaluate(&mut merged)
+        .invalid_input_with(|| "cannot evaluate the thresholds of the merged report")?;
+    let json = serde_json::to_vec_pretty(&merged).run_failed()?;
+    write_file(&args.out, json)?;
     out!("{}", console::render(&merged));
     outln!("merged {} reports into {}", reports.len(), args.out.display());
-    verdict_code(merged.verdict)
+    Ok(merged.verdict)
 }

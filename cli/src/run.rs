@@ -5,11 +5,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::exit;
 use clap::Args;
 use gauntlet_harness::scenario::plan::Shard;
 use gauntlet_harness::scenario::{self, LoadError, Overrides};
 use gauntlet_reports::Verdict;
+
+use crate::error::{Classify as _, CliError};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -22,7 +23,7 @@ pub struct RunArgs {
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
     /// Replaces the scenario's duration (e.g. 30s, 2m).
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = crate::args::duration)]
     duration: Option<Duration>,
     /// Replaces the scenario's number of virtual users.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
@@ -61,11 +62,7 @@ fn parse_shard(text: &str) -> Result<Shard, String> {
     }
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    scenario::duration::parse_duration(text)
-}
-
-pub async fn run(args: RunArgs) -> u8 {
+pub async fn run(args: RunArgs) -> Result<Verdict, CliError> {
     let overrides = Overrides {
         base_url: args.target,
         vars: args.vars,
@@ -77,20 +74,15 @@ pub async fn run(args: RunArgs) -> u8 {
     let plan = match scenario::load(&args.scenario, &env, &overrides) {
         Ok(plan) => plan,
         Err(LoadError::Invalid(errors)) => {
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            eprintln!(
-                "gauntlet: {} problem(s) in {}; nothing was sent",
+            let mut message: String = errors.iter().map(|e| format!("{e}\n")).collect();
+            message.push_str(&format!(
+                "{} problem(s) in {}; nothing was sent",
                 errors.len(),
                 args.scenario.display()
-            );
-            return exit::INVALID_INPUT;
+            ));
+            return Err(CliError::InvalidInput(message));
         }
-        Err(err) => {
-            eprintln!("gauntlet: {err}");
-            return exit::INVALID_INPUT;
-        }
+        Err(err) => return Err(err).invalid_input(),
     };
     if !args.quiet {
         eprintln!(
@@ -106,13 +98,7 @@ pub async fn run(args: RunArgs) -> u8 {
     });
     let result = run.await;
     progress.finish();
-    let result = match result {
-        Ok(result) => result,
-        Err(err) => {
-            eprintln!("gauntlet: {err}");
-            return exit::RUN_FAILED;
-        }
-    };
+    let result = result.run_failed()?;
     let mut report = gauntlet_harness::report::build(&plan, &result);
     // The report holds its own copy of every per-second window: free the run's before writing,
     // and stream the JSON to the file rather than building it in memory, so that the peak
@@ -120,15 +106,13 @@ pub async fn run(args: RunArgs) -> u8 {
     drop(result);
     report.environment.revision = args.revision;
     if let Some(path) = &args.out {
-        let written = std::fs::File::create(path).and_then(|file| {
-            let mut out = std::io::BufWriter::new(file);
-            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
-            out.flush()
-        });
-        if let Err(err) = written {
-            eprintln!("gauntlet: cannot write the report to {}: {err}", path.display());
-            return exit::RUN_FAILED;
-        }
+        std::fs::File::create(path)
+            .and_then(|file| {
+                let mut out = std::io::BufWriter::new(file);
+                serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
+                out.flush()
+            })
+            .run_failed_with(|| format!("cannot write the report to {}", path.display()))?;
     }
     let mut stdout = std::io::stdout().lock();
     if args.quiet {
@@ -139,11 +123,7 @@ pub async fn run(args: RunArgs) -> u8 {
             let _ = writeln!(stdout, "report: {}", path.display());
         }
     }
-    match report.verdict {
-        Verdict::Passed => exit::PASSED,
-        Verdict::Failed => exit::GATE_FAILED,
-        Verdict::Interrupted => exit::INTERRUPTED,
-    }
+    Ok(report.verdict)
 }
 
 /// The live progress line: rewritten in place on a terminal, a plain line every 5 s otherwise

@@ -3,8 +3,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::exit;
 use clap::{Args, Subcommand};
+use gauntlet_reports::Verdict;
+
+use crate::error::{Classify as _, CliError};
 
 #[derive(Debug, Subcommand)]
 pub enum StackCommand {
@@ -70,13 +72,14 @@ impl BrokerArgs {
     }
 }
 
-pub async fn run(command: StackCommand) -> u8 {
+pub async fn run(command: StackCommand) -> Result<Verdict, CliError> {
     match command {
         StackCommand::Up(args) => up(args).await,
     }
 }
 
-async fn up(args: UpArgs) -> u8 {
+/// Runs the stack until a signal; a clean stop is a pass.
+async fn up(args: UpArgs) -> Result<Verdict, CliError> {
     stack_common::telemetry::init(args.json_logs, &args.log);
     let mut options = stack_local::StackOptions {
         data_dir: args.data_dir,
@@ -85,33 +88,24 @@ async fn up(args: UpArgs) -> u8 {
         mutual_tls: args.mtls,
         ..Default::default()
     };
-    if let Some(path) = &args.config
-        && let Err(e) = stack_local::apply_config_file(path, &mut options)
-    {
-        eprintln!("gauntlet: --config {e}");
-        return exit::INVALID_INPUT;
+    if let Some(path) = &args.config {
+        stack_local::apply_config_file(path, &mut options)
+            .map_err(|e| format!("--config {e}")) // the message starts with the file
+            .invalid_input()?;
     }
     args.broker.apply(&mut options);
-    let stack = match stack_local::start(options).await {
-        Ok(stack) => stack,
-        Err(err) => {
-            eprintln!("gauntlet: the stack could not start: {err:#}");
-            return exit::RUN_FAILED;
-        }
-    };
+    let stack = stack_local::start(options)
+        .await
+        .run_failed_with(|| "the stack could not start")?;
     print_banner(&stack);
     stack_common::shutdown::signal().await;
     eprintln!("gauntlet: stopping the stack (finishing in-flight requests)...");
-    match stack.shutdown().await {
-        Ok(()) => {
-            eprintln!("gauntlet: stack stopped");
-            exit::PASSED
-        }
-        Err(err) => {
-            eprintln!("gauntlet: the stack did not stop cleanly: {err:#}");
-            exit::RUN_FAILED
-        }
-    }
+    stack
+        .shutdown()
+        .await
+        .run_failed_with(|| "the stack did not stop cleanly")?;
+    eprintln!("gauntlet: stack stopped");
+    Ok(Verdict::Passed)
 }
 
 fn print_banner(stack: &stack_local::RunningStack) {
