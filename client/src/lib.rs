@@ -6,6 +6,7 @@
 //!   framing on the sans-IO core in `gauntlet-http1`;
 //! - [`grpc`]: gRPC over a tonic channel with dynamic (descriptor-driven) messages;
 //! - [`reflect`]: descriptors from a running server through gRPC server reflection;
+//! - [`url`]: base URLs split into authority and path, percent-encoding;
 //! - [`FailureKind`]: why a request failed, as reports count it;
 //! - [`random`]: the seeded random source that makes generated data replayable.
 //!
@@ -18,5 +19,6 @@ pub mod grpc;
 pub mod http;
 pub mod random;
 pub mod reflect;
+pub mod url;
 
 pub use failure::FailureKind;

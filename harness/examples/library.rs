@@ -8,12 +8,12 @@
 
 use std::time::Duration;
 
-use gauntlet_harness::gate::threshold::Condition;
 use gauntlet_harness::scenario::plan::{
     BodyTemplate, Checks, HttpStep, Limit, LoadModel, LoadPlan, MetricRef, RunPlan, ScenarioPlan, Shard,
     StepKind, StepPlan, ThresholdPlan,
 };
 use gauntlet_harness::scenario::template::Template;
+use gauntlet_harness::threshold::Condition;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

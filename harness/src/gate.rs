@@ -2,13 +2,11 @@
 //! a metric that exists (the scenario loader refuses others), so none passes silently; one
 //! with no data to judge fails.
 
-pub mod threshold;
-
 use gauntlet_reports::ThresholdOutcome;
 
-use crate::engine::stats::StepStats;
 use crate::scenario::plan::{MetricRef, RunPlan, StepKind, ThresholdPlan};
-use threshold::{Aggregate, Condition};
+use crate::stats::StepStats;
+use crate::threshold::{Aggregate, Condition};
 
 /// What kind of requests a step makes, for choosing the metrics it feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +168,7 @@ pub fn reevaluate(report: &mut gauntlet_reports::Report) -> Result<(), String> {
             .filter(|v| v.step == step.name)
             .enumerate()
         {
-            let tally = crate::engine::stats::ViolationTally {
+            let tally = crate::stats::ViolationTally {
                 count: v.count,
                 examples: Vec::new(),
             };

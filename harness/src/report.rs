@@ -8,10 +8,10 @@ use gauntlet_reports::{
 use crate::engine::RunResult;
 use crate::engine::recorder::Window;
 use crate::engine::schedule;
-use crate::engine::stats::StepStats;
 use crate::gate::{self, Measured};
 use crate::scenario::plan::{Limit, LoadModel, RunPlan, StepKind, StepPlan};
 use crate::scenario::template::{Part, Template};
+use crate::stats::StepStats;
 
 fn step_report(
     name: &str,
@@ -66,7 +66,7 @@ fn total_windows(windows: &[Window], http_steps: &[usize]) -> Vec<WindowReport> 
     windows
         .iter()
         .map(|w| {
-            let mut h = crate::engine::stats::new_histogram();
+            let mut h = crate::stats::new_histogram();
             let (mut requests, mut failed) = (0, 0);
             for &i in http_steps {
                 let s = &w.steps[i];

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use gauntlet_reports::histogram;
 
-use super::stats::{Stats, StepStats};
+use crate::stats::{Stats, StepStats};
 
 /// The shared recording point of one run.
 pub struct Recorder {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::{HeaderName, Method};
 
 use super::template::Template;
-use crate::gate::threshold::Condition;
+use crate::threshold::Condition;
 
 /// A whole run.
 #[derive(Debug, Clone)]

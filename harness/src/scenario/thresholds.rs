@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::Validator;
 use super::plan::{MetricRef, ScenarioPlan, ThresholdPlan};
-use crate::gate::threshold::{Aggregate, Condition};
+use crate::threshold::{Aggregate, Condition};
 
 /// The metrics a threshold can name.
 pub const METRICS: [&str; 12] = [

@@ -1,0 +1,355 @@
+//! The HTTP client of a virtual user: one keep-alive HTTP/1.1 connection per target host,
+//! opened on first use and again after it breaks (like wrk's connections, and unlike a pooled
+//! client whose shared pool is a lock on the hot path). Plain HTTP only for now.
+//!
+//! The request is written and the response read inline, in the user's own task, with
+//! `httparse` for the response head: no connection task, no channel between the two, and no
+//! header map unless a check, an extraction or a contract check reads the headers. Measured
+//! against hyper's client connection (which it replaced) with callgrind on the generator
+//! benchmark: see docs/design-decisions.md.
+
+mod connection;
+
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+
+use tokio::time::Sleep;
+
+use self::connection::Connection;
+use crate::FailureKind;
+
+/// A request to send: the target is origin-form (`/path?query`); `Host` and `Content-Length`
+/// are written by the client.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Method.
+    pub method: Method,
+    /// `/path?query`.
+    pub target: String,
+    /// Headers besides `Host` and `Content-Length`.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Body (empty for none).
+    pub body: Bytes,
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Exchange {
+    /// Status code.
+    pub status: u16,
+    /// Headers (left empty when the caller said it would not read them).
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+/// A failed attempt: its kind, and how long it took when it was timed.
+#[derive(Debug)]
+pub struct Failed {
+    /// Kind, for the report.
+    pub kind: FailureKind,
+    /// Time from send to failure (absent for connect failures: nothing was sent).
+    pub elapsed: Option<Duration>,
+}
+
+/// A user's open connections, by `host:port`.
+#[derive(Default)]
+pub struct Connections {
+    open: Vec<(String, Connection)>,
+    /// One timer for all of this user's requests, re-armed only when it fires before the
+    /// current request's deadline: registering a timer per request was a measurable share of
+    /// the client's CPU.
+    watchdog: Option<Pin<Box<Sleep>>>,
+}
+
+impl Connections {
+    /// Sends `request` to `authority` and reads the whole response, within `timeout`. The
+    /// latency runs from `measure_from` when given (a paced start that was missed), else from
+    /// the moment the request is written. `want_headers`: fill [`Exchange::headers`].
+    pub async fn send(
+        &mut self,
+        authority: &str,
+        request: &Outgoing,
+        timeout: Duration,
+        measure_from: Option<Instant>,
+        want_headers: bool,
+    ) -> Result<(Exchange, Duration), Failed> {
+        let index = match self.open.iter().position(|(a, c)| a == authority && c.reusable) {
+            Some(i) => i,
+            None => {
+                self.open.retain(|(a, _)| a != authority);
+                let connection = Connection::open(authority).await.map_err(|_| Failed {
+                    kind: FailureKind::Connect,
+                    elapsed: None,
+                })?;
+                self.open.push((authority.to_string(), connection));
+                self.open.len() - 1
+            }
+        };
+        let start = measure_from.unwrap_or_else(Instant::now);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let watchdog = self
+            .watchdog
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        // Armed for an earlier deadline it fires early and is re-armed below; armed for a
+        // later one (an earlier request had a longer timeout) it must be moved now.
+        if watchdog.deadline() > deadline {
+            watchdog.as_mut().reset(deadline);
+        }
+        let outcome = {
+            let exchange = self.open[index].1.exchange(authority, request, want_headers);
+            tokio::pin!(exchange);
+            loop {
+                tokio::select! {
+                    biased;
+                    result = &mut exchange => break Some(result),
+                    () = watchdog.as_mut() => {
+                        if tokio::time::Instant::now() >= deadline {
+                            break None;
+                        }
+                        watchdog.as_mut().reset(deadline);
+                    }
+                }
+            }
+        };
+        match outcome {
+            Some(Ok(exchange)) => {
+                let elapsed = start.elapsed();
+                if !self.open[index].1.reusable {
+                    self.open.swap_remove(index);
+                }
+                Ok((exchange, elapsed))
+            }
+            Some(Err(_)) => {
+                self.open.swap_remove(index);
+                Err(Failed {
+                    kind: FailureKind::Io,
+                    elapsed: Some(start.elapsed()),
+                })
+            }
+            None => {
+                // The connection may still deliver the late response: never reuse it.
+                self.open.swap_remove(index);
+                Err(Failed {
+                    kind: FailureKind::Timeout,
+                    elapsed: Some(start.elapsed()),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A server that answers the requests of each connection with the next scripted
+    /// responses, written a few bytes at a time so that the client sees every partial state.
+    /// `None` closes the connection instead of answering. Returns the address and the
+    /// requests it received, as text.
+    async fn scripted(
+        script: Vec<Vec<Option<&'static str>>>,
+    ) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for responses in script {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut input = Vec::new();
+                for response in responses {
+                    // One request: its head, then its content-length's worth of body.
+                    let mut buf = [0u8; 4096];
+                    let head_end = loop {
+                        if let Some(i) = input.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        let n = stream.read(&mut buf).await.unwrap();
+                        assert!(n > 0, "client closed early");
+                        input.extend_from_slice(&buf[..n]);
+                    };
+                    let head = String::from_utf8(input[..head_end].to_vec()).unwrap();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length: "))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    while input.len() < head_end + length {
+                        let n = stream.read(&mut buf).await.unwrap();
+                        input.extend_from_slice(&buf[..n]);
+                    }
+                    let body = String::from_utf8(input[head_end..head_end + length].to_vec()).unwrap();
+                    input.drain(..head_end + length);
+                    seen.push(format!("{head}{body}"));
+                    let Some(response) = response else { break };
+                    for piece in response.as_bytes().chunks(7) {
+                        // A client that gave up on a malformed response may have closed.
+                        if stream.write_all(piece).await.is_err() {
+                            break;
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                }
+            }
+            seen
+        });
+        (addr, server)
+    }
+
+    fn get(target: &str) -> Outgoing {
+        Outgoing {
+            method: Method::GET,
+            target: target.into(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    async fn send(c: &mut Connections, addr: &str, request: &Outgoing) -> Result<Exchange, FailureKind> {
+        c.send(addr, request, Duration::from_secs(5), None, true)
+            .await
+            .map(|(e, _)| e)
+            .map_err(|f| f.kind)
+    }
+
+    #[tokio::test]
+    async fn reads_every_body_framing_on_one_keep_alive_connection() {
+        let (addr, server) = scripted(vec![vec![
+            Some("HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-a: 1\r\n\r\nhello"),
+            Some(
+                "HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n\
+                 4\r\nwiki\r\n6;ext=1\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\nx-trailer: t\r\n\r\n",
+            ),
+            Some("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"),
+            Some("HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\n"),
+            Some("HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\nno"),
+        ]])
+        .await;
+        let mut c = Connections::default();
+        let first = send(&mut c, &addr, &get("/a?x=1")).await.unwrap();
+        assert_eq!((first.status, &first.body[..]), (200, &b"hello"[..]));
+        assert_eq!(first.headers["x-a"], "1");
+        let second = send(&mut c, &addr, &get("/b")).await.unwrap();
+        assert_eq!(second.status, 201);
+        assert_eq!(&second.body[..], b"wikipedia in \r\n\r\nchunks.");
+        let third = send(&mut c, &addr, &get("/c")).await.unwrap();
+        assert_eq!((third.status, third.body.len()), (204, 0));
+        // HEAD: content-length describes the GET's body; none follows.
+        let mut head = get("/d");
+        head.method = Method::HEAD;
+        let fourth = send(&mut c, &addr, &head).await.unwrap();
+        assert_eq!((fourth.status, fourth.body.len()), (200, 0));
+        let mut post = get("/e");
+        post.method = Method::POST;
+        post.headers
+            .push((http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain")));
+        post.body = Bytes::from_static(b"payload");
+        let fifth = send(&mut c, &addr, &post).await.unwrap();
+        assert_eq!((fifth.status, &fifth.body[..]), (404, &b"no"[..]));
+        let seen = server.await.unwrap();
+        assert_eq!(seen.len(), 5, "all five on one connection");
+        assert!(seen[0].starts_with(&format!("GET /a?x=1 HTTP/1.1\r\nhost: {addr}\r\n")));
+        assert!(!seen[0].contains("content-length"), "no body, no length on a GET");
+        assert_eq!(
+            seen[4],
+            format!(
+                "POST /e HTTP/1.1\r\nhost: {addr}\r\ncontent-type: text/plain\r\ncontent-length: 7\r\n\r\npayload"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn reconnects_after_close_and_reads_bodies_delimited_by_close() {
+        let (addr, server) = scripted(vec![
+            vec![Some(
+                "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
+            )],
+            vec![Some("HTTP/1.0 200 OK\r\n\r\nuntil the end")],
+            vec![None],
+            // `close` wins over a later `keep-alive`: the next request goes on a new connection.
+            vec![Some(
+                "HTTP/1.1 200 OK\r\nconnection: close\r\nconnection: keep-alive\r\ncontent-length: 0\r\n\r\n",
+            )],
+            vec![Some("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")],
+        ])
+        .await;
+        let mut c = Connections::default();
+        assert_eq!(send(&mut c, &addr, &get("/")).await.unwrap().body, "ok");
+        // The server closes after writing: the body runs to EOF.
+        let closing = tokio::spawn({
+            let addr = addr.clone();
+            async move {
+                let mut c = Connections::default();
+                send(&mut c, &addr, &get("/")).await.map(|e| e.body)
+            }
+        });
+        assert_eq!(closing.await.unwrap().unwrap(), "until the end");
+        // The next connection is closed without an answer: an I/O failure, not a hang.
+        assert_eq!(send(&mut c, &addr, &get("/")).await.unwrap_err(), FailureKind::Io);
+        assert_eq!(send(&mut c, &addr, &get("/")).await.unwrap().status, 200);
+        assert_eq!(send(&mut c, &addr, &get("/")).await.unwrap().status, 200);
+        assert_eq!(server.await.unwrap().len(), 5);
+    }
+
+    #[tokio::test]
+    async fn malformed_responses_and_timeouts_fail_by_kind() {
+        let (addr, _server) = scripted(vec![
+            vec![Some("HTTP/1.1 2x0 OK\r\n\r\n")],
+            vec![Some(
+                "HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab",
+            )],
+            vec![Some(
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+            )],
+            // Digits only: a signed length is not one.
+            vec![Some("HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\nab")],
+            // An empty chunk-size line (httparse reads it as the last chunk).
+            vec![Some(
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\r\nab\r\n0\r\n\r\n",
+            )],
+            // Sizes no buffer can hold: a failed request, not an aborted generator.
+            vec![Some(
+                "HTTP/1.1 200 OK\r\ncontent-length: 1000000000000000\r\n\r\nab",
+            )],
+            vec![Some(
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nffffffffffffffff\r\nab",
+            )],
+        ])
+        .await;
+        let mut c = Connections::default();
+        for _ in 0..7 {
+            assert_eq!(send(&mut c, &addr, &get("/")).await.unwrap_err(), FailureKind::Io);
+        }
+        // A server that accepts and never answers: the timeout fires, once per request, even
+        // though one timer serves every request of the user.
+        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let silent_addr = silent.local_addr().unwrap().to_string();
+        let _hold = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = silent.accept().await {
+                held.push(s);
+            }
+        });
+        for _ in 0..2 {
+            let started = Instant::now();
+            let failed = c
+                .send(&silent_addr, &get("/"), Duration::from_millis(150), None, false)
+                .await
+                .unwrap_err();
+            assert_eq!(failed.kind, FailureKind::Timeout);
+            let elapsed = started.elapsed();
+            assert!(elapsed >= Duration::from_millis(150), "fired early: {elapsed:?}");
+            assert!(elapsed < Duration::from_secs(2), "fired late: {elapsed:?}");
+        }
+        // Nothing listening: a connect failure, untimed.
+        let refused = c
+            .send("127.0.0.1:1", &get("/"), Duration::from_secs(1), None, false)
+            .await
+            .unwrap_err();
+        assert_eq!((refused.kind, refused.elapsed), (FailureKind::Connect, None));
+    }
+}

@@ -1,0 +1,483 @@
+//! The second stage of loading a scenario: the raw file model (`file`) checked and turned into
+//! a `RunPlan`. The `Validator` collects every mistake with its file:line:col instead of
+//! stopping at the first; each part of the file is checked in its own module (`load`,
+//! `http_step`, `grpc_step`, `feeders`, `thresholds`) as an `impl Validator` of its own.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::duration;
+use super::file::{self, RawFile, RawStep};
+use super::plan::{self, JsonTemplate, RunPlan, ScenarioPlan, StepKind, StepPlan};
+use super::template::{self, Resolver, Template};
+use super::{Env, LoadError, Overrides, ScenarioError};
+
+/// Validates a scenario's text into a plan, or every mistake in it.
+pub(super) fn validate(
+    text: &str,
+    origin: &str,
+    default_name: &str,
+    base_dir: Option<&Path>,
+    env: Env<'_>,
+    overrides: &Overrides,
+) -> Result<RunPlan, LoadError> {
+    let mut v = Validator {
+        text,
+        origin,
+        env,
+        errors: Vec::new(),
+        vars: Vec::new(),
+        feeders: Vec::new(),
+        protos: None,
+    };
+    let raw: RawFile = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let at = e.span().unwrap_or(0..0);
+            v.error(at, e.message().trim_end().to_string());
+            return Err(LoadError::Invalid(v.errors));
+        }
+    };
+    let plan = v.plan(raw, default_name, base_dir, overrides);
+    if v.errors.is_empty() {
+        Ok(plan)
+    } else {
+        Err(LoadError::Invalid(v.errors))
+    }
+}
+
+pub(super) struct Validator<'a> {
+    pub(super) text: &'a str,
+    pub(super) origin: &'a str,
+    pub(super) env: Env<'a>,
+    pub(super) errors: Vec<ScenarioError>,
+    /// Variable slots: name and initial value.
+    pub(super) vars: Vec<(String, String)>,
+    /// Data feeders, read before the steps so templates can refer to them.
+    pub(super) feeders: Vec<plan::Feeder>,
+    /// Descriptors from `[target] proto`, for gRPC steps.
+    pub(super) protos: Option<prost_reflect::DescriptorPool>,
+}
+
+/// Resolves names against the variables visible at one step.
+pub(super) struct StepScope<'v> {
+    pub(super) feeders: &'v [plan::Feeder],
+    pub(super) vars: &'v [(String, String)],
+    pub(super) visible: &'v HashSet<String>,
+    pub(super) env: Env<'v>,
+}
+
+impl Resolver for StepScope<'_> {
+    fn var(&mut self, name: &str) -> Result<usize, String> {
+        if self.visible.contains(name)
+            && let Some(slot) = self.vars.iter().position(|(n, _)| n == name)
+        {
+            return Ok(slot);
+        }
+        let mut known: Vec<&str> = self.visible.iter().map(String::as_str).collect();
+        known.sort_unstable();
+        Err(format!(
+            "undefined variable {name:?} (defined at this point: {}; built-ins: uuid, user, iteration, random(A,B), env.NAME)",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        ))
+    }
+
+    fn env(&self, name: &str) -> Result<String, String> {
+        (self.env)(name).ok_or_else(|| format!("environment variable {name} is not set"))
+    }
+
+    fn feed(&mut self, name: &str) -> Option<Result<(usize, usize), String>> {
+        let (feeder_name, column) = name.split_once('.')?;
+        let feeder = self.feeders.iter().position(|f| f.name == feeder_name)?;
+        let columns = &self.feeders[feeder].columns;
+        Some(
+            columns
+                .iter()
+                .position(|c| c == column)
+                .map(|c| (feeder, c))
+                .ok_or_else(|| {
+                    format!(
+                        "data {feeder_name:?} has no column {column:?} (columns: {})",
+                        columns.join(", ")
+                    )
+                }),
+        )
+    }
+}
+
+pub(super) fn scalar_to_string(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+pub(super) fn toml_to_json(value: &toml::Value) -> serde_json::Value {
+    match value {
+        toml::Value::String(s) => serde_json::Value::String(s.clone()),
+        toml::Value::Integer(i) => (*i).into(),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+        toml::Value::Boolean(b) => (*b).into(),
+        toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
+        toml::Value::Array(a) => a.iter().map(toml_to_json).collect(),
+        toml::Value::Table(t) => t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
+    }
+}
+
+impl Validator<'_> {
+    /// The variable slot an `extract` writes to: the existing one of that name, or a new one
+    /// (empty until a step sets it).
+    pub(super) fn extracted_slot(&mut self, name: &str) -> usize {
+        match self.vars.iter().position(|(n, _)| n == name) {
+            Some(slot) => slot,
+            None => {
+                self.vars.push((name.to_string(), String::new()));
+                self.vars.len() - 1
+            }
+        }
+    }
+
+    /// `[target] openapi`: the spec responses are checked against during the run.
+    pub(super) fn contract(
+        &mut self,
+        target: &file::RawTarget,
+        base_dir: Option<&Path>,
+    ) -> Option<plan::ContractPlan> {
+        let spec = target.openapi.as_ref()?;
+        let sample = match &target.contract_sample {
+            None => 1.0,
+            Some(s) if (0.0..=1.0).contains(s.get_ref()) && *s.get_ref() > 0.0 => *s.get_ref(),
+            Some(s) => {
+                self.error(s.span(), "contract_sample must be above 0 and at most 1");
+                1.0
+            }
+        };
+        let path = match base_dir {
+            Some(dir) => dir.join(spec.get_ref()),
+            None => Path::new(spec.get_ref()).to_path_buf(),
+        };
+        match gauntlet_contract::openapi::load(&path) {
+            Ok(loaded) => Some(plan::ContractPlan {
+                spec: spec.get_ref().clone(),
+                validator: std::sync::Arc::new(gauntlet_contract::validate::ResponseValidator::new(loaded)),
+                sample,
+            }),
+            Err(e) => {
+                self.error(spec.span(), format!("openapi: {e}"));
+                None
+            }
+        }
+    }
+
+    /// `check.matches`: JSON pointers and the patterns their values must match.
+    pub(super) fn patterns(
+        &mut self,
+        raw: &std::collections::BTreeMap<String, Spanned<String>>,
+    ) -> Vec<(String, regex::Regex)> {
+        let mut patterns = Vec::new();
+        for (pointer, pattern) in raw {
+            if !pointer.is_empty() && !pointer.starts_with('/') {
+                self.error(
+                    pattern.span(),
+                    format!("check.matches: {pointer:?} is not a JSON pointer"),
+                );
+            }
+            match regex::Regex::new(pattern.get_ref()) {
+                Ok(re) => patterns.push((pointer.clone(), re)),
+                Err(e) => self.error(pattern.span(), format!("check.matches.{pointer}: {e}")),
+            }
+        }
+        patterns
+    }
+
+    pub(super) fn location(&self, offset: usize) -> String {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.chars().count() - before.rfind('\n').map_or(0, |i| before[..=i].chars().count()) + 1;
+        format!("{}:{line}:{col}", self.origin)
+    }
+
+    pub(super) fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let location = self.location(span.start);
+        self.errors.push(ScenarioError {
+            location,
+            message: message.into(),
+        });
+    }
+
+    /// Parses a template found in a TOML string whose value starts at `span` (the opening
+    /// quote), so that an error points at the `${` itself.
+    pub(super) fn template(&mut self, text: &str, span: Range<usize>, scope: &mut StepScope<'_>) -> Template {
+        match Template::parse(text, scope) {
+            Ok(t) => t,
+            Err(e) => {
+                // +1 skips the opening quote of a basic string; good enough for literal ones.
+                let at = span.start + 1 + e.offset;
+                self.error(at..at, e.message);
+                Template::default()
+            }
+        }
+    }
+
+    pub(super) fn scalar_template(
+        &mut self,
+        value: &Spanned<toml::Value>,
+        scope: &mut StepScope<'_>,
+    ) -> Template {
+        match scalar_to_string(value.get_ref()) {
+            Some(text) => self.template(&text, value.span(), scope),
+            None => {
+                self.error(value.span(), "expected a string, number or boolean");
+                Template::default()
+            }
+        }
+    }
+
+    pub(super) fn json_template(
+        &mut self,
+        value: &toml::Value,
+        span: Range<usize>,
+        scope: &mut StepScope<'_>,
+    ) -> JsonTemplate {
+        match value {
+            toml::Value::String(s) => JsonTemplate::String(self.template(s, span, scope)),
+            toml::Value::Array(items) => JsonTemplate::Array(
+                items
+                    .iter()
+                    .map(|i| self.json_template(i, span.clone(), scope))
+                    .collect(),
+            ),
+            toml::Value::Table(t) => JsonTemplate::Object(
+                t.iter()
+                    .map(|(k, v)| (k.clone(), self.json_template(v, span.clone(), scope)))
+                    .collect(),
+            ),
+            other => JsonTemplate::Scalar(toml_to_json(other)),
+        }
+    }
+
+    pub(super) fn plan(
+        &mut self,
+        raw: RawFile,
+        default_name: &str,
+        base_dir: Option<&Path>,
+        overrides: &Overrides,
+    ) -> RunPlan {
+        // [vars], then --var overrides.
+        for (name, value) in &raw.vars {
+            let empty = HashSet::new();
+            let mut scope = StepScope {
+                feeders: &[],
+                vars: &[],
+                visible: &empty,
+                env: self.env,
+            };
+            let text = match scalar_to_string(value.get_ref()) {
+                Some(t) => t,
+                None => {
+                    self.error(
+                        value.span(),
+                        format!("vars.{name}: expected a string, number or boolean"),
+                    );
+                    continue;
+                }
+            };
+            // [vars] may use ${env.NAME} only; render it now.
+            match Template::parse(&text, &mut scope) {
+                Ok(t) => {
+                    let mut out = String::new();
+                    for part in t.parts() {
+                        if let template::Part::Literal(s) = part {
+                            out.push_str(s);
+                        }
+                    }
+                    if t.is_static() {
+                        self.vars.push((name.clone(), out));
+                    } else {
+                        self.error(
+                            value.span(),
+                            format!("vars.{name}: only ${{env.NAME}} can be used in [vars]"),
+                        );
+                    }
+                }
+                Err(e) => self.error(value.span(), format!("vars.{name}: {}", e.message)),
+            }
+        }
+        for (name, value) in &overrides.vars {
+            match self.vars.iter_mut().find(|(n, _)| n == name) {
+                Some(slot) => slot.1 = value.clone(),
+                None => self.vars.push((name.clone(), value.clone())),
+            }
+        }
+
+        let base_url = overrides
+            .base_url
+            .clone()
+            .unwrap_or_else(|| raw.target.base_url.get_ref().clone());
+        let base_url = base_url.trim_end_matches('/').to_string();
+        if !base_url.starts_with("http://") {
+            let span = raw.target.base_url.span();
+            let what = if base_url.starts_with("https://") {
+                "https is not supported yet"
+            } else {
+                "expected http://HOST:PORT"
+            };
+            self.error(span, format!("base_url {base_url:?}: {what}"));
+        }
+        let timeout = match &raw.target.timeout {
+            None => Duration::from_secs(10),
+            Some(t) => self.duration_of("timeout", t),
+        };
+
+        let load = self.load(&raw.load, overrides);
+        self.feeders = self.feeders(&raw.data, base_dir);
+        self.protos = self.protos(&raw.target, base_dir, &base_url);
+        let contract = self.contract(&raw.target, base_dir);
+        let scenarios = self.scenarios(&raw.scenarios);
+        let thresholds = self.thresholds(&raw.thresholds, &scenarios);
+        RunPlan {
+            name: raw.name.clone().unwrap_or_else(|| default_name.to_string()),
+            description: raw.description.clone(),
+            base_url,
+            timeout,
+            load,
+            vars: std::mem::take(&mut self.vars),
+            scenarios,
+            thresholds,
+            feeders: std::mem::take(&mut self.feeders),
+            contract,
+        }
+    }
+
+    pub(super) fn scenarios(&mut self, raw: &[Spanned<file::RawScenario>]) -> Vec<ScenarioPlan> {
+        if raw.is_empty() {
+            self.error(
+                0..0,
+                "no [[scenario]]: add at least one with its [[scenario.step]]s",
+            );
+        }
+        let mut step_names: Vec<(String, String)> = Vec::new(); // name, location
+        let mut plans = Vec::new();
+        for scenario in raw {
+            let span = scenario.span();
+            let scenario = scenario.get_ref();
+            let weight = scenario.weight.unwrap_or(1);
+            if weight == 0 {
+                self.error(
+                    span.clone(),
+                    format!("scenario {:?}: weight must be at least 1", scenario.name),
+                );
+            }
+            if scenario.steps.is_empty() {
+                self.error(span.clone(), format!("scenario {:?} has no steps", scenario.name));
+            }
+            let mut visible: HashSet<String> = self.vars.iter().map(|(n, _)| n.clone()).collect();
+            let mut steps = Vec::new();
+            for step in &scenario.steps {
+                let plan = self.step(step.get_ref(), step.span(), &mut visible);
+                let location = self.location(step.span().start);
+                if let Some((_, first)) = step_names.iter().find(|(n, _)| *n == plan.name) {
+                    let message = format!(
+                        "step name {:?} is already used at {first}; give this step its own `name`",
+                        plan.name
+                    );
+                    self.error(step.span(), message);
+                }
+                step_names.push((plan.name.clone(), location));
+                steps.push(plan);
+            }
+            plans.push(ScenarioPlan {
+                name: scenario.name.clone(),
+                weight,
+                steps,
+            });
+        }
+        plans
+    }
+
+    pub(super) fn step(
+        &mut self,
+        raw: &RawStep,
+        span: Range<usize>,
+        visible: &mut HashSet<String>,
+    ) -> StepPlan {
+        let think_time = raw
+            .think_time
+            .as_ref()
+            .and_then(|t| match duration::parse_range(t.get_ref()) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    self.error(t.span(), format!("think_time: {e}"));
+                    None
+                }
+            });
+        let (name, kind) = match (&raw.request, &raw.grpc, &raw.sleep, &raw.await_event) {
+            (None, None, None, Some(poll)) => (
+                poll.get_ref().trim().to_string(),
+                StepKind::AwaitEvent(Box::new(self.await_step(raw, poll, &span, visible))),
+            ),
+            (Some(request), None, None, None) => {
+                let http = self.http_step(raw, request, visible);
+                (
+                    request.get_ref().trim().to_string(),
+                    StepKind::Http(Box::new(http)),
+                )
+            }
+            (None, Some(method), None, None) => {
+                let kind = match self.grpc_step(raw, method, visible) {
+                    Some(grpc) => StepKind::Grpc(Box::new(grpc)),
+                    None => StepKind::Sleep(Duration::ZERO), // reported; the plan is not run
+                };
+                (method.get_ref().trim().to_string(), kind)
+            }
+            (None, None, Some(s), None) => {
+                let d = duration::parse_duration(s.get_ref()).unwrap_or_else(|e| {
+                    self.error(s.span(), format!("sleep: {e}"));
+                    Duration::ZERO
+                });
+                (format!("sleep {}", s.get_ref()), StepKind::Sleep(d))
+            }
+            _ => {
+                self.error(
+                    span.clone(),
+                    "a step needs exactly one of `request = \"METHOD URL\"`, \
+                     `grpc = \"package.Service/Method\"`, `sleep = \"DURATION\"` or \
+                     `await_event = \"GET URL\"`",
+                );
+                ("invalid".to_string(), StepKind::Sleep(Duration::ZERO))
+            }
+        };
+        if !matches!(kind, StepKind::AwaitEvent(_)) {
+            for (field, name) in [
+                (&raw.within, "within"),
+                (&raw.every, "every"),
+                (&raw.latency, "latency"),
+            ] {
+                if let Some(f) = field {
+                    self.error(f.span(), format!("`{name}` belongs to `await_event` steps"));
+                }
+            }
+        }
+        if !matches!(kind, StepKind::Grpc(_)) && (raw.message.is_some() || !raw.metadata.is_empty()) {
+            let at = raw.message.as_ref().map_or(span.clone(), Spanned::span);
+            self.error(at, "`message` and `metadata` belong to gRPC steps");
+        }
+        StepPlan {
+            name: raw.name.clone().unwrap_or(name),
+            kind,
+            think_time,
+            once: raw.once,
+        }
+    }
+}
