@@ -4,9 +4,17 @@
 //! table of `compare::render` as HTML, and three charts overlaying the two runs: the latency
 //! percentile spectrum of all steps, p99 latency over time and throughput over time.
 
-#![allow(clippy::wildcard_imports)]
+use std::fmt::Write;
 
-use super::*;
+use hdrhistogram::Histogram;
+use plotters::prelude::*;
+
+use super::axis::{percentile_label, tick_label};
+use super::chart::{Axes, Chart, Drawn, Line, decoded, draw, draw_time, figure};
+use super::page::{STYLE, escape, kv};
+use super::spectrum::{spectrum, spectrum_axis, spectrum_decades};
+use super::windows::{MIN_RATE_WINDOW_SECS, extend, time_axis_end, window_rates, window_span};
+use crate::Report;
 use crate::compare::{Comparison, MIN_WINDOWS, StepComparison, Tolerances, show, show_change};
 
 /// The base run's colour; its lines are also dashed, so the runs can be told apart without it.
@@ -486,6 +494,7 @@ mod tests {
     use super::super::tests::{external_references, hist};
     use super::*;
     use crate::compare::compare;
+    use crate::{StepReport, histogram};
 
     /// A step of one window a second; window `i` has 95 requests at 1 ms and 5 at
     /// `slow[i]` microseconds (so its p99 is about that), plus `failed` failures in all.
