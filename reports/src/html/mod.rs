@@ -1,7 +1,8 @@
 //! The HTML report: one self-contained file to attach to a CI run or open from disk. Inline
 //! CSS, inline SVG charts drawn with plotters, no script and nothing fetched from anywhere.
-//! It shows the run summary and verdict, the thresholds, the per-step table, and three
-//! charts: the latency percentile spectrum, latency over time and throughput over time.
+//! It shows the run summary and verdict, the thresholds, the per-step table, the contract
+//! violations, and four charts: the latency percentile spectrum, latency over time,
+//! throughput and failures over time, and active users over time.
 //! `compare` renders the comparison of two runs as a page of the same kind.
 //!
 //! `page` holds what both pages share, `sections` the single-run page's text, `chart` the
