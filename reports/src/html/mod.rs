@@ -1,113 +1,31 @@
 //! The HTML report: one self-contained file to attach to a CI run or open from disk. Inline
 //! CSS, inline SVG charts drawn with plotters, no script and nothing fetched from anywhere.
-//! It shows the run summary and verdict, the thresholds, the per-step table, and three
-//! charts: the latency percentile spectrum, latency over time and throughput over time.
+//! It shows the run summary and verdict, the thresholds, the per-step table, the contract
+//! violations, and four charts: the latency percentile spectrum, latency over time,
+//! throughput and failures over time, and active users over time.
 //! `compare` renders the comparison of two runs as a page of the same kind.
+//!
+//! `page` holds what both pages share, `sections` the single-run page's text, `chart` the
+//! drawing of any chart on its `axis`, and `spectrum`, `timeline` (over `windows`) the
+//! single-run charts.
 
-use std::error::Error;
+mod axis;
+mod chart;
+pub mod compare;
+mod page;
+mod sections;
+mod spectrum;
+mod timeline;
+mod windows;
+
 use std::fmt::Write;
 
-use hdrhistogram::Histogram;
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
-use plotters::coord::types::RangedCoordf64;
-use plotters::prelude::*;
-use plotters::style::text_anchor;
+use page::{STYLE, escape};
+use sections::{contract, run, steps, summary, thresholds};
+use spectrum::spectrum_figure;
+use timeline::{latency_over_time_figure, throughput_figure, users_figure};
 
-use crate::{Report, StepReport, ThresholdOutcome, Verdict, histogram};
-
-/// Pixel size of every chart (the page scales it down to fit narrower windows).
-const CHART_SIZE: (u32, u32) = (1120, 480);
-/// Steps drawn in the percentile spectrum besides the total.
-const MAX_STEP_SERIES: usize = 5;
-/// Samples per decade of the spectrum's x axis.
-const SAMPLES_PER_DECADE: u32 = 24;
-
-const FONT: &str = "sans-serif";
-const TOTAL_COLOR: RGBColor = RGBColor(33, 37, 41);
-const STEP_COLORS: [RGBColor; MAX_STEP_SERIES] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-];
-const P50_COLOR: RGBColor = RGBColor(31, 119, 180);
-const P90_COLOR: RGBColor = RGBColor(255, 127, 14);
-const P99_COLOR: RGBColor = RGBColor(214, 39, 40);
-const REQUESTS_COLOR: RGBColor = RGBColor(31, 119, 180);
-const FAILED_COLOR: RGBColor = RGBColor(214, 39, 40);
-
-const STYLE: &str = r#"
-:root { color-scheme: light; }
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-  margin: 0; background: #f6f7f9; color: #1f2328; line-height: 1.45; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; background: #fff;
-  min-height: 100vh; box-sizing: border-box; }
-h1 { font-size: 26px; margin: 0 0 6px; display: flex; align-items: center; gap: 14px; flex-wrap: wrap; }
-h2 { font-size: 20px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 1px solid #d0d7de; }
-p.description { margin: 0 0 16px; color: #57606a; }
-.verdict { display: inline-block; padding: 3px 12px; border-radius: 6px; font-size: 18px;
-  font-weight: 700; letter-spacing: 0.04em; color: #fff; }
-.verdict.passed { background: #1a7f37; }
-.verdict.failed { background: #cf222e; }
-.verdict.interrupted { background: #9a6700; }
-.banner { margin: 12px 0; padding: 10px 14px; border-radius: 6px; border: 1px solid #ff8182;
-  background: #ffebe9; }
-table { border-collapse: collapse; font-size: 14px; }
-th, td { padding: 5px 10px; border-bottom: 1px solid #d8dee4; text-align: left; vertical-align: top; }
-thead th { background: #f0f2f4; border-bottom: 2px solid #d0d7de; white-space: nowrap; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.total td { font-weight: 700; border-top: 2px solid #d0d7de; background: #f6f8fa; }
-table.kv th { background: none; width: 130px; color: #57606a; font-weight: 600; border-bottom: 1px solid #eaeef2; }
-table.kv td { border-bottom: 1px solid #eaeef2; }
-.pass { color: #1a7f37; font-weight: 700; }
-.fail { color: #cf222e; font-weight: 700; }
-td.bad { color: #cf222e; font-weight: 600; }
-span.kind { white-space: nowrap; }
-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px;
-  background: #f0f2f4; padding: 1px 4px; border-radius: 4px; }
-.muted { color: #6e7781; }
-figure { margin: 18px 0 28px; }
-figure svg { display: block; width: 100%; height: auto; max-width: 1120px;
-  border: 1px solid #d8dee4; border-radius: 6px; }
-figcaption { font-size: 13px; color: #57606a; margin-top: 6px; }
-.note { padding: 10px 14px; border: 1px dashed #d0d7de; border-radius: 6px; color: #57606a; }
-.columns { display: grid; grid-template-columns: fit-content(430px) minmax(0, 1fr); column-gap: 32px;
-  align-items: start; }
-@media (max-width: 1000px) { .columns { grid-template-columns: minmax(0, 1fr); } }
-.scroll { overflow-x: auto; }
-code.nowrap { white-space: nowrap; }
-td code { overflow-wrap: break-word; }
-footer { margin-top: 36px; font-size: 12px; color: #6e7781; }
-"#;
-
-/// Escapes text for HTML content and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn ms(us: u64) -> String {
-    format!("{:.2}", us as f64 / 1000.0)
-}
-
-/// Decodes a histogram; `None` when it is absent, malformed or empty.
-fn decoded(encoded: &str) -> Option<Histogram<u64>> {
-    if encoded.is_empty() {
-        return None;
-    }
-    histogram::decode(encoded).ok().filter(|h| !h.is_empty())
-}
+use crate::Report;
 
 /// Renders the report as one self-contained HTML page.
 pub fn render(report: &Report) -> String {
@@ -144,277 +62,15 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-/// The contract section: responses checked and each distinct violation with an example.
-fn contract(out: &mut String, report: &Report) {
-    let Some(c) = &report.contract else { return };
-    let total: u64 = c.violations.iter().map(|v| v.count).sum();
-    let _ = writeln!(
-        out,
-        "<h2>Contract</h2>\n<p><code>{}</code>: {} responses checked{}, {total} violations.</p>",
-        escape(&c.spec),
-        c.checked,
-        if c.sample < 1.0 {
-            format!(" ({:.0}% sampled)", c.sample * 100.0)
-        } else {
-            String::new()
-        }
-    );
-    if c.violations.is_empty() {
-        return;
-    }
-    out.push_str(
-        "<div class=\"scroll\"><table>\n<thead><tr><th>step</th><th>operation</th><th>check</th><th>where</th>\
-         <th>expected</th><th class=\"num\">count</th><th>example</th></tr></thead>\n<tbody>\n",
-    );
-    for v in &c.violations {
-        let example = v.examples.first().map_or(String::new(), |e| {
-            format!(
-                "<code>{}</code> &rarr; <code>{}</code>",
-                escape(&e.request),
-                escape(&e.actual)
-            )
-        });
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td>{example}</td></tr>",
-            escape(&v.step),
-            escape(&v.operation),
-            escape(&v.check),
-            escape(&v.pointer),
-            escape(&v.expected),
-            v.count
-        );
-    }
-    out.push_str("</tbody>\n</table></div>\n");
-}
-
-fn verdict_class(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Passed => "passed",
-        Verdict::Failed => "failed",
-        Verdict::Interrupted => "interrupted",
-    }
-}
-
-fn kv(out: &mut String, key: &str, value_html: &str) {
-    let _ = writeln!(out, "<tr><th>{key}</th><td>{value_html}</td></tr>");
-}
-
-fn summary(out: &mut String, report: &Report) {
-    let _ = writeln!(
-        out,
-        "<h1>gauntlet: {} <span class=\"verdict {}\">{}</span></h1>",
-        escape(&report.scenario),
-        verdict_class(report.verdict),
-        report.verdict
-    );
-    if let Some(description) = &report.description {
-        let _ = writeln!(out, "<p class=\"description\">{}</p>", escape(description));
-    }
-    if let Some(rule) = &report.aborted_by {
-        let _ = writeln!(
-            out,
-            "<div class=\"banner\">Stopped early: <code>{}</code> failed (abort_on_fail).</div>",
-            escape(rule)
-        );
-    }
-}
-
-fn run(out: &mut String, report: &Report) {
-    out.push_str("<h2>Run</h2>\n<table class=\"kv\">\n");
-    kv(out, "target", &format!("<code>{}</code>", escape(&report.target)));
-    kv(out, "started", &escape(&report.started_at));
-    let load = &report.load;
-    let mut model = format!("{}, {} users", escape(&load.model), load.users);
-    if let Some(rate) = load.rate {
-        let _ = write!(model, ", {rate}&nbsp;iterations/s");
-    }
-    if let Some(shard) = &load.shard {
-        let _ = write!(model, ", shard {}", escape(shard));
-    }
-    if let Some(planned) = load.duration_secs {
-        let _ = write!(model, ", planned {planned}&nbsp;s");
-    }
-    if let Some(n) = load.iterations_per_user {
-        let _ = write!(model, ", {n} iterations per user");
-    }
-    kv(out, "load model", &model);
-    kv(out, "duration", &format!("{:.1}&nbsp;s", report.duration_secs));
-    kv(out, "iterations", &report.iterations.to_string());
-    let late = if report.late_starts > 0 {
-        format!("<span class=\"fail\">{}</span>", report.late_starts)
-    } else {
-        "0".to_string()
-    };
-    kv(out, "late starts", &late);
-    kv(
-        out,
-        "request timeout",
-        &format!("{}&nbsp;ms", report.plan.timeout_ms),
-    );
-    kv(
-        out,
-        "verdict",
-        &format!(
-            "<span class=\"{}\">{}</span>",
-            if report.verdict == Verdict::Passed {
-                "pass"
-            } else {
-                "fail"
-            },
-            report.verdict
-        ),
-    );
-    if let Some(rule) = &report.aborted_by {
-        kv(out, "aborted by", &format!("<code>{}</code>", escape(rule)));
-    }
-    let env = &report.environment;
-    let mut environment = format!(
-        "gauntlet {}, {}, {} CPUs",
-        escape(&env.harness_version),
-        escape(&env.os),
-        env.cpus
-    );
-    if let Some(revision) = &env.revision {
-        let _ = write!(environment, ", revision <code>{}</code>", escape(revision));
-    }
-    kv(out, "environment", &environment);
-    out.push_str("</table>\n");
-}
-
-/// Whether a threshold's observed value is a duration (microseconds).
-fn is_duration(t: &ThresholdOutcome) -> bool {
-    t.metric.contains("duration") && !t.condition.trim_start().starts_with("count")
-}
-
-fn observed(t: &ThresholdOutcome) -> String {
-    let condition = t.condition.trim_start();
-    match t.observed {
-        None => "no data".to_string(),
-        Some(v) if is_duration(t) => format!("{:.2} ms", v / 1000.0),
-        Some(v) if condition.starts_with("count") => format!("{v:.0}"),
-        Some(v) if condition.starts_with("rate") => format!("{v:.4} ({:.2}%)", v * 100.0),
-        Some(v) => format!("{v:.4}"),
-    }
-}
-
-fn thresholds(out: &mut String, report: &Report) {
-    out.push_str("<h2>Thresholds</h2>\n");
-    if report.thresholds.is_empty() {
-        out.push_str("<p class=\"muted\">No thresholds: the run passes when it completes.</p>\n");
-        return;
-    }
-    out.push_str(
-        "<div class=\"scroll\"><table>\n<thead><tr><th>metric</th><th>condition</th><th class=\"num\">observed</th>\
-         <th>result</th></tr></thead>\n<tbody>\n",
-    );
-    for t in &report.thresholds {
-        let (class, mark) = if t.passed {
-            ("pass", "pass")
-        } else {
-            ("fail", "FAIL")
-        };
-        let _ = writeln!(
-            out,
-            "<tr><td><code>{}</code></td><td><code class=\"nowrap\">{}</code></td><td class=\"num\">{}</td>\
-             <td class=\"{class}\">{mark}</td></tr>",
-            escape(&t.metric),
-            escape(&t.condition),
-            escape(&observed(t))
-        );
-    }
-    out.push_str("</tbody>\n</table></div>\n");
-}
-
-/// Whether the plan says this step is a pause (no requests, nothing to show).
-fn is_pause(report: &Report, step: &StepReport) -> bool {
-    report
-        .plan
-        .scenarios
-        .iter()
-        .filter(|s| step.scenario.as_deref() == Some(s.name.as_str()))
-        .flat_map(|s| &s.steps)
-        .any(|s| s.name == step.name && s.kind == "sleep")
-}
-
-fn step_row(out: &mut String, s: &StepReport, total: bool) {
-    let failures = if s.failures.is_empty() {
-        "<span class=\"muted\">—</span>".to_string()
-    } else {
-        s.failures
-            .iter()
-            .map(|(kind, n)| format!("<span class=\"kind\">{} {n}</span>", escape(kind)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let l = s.latency_us.as_ref();
-    let cell = |f: fn(&crate::LatencySummary) -> u64| l.map_or("-".to_string(), |l| ms(f(l)));
-    let _ = writeln!(
-        out,
-        "<tr{}><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num{}\">{}</td>\
-         <td>{failures}</td><td class=\"num\">{:.1}</td><td class=\"num\">{}</td>\
-         <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-         <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-        if total { " class=\"total\"" } else { "" },
-        escape(&s.name),
-        s.scenario.as_deref().map_or(String::new(), escape),
-        s.requests,
-        if s.failed > 0 { " bad" } else { "" },
-        s.failed,
-        s.rate_per_sec,
-        cell(|l| l.p50),
-        cell(|l| l.p90),
-        cell(|l| l.p95),
-        cell(|l| l.p99),
-        cell(|l| l.p999),
-        cell(|l| l.max),
-    );
-}
-
-fn steps(out: &mut String, report: &Report) {
-    out.push_str(
-        "<h2>Steps</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>step</th><th>scenario</th>\
-         <th class=\"num\">requests</th><th class=\"num\">failed</th><th>failures by kind</th>\
-         <th class=\"num\">req/s</th><th class=\"num\">p50 ms</th><th class=\"num\">p90 ms</th>\
-         <th class=\"num\">p95 ms</th><th class=\"num\">p99 ms</th><th class=\"num\">p99.9 ms</th>\
-         <th class=\"num\">max ms</th></tr></thead>\n<tbody>\n",
-    );
-    for step in report.steps.iter().filter(|s| !is_pause(report, s)) {
-        step_row(out, step, false);
-    }
-    step_row(out, &report.total, true);
-    out.push_str("</tbody>\n</table></div>\n");
-}
-
-/// A drawn chart: the SVG, and what the caption should add about this data (HTML).
-struct Drawn {
-    svg: String,
-    note: String,
-}
-
-impl From<String> for Drawn {
-    fn from(svg: String) -> Drawn {
-        Drawn {
-            svg,
-            note: String::new(),
-        }
-    }
-}
-
-/// A chart's outcome: the chart, or why there is none.
-type Chart = Result<Drawn, String>;
-
-mod charts;
-use charts::*;
-
-pub mod compare;
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
+    use hdrhistogram::Histogram;
+
+    use super::sections::ms;
     use super::*;
-    use crate::WindowReport;
+    use crate::{StepReport, Verdict, WindowReport, histogram};
 
     pub(super) fn hist(values: &[(u64, u64)]) -> Histogram<u64> {
         let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
@@ -742,40 +398,5 @@ mod tests {
             6,
             "p50, p90, p99 of seconds 0 and 2"
         );
-    }
-
-    #[test]
-    fn ticks_are_round_and_cover_the_data() {
-        let (ticks, decimals) = nice_ticks(13.0, 8, &ROUND_STEPS);
-        assert_eq!(ticks, vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0]);
-        assert_eq!(decimals, 0);
-        let (ticks, decimals) = nice_ticks(0.9, 8, &ROUND_STEPS);
-        assert!(*ticks.last().unwrap() >= 0.9 && ticks.len() <= 10);
-        assert_eq!(ticks.len(), 6, "{ticks:?}");
-        assert_eq!(decimals, 1);
-        let (ticks, decimals) = nice_ticks(18.0, 8, &ROUND_STEPS);
-        assert_eq!(ticks[1], 2.5);
-        assert_eq!(decimals, 1, "2.5 needs its decimal");
-        assert_eq!(time_ticks(5.0), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
-        assert_eq!(time_ticks(600.0).len(), 11);
-        assert_eq!(
-            log_ticks(0.35, 70.0),
-            vec![0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
-        );
-        assert_eq!(log_ticks(1.0, 20.0), vec![1.0, 2.0, 5.0, 10.0, 20.0]);
-        let wide = log_ticks(0.01, 500_000.0);
-        assert_eq!(wide.first(), Some(&0.01));
-        assert!(wide.len() <= 10 && *wide.last().unwrap() >= 500_000.0, "{wide:?}");
-        assert_eq!(tick_label(&0.2), "0.2");
-        assert_eq!(tick_label(&0.05), "0.05");
-        assert_eq!(tick_label(&20.0), "20");
-        assert_eq!(legend_label("list"), "list");
-        let long = legend_label("reader: list movies by genre and year");
-        assert_eq!(long.chars().count(), LEGEND_LABEL_CHARS);
-        assert!(long.ends_with('…'));
-        assert_eq!(percentile_label(&1.0), "0%");
-        assert_eq!(percentile_label(&10.0), "90%");
-        assert_eq!(percentile_label(&1000.0), "99.9%");
-        assert_eq!(percentile_label(&10_000.0), "99.99%");
     }
 }

@@ -8,16 +8,25 @@
 //! judged at all (the comparison says so): a change no test can tell from noise is not called
 //! a regression. The latency and throughput tests of one comparison are corrected together
 //! (Holm), so many steps do not multiply false alarms.
+//!
+//! This module is the comparison model and the judging; the tests it runs are in
+//! `statistics`, the text and Markdown table in `render`.
+
+mod render;
+mod statistics;
 
 use serde::{Deserialize, Serialize};
 
 use crate::{Report, StepReport, histogram};
 
+pub use render::{render, show, show_change};
+use statistics::proportion_greater;
+pub use statistics::{bootstrap_median_change, mann_whitney_greater, standard_normal_cdf};
+
 /// Windows each run needs for the statistical tests.
 pub const MIN_WINDOWS: usize = 5;
 /// Significance level of the tests.
 pub const ALPHA: f64 = 0.05;
-const BOOTSTRAP_ROUNDS: usize = 2000;
 
 /// How much worse a metric may get before it is a regression.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -130,126 +139,6 @@ fn series(step: &StepReport) -> Result<WindowSeries, CompareError> {
         s.p99.push(h.value_at_quantile(0.99) as f64);
     }
     Ok(s)
-}
-
-/// One-sided Mann-Whitney U test: the p-value that `new` tends to be larger than `base`
-/// (normal approximation with tie correction and continuity correction).
-pub fn mann_whitney_greater(base: &[f64], new: &[f64]) -> Option<f64> {
-    let (n1, n2) = (base.len() as f64, new.len() as f64);
-    if base.is_empty() || new.is_empty() {
-        return None;
-    }
-    let mut all: Vec<(f64, bool)> = base
-        .iter()
-        .map(|v| (*v, false))
-        .chain(new.iter().map(|v| (*v, true)))
-        .collect();
-    all.sort_by(|a, b| a.0.total_cmp(&b.0));
-    // Average ranks over ties.
-    let mut ranks = vec![0.0; all.len()];
-    let mut tie_term = 0.0;
-    let mut i = 0;
-    while i < all.len() {
-        let mut j = i;
-        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
-            j += 1;
-        }
-        let rank = (i + j) as f64 / 2.0 + 1.0;
-        ranks[i..=j].iter_mut().for_each(|r| *r = rank);
-        let t = (j - i + 1) as f64;
-        tie_term += t * t * t - t;
-        i = j + 1;
-    }
-    let rank_sum_new: f64 = all
-        .iter()
-        .zip(&ranks)
-        .filter(|((_, is_new), _)| *is_new)
-        .map(|(_, r)| r)
-        .sum();
-    let u_new = rank_sum_new - n2 * (n2 + 1.0) / 2.0;
-    let mean = n1 * n2 / 2.0;
-    let n = n1 + n2;
-    let variance = n1 * n2 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)));
-    if variance <= 0.0 {
-        return Some(if u_new > mean { 0.0 } else { 1.0 });
-    }
-    let z = (u_new - mean - 0.5) / variance.sqrt();
-    Some(1.0 - standard_normal_cdf(z))
-}
-
-/// The standard normal CDF (Abramowitz-Stegun 7.1.26 for erf; error below 1.5e-7).
-pub fn standard_normal_cdf(z: f64) -> f64 {
-    let x = z.abs() / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.327_591_1 * x);
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let erf = 1.0 - poly * (-x * x).exp();
-    if z >= 0.0 {
-        0.5 * (1.0 + erf)
-    } else {
-        0.5 * (1.0 - erf)
-    }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n == 0 {
-        0.0
-    } else if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
-
-/// 95% bootstrap interval of the relative change of the median (new / base - 1), resampling
-/// windows with replacement; deterministic (fixed seed) so a comparison can be repeated.
-pub fn bootstrap_median_change(base: &[f64], new: &[f64]) -> Option<(f64, f64)> {
-    if base.is_empty() || new.is_empty() {
-        return None;
-    }
-    let mut state: u64 = 0x853C_49E6_748F_EA9B;
-    let mut next = |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
-    let mut changes = Vec::with_capacity(BOOTSTRAP_ROUNDS);
-    let (mut b, mut n) = (vec![0.0; base.len()], vec![0.0; new.len()]);
-    for _ in 0..BOOTSTRAP_ROUNDS {
-        b.iter_mut().for_each(|v| *v = base[next(base.len())]);
-        n.iter_mut().for_each(|v| *v = new[next(new.len())]);
-        let (mb, mn) = (median(&mut b), median(&mut n));
-        if mb > 0.0 {
-            changes.push(mn / mb - 1.0);
-        }
-    }
-    if changes.is_empty() {
-        return None;
-    }
-    changes.sort_by(f64::total_cmp);
-    let at = |q: f64| changes[((changes.len() - 1) as f64 * q).round() as usize];
-    Some((at(0.025), at(0.975)))
-}
-
-/// One-sided two-proportion z-test: the p-value that the new failure rate is higher.
-fn proportion_greater(base_failed: u64, base_n: u64, new_failed: u64, new_n: u64) -> Option<f64> {
-    if base_n == 0 || new_n == 0 {
-        return None;
-    }
-    let (p1, p2) = (
-        base_failed as f64 / base_n as f64,
-        new_failed as f64 / new_n as f64,
-    );
-    let pooled = (base_failed + new_failed) as f64 / (base_n + new_n) as f64;
-    let se = (pooled * (1.0 - pooled) * (1.0 / base_n as f64 + 1.0 / new_n as f64)).sqrt();
-    if se == 0.0 {
-        return Some(if p2 > p1 { 0.0 } else { 1.0 });
-    }
-    Some(1.0 - standard_normal_cdf((p2 - p1) / se))
 }
 
 fn relative(base: f64, new: f64) -> f64 {
@@ -427,103 +316,6 @@ pub fn compare(
     })
 }
 
-/// A metric's value for display: ms for latencies, /s for throughput, % for failure rates.
-pub fn show(metric: &str, v: f64) -> String {
-    match metric {
-        "throughput" => format!("{v:.1}/s"),
-        "error_rate" => format!("{:.2}%", v * 100.0),
-        _ => format!("{:.2}ms", v / 1000.0),
-    }
-}
-
-/// A metric's change for display: relative %, or percentage points for the failure rate.
-pub fn show_change(m: &MetricChange) -> String {
-    if m.metric == "error_rate" {
-        format!("{:+.2}pp", m.change * 100.0)
-    } else if m.change.is_infinite() {
-        "new".into()
-    } else {
-        format!("{:+.1}%", m.change * 100.0)
-    }
-}
-
-/// A plain-text table; `markdown` renders it as a Markdown table instead.
-pub fn render(c: &Comparison, markdown: bool) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}compare: base {} -> new {}\n",
-        if markdown { "## " } else { "" },
-        c.base,
-        c.new
-    );
-    if markdown {
-        out.push_str("| step | metric | base | new | change | p | 95% interval | |\n|---|---|---:|---:|---:|---:|---|---|\n");
-    } else {
-        let _ = writeln!(
-            out,
-            "  {:<24} {:<11} {:>11} {:>11} {:>9} {:>7}  {:<17} verdict",
-            "step", "metric", "base", "new", "change", "p", "95% interval"
-        );
-    }
-    for s in &c.steps {
-        for m in &s.metrics {
-            let p = m.p_value.map_or("-".into(), |p| format!("{p:.3}"));
-            let interval = m.interval.map_or("-".into(), |(lo, hi)| {
-                format!("{:+.1}% .. {:+.1}%", lo * 100.0, hi * 100.0)
-            });
-            let verdict = if m.regression {
-                "REGRESSION"
-            } else if m.tolerance.is_some() {
-                "ok"
-            } else {
-                ""
-            };
-            if markdown {
-                let verdict = if m.regression { "**REGRESSION**" } else { verdict };
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} | {p} | {interval} | {verdict} |",
-                    s.name,
-                    m.metric,
-                    show(&m.metric, m.base),
-                    show(&m.metric, m.new),
-                    show_change(m)
-                );
-            } else {
-                let _ = writeln!(
-                    out,
-                    "  {:<24} {:<11} {:>11} {:>11} {:>9} {p:>7}  {interval:<17} {verdict}",
-                    s.name,
-                    m.metric,
-                    show(&m.metric, m.base),
-                    show(&m.metric, m.new),
-                    show_change(m)
-                );
-            }
-        }
-        if s.too_few_windows {
-            let _ = writeln!(
-                out,
-                "{}  ({}: fewer than {MIN_WINDOWS} windows on a side; latency and throughput not judged)",
-                if markdown { "\n" } else { "" },
-                s.name
-            );
-        }
-    }
-    let _ = writeln!(
-        out,
-        "\n{}",
-        if c.regressions.is_empty() {
-            "no regression".to_string()
-        } else {
-            format!("REGRESSIONS: {}", c.regressions.join(", "))
-        }
-    );
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -622,18 +414,6 @@ mod tests {
             .iter()
             .find(|m| m.metric == name)
             .unwrap()
-    }
-
-    #[test]
-    fn mann_whitney_and_the_normal_cdf_give_known_values() {
-        assert!((standard_normal_cdf(1.959_964) - 0.975).abs() < 1e-6);
-        assert!((standard_normal_cdf(0.0) - 0.5).abs() < 1e-9);
-        let low = [1.0, 2.0, 3.0, 4.0, 5.0];
-        let high = [6.0, 7.0, 8.0, 9.0, 10.0];
-        let p = mann_whitney_greater(&low, &high).unwrap();
-        assert!(p < 0.01, "{p}"); // exact one-sided p is 1/252 = 0.004
-        assert!(mann_whitney_greater(&high, &low).unwrap() > 0.99);
-        assert!((mann_whitney_greater(&low, &low).unwrap() - 0.5).abs() < 0.15);
     }
 
     #[test]
