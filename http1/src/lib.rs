@@ -1,13 +1,31 @@
-//! HTTP/1.1 response framing (RFC 9112), shared by the two clients that read responses
-//! themselves: the load generator's (`gauntlet::engine::http`) and the gateway's upstream
-//! client (`stack_gateway::h1`). Both parse the head with `httparse`; what is decided here is
-//! how the body is delimited and whether the connection can carry another request, read as
-//! strictly as hyper does: a response framed two ways, or with an unreadable length, is an
-//! error rather than a guess that could take the next response's bytes for this one's body.
+//! Sans-IO HTTP/1.1 (RFC 9112): the one place in the workspace that parses and writes HTTP/1.1
+//! messages, shared by the load generator's client (`gauntlet_client::http`), the gateway's
+//! upstream client (`stack_gateway::h1`) and the gateway's own server loop
+//! (`stack_gateway::server`). Each of those keeps only its I/O: reading into a buffer, handing
+//! it here, acting on the answer.
+//!
+//! - [`parse_response_head`] and [`parse_request_head`]: heads parsed with `httparse` under
+//!   limits, every header seen once by the caller (no header map unless it builds one);
+//! - [`ResponseFraming`] / [`Framed`]: how a body is delimited and whether the connection can
+//!   be reused, as strictly as hyper;
+//! - [`write_request_head`]: a request head, with the framing headers written by the writer;
+//! - [`ChunkedDecoder`] and [`chunk_size`]: the chunked coding, decoded as bytes arrive.
 
 use std::fmt;
 
-/// A response that cannot be framed: what was wrong with it.
+mod chunked;
+mod framing;
+mod request;
+mod response;
+
+pub use chunked::{ChunkedDecoder, Decoded, MAX_CHUNK_LINE, MAX_TRAILERS, chunk_size};
+pub use framing::{BodyFraming, Framed, FramingHeader, ResponseFraming};
+pub use request::{
+    MAX_REQUEST_HEADERS, RequestFraming, RequestHead, parse_request_head, push_decimal, write_request_head,
+};
+pub use response::{MAX_RESPONSE_HEAD, MAX_RESPONSE_HEADERS, ResponseHead, parse_response_head};
+
+/// A message that cannot be parsed or framed: what was wrong with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Malformed(pub &'static str);
 
@@ -25,300 +43,23 @@ impl From<Malformed> for std::io::Error {
     }
 }
 
-/// How a response body is delimited (RFC 9112 section 6.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyFraming {
-    /// No body: a response to HEAD, a 1xx, 204 or 304.
-    Empty,
-    /// `Content-Length` bytes.
-    Length(u64),
-    /// Chunked transfer coding.
-    Chunked,
-    /// Everything until the server closes the connection.
-    UntilClose,
-}
-
-/// What a header is to the framing: the ones that decide it, and the rest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FramingHeader {
-    /// `Content-Length`.
-    ContentLength,
-    /// `Transfer-Encoding`.
-    TransferEncoding,
-    /// `Connection`.
-    Connection,
-    /// Any other header.
-    Other,
-}
-
-/// The framing of one response, read header by header (in the caller's own pass over them).
-#[derive(Debug, Default)]
-pub struct ResponseFraming {
-    length: Option<u64>,
-    /// `Some(true)`: chunked is the final coding; `Some(false)`: another one is.
-    transfer_coding: Option<bool>,
-    close: bool,
-    keep_alive_token: bool,
-}
-
-/// A response's framing, once its head is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Framed {
-    /// How its body is delimited.
-    pub body: BodyFraming,
-    /// Whether the connection can carry another request after this response.
-    pub reusable: bool,
-    /// Whether a `Content-Length` was sent but does not frame the body, which has one (a
-    /// `Transfer-Encoding` overrides it): a proxy must not pass it on.
-    pub ignore_content_length: bool,
-}
-
-impl ResponseFraming {
-    /// Takes one header into account; says which kind it is. Inlined: it runs for every
-    /// response header the load generator reads, and a call per header was measurable there.
-    #[inline]
-    pub fn header(&mut self, name: &[u8], value: &[u8]) -> Result<FramingHeader, Malformed> {
-        // By length first: most headers are none of the three.
-        if !matches!(name.len(), 10 | 14 | 17) {
-            return Ok(FramingHeader::Other);
-        }
-        if name.eq_ignore_ascii_case(b"content-length") {
-            // Digits only: `+5`, `5 5` or `0x5` are not lengths.
-            let digits = value.trim_ascii();
-            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-                return Err(Malformed("bad content-length"));
-            }
-            let n = digits
-                .iter()
-                .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
-                .ok_or(Malformed("bad content-length"))?;
-            if self.length.is_some_and(|l| l != n) {
-                return Err(Malformed("conflicting content-length"));
-            }
-            self.length = Some(n);
-            Ok(FramingHeader::ContentLength)
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            // Chunked must be the final coding; with any other the body runs until the close.
-            let chunked = value
-                .rsplit(|b| *b == b',')
-                .next()
-                .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-            self.transfer_coding = Some(chunked);
-            Ok(FramingHeader::TransferEncoding)
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            // `close` anywhere wins over `keep-alive` anywhere (RFC 9112 section 9.3), whatever
-            // their order.
-            for token in value.split(|b| *b == b',') {
-                let token = token.trim_ascii();
-                if token.eq_ignore_ascii_case(b"close") {
-                    self.close = true;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                    self.keep_alive_token = true;
-                }
-            }
-            Ok(FramingHeader::Connection)
-        } else {
-            Ok(FramingHeader::Other)
-        }
-    }
-
-    /// The framing of a response with `status` in HTTP/1.`minor_version`, to a request that was
-    /// HEAD when `head_request`.
-    pub fn finish(self, minor_version: u8, status: u16, head_request: bool) -> Result<Framed, Malformed> {
-        let http11 = minor_version == 1;
-        if self.transfer_coding.is_some() && !http11 {
-            return Err(Malformed("Transfer-Encoding in an HTTP/1.0 response"));
-        }
-        let mut reusable = !self.close && (http11 || self.keep_alive_token);
-        let body = if head_request || matches!(status, 100..=199 | 204 | 304) {
-            BodyFraming::Empty
-        } else {
-            match (self.transfer_coding, self.length) {
-                // A message with both: Transfer-Encoding wins (RFC 9112 section 6.3).
-                (Some(true), _) => BodyFraming::Chunked,
-                (Some(false), _) | (None, None) => BodyFraming::UntilClose,
-                (None, Some(n)) => BodyFraming::Length(n),
-            }
-        };
-        // After a 101 the connection speaks another protocol.
-        if body == BodyFraming::UntilClose || status == 101 {
-            reusable = false;
-        }
-        Ok(Framed {
-            body,
-            reusable,
-            ignore_content_length: body != BodyFraming::Empty
-                && self.transfer_coding.is_some()
-                && self.length.is_some(),
-        })
-    }
-}
-
-/// A chunk-size line longer than this (extensions included) is refused.
-pub const MAX_CHUNK_LINE: usize = 16 * 1024;
-
-/// The chunk-size line at the start of `input` (RFC 9112 section 7.1): its length with the
-/// CRLF and the size, or `None` while incomplete. As strict as hyper: at least one hex digit,
-/// no bare LF, extensions ignored but bounded.
-pub fn chunk_size(input: &[u8]) -> Result<Option<(usize, u64)>, Malformed> {
-    let window = &input[..input.len().min(MAX_CHUNK_LINE)];
-    let Some(lf) = window.iter().position(|b| *b == b'\n') else {
-        if input.len() >= MAX_CHUNK_LINE {
-            return Err(Malformed("chunk-size line too long"));
-        }
-        return Ok(None);
-    };
-    let Some(line) = window[..lf].strip_suffix(b"\r") else {
-        return Err(Malformed("chunk-size line without CR"));
-    };
-    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    if digits == 0 || digits > 16 {
-        return Err(Malformed("bad chunk size"));
-    }
-    // After the size: nothing, or optional whitespace then extensions (`;name=value`), ignored.
-    let after = line[digits..].iter().find(|b| !matches!(b, b' ' | b'\t'));
-    if !matches!(after, None | Some(b';')) {
-        return Err(Malformed("bad chunk size"));
-    }
-    let size = line[..digits].iter().fold(0u64, |n, d| {
-        let digit = match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            _ => d - b'A' + 10,
-        };
-        (n << 4) | u64::from(digit)
-    });
-    Ok(Some((lf + 1, size)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn framing(minor: u8, status: u16, head: bool, headers: &[(&str, &str)]) -> Result<Framed, Malformed> {
-        let mut framing = ResponseFraming::default();
-        for (name, value) in headers {
-            framing.header(name.as_bytes(), value.as_bytes())?;
-        }
-        framing.finish(minor, status, head)
-    }
-
-    fn body(minor: u8, headers: &[(&str, &str)]) -> (BodyFraming, bool) {
-        let framed = framing(minor, 200, false, headers).unwrap();
-        (framed.body, framed.reusable)
-    }
-
-    #[test]
-    fn the_body_is_framed_as_rfc_9112_says() {
-        use BodyFraming::*;
-        assert_eq!(body(1, &[("Content-Length", "12")]), (Length(12), true));
-        assert_eq!(
-            body(1, &[("content-length", " 7 "), ("Content-Length", "7")]),
-            (Length(7), true)
-        );
-        assert_eq!(
-            body(1, &[("Transfer-Encoding", "gzip, Chunked")]),
-            (Chunked, true)
-        );
-        // Both: chunked wins, and the length is not to be passed on.
-        let both = framing(
-            1,
-            200,
-            false,
-            &[("Content-Length", "3"), ("Transfer-Encoding", "chunked")],
-        )
-        .unwrap();
-        assert_eq!((both.body, both.ignore_content_length), (Chunked, true));
-        // A final coding other than chunked, or nothing: until the close.
-        assert_eq!(
-            body(
-                1,
-                &[("Transfer-Encoding", "chunked, gzip"), ("Content-Length", "3")]
-            ),
-            (UntilClose, false)
-        );
-        assert_eq!(body(1, &[]), (UntilClose, false));
-        // No body, whatever the headers say.
-        for (status, head) in [(204, false), (304, false), (100, false), (200, true)] {
-            let framed = framing(1, status, head, &[("Content-Length", "10")]).unwrap();
-            assert_eq!((framed.body, framed.reusable), (Empty, true), "{status} {head}");
-        }
-        // With no body, a Content-Length beside a Transfer-Encoding describes the GET's body.
-        let head = framing(
-            1,
-            200,
-            true,
-            &[("Content-Length", "3"), ("Transfer-Encoding", "chunked")],
-        )
-        .unwrap();
-        assert!(!head.ignore_content_length);
-    }
-
-    #[test]
-    fn close_wins_over_keep_alive_in_any_order_and_http_1_0_closes_by_default() {
-        assert!(
-            !body(
-                1,
-                &[
-                    ("Connection", "close"),
-                    ("Connection", "keep-alive"),
-                    ("Content-Length", "0")
-                ]
-            )
-            .1
-        );
-        assert!(!body(1, &[("Connection", "keep-alive, close"), ("Content-Length", "0")]).1);
-        assert!(!body(0, &[("Content-Length", "0")]).1);
-        assert!(body(0, &[("Connection", "Keep-Alive"), ("Content-Length", "0")]).1);
-        assert!(body(1, &[("Connection", "upgrade-not-close"), ("Content-Length", "0")]).1);
-        // A 101 switches the connection to another protocol.
-        let switched = framing(1, 101, false, &[("Connection", "upgrade")]).unwrap();
-        assert_eq!((switched.body, switched.reusable), (BodyFraming::Empty, false));
-    }
-
-    #[test]
-    fn unreadable_or_conflicting_framing_is_malformed() {
-        for value in ["+5", "-1", "5 5", "0x5", "", "99999999999999999999"] {
-            assert_eq!(
-                framing(1, 200, false, &[("Content-Length", value)]),
-                Err(Malformed("bad content-length")),
-                "{value:?}"
-            );
-        }
-        assert_eq!(
-            framing(1, 200, false, &[("Content-Length", "5"), ("Content-Length", "6")]),
-            Err(Malformed("conflicting content-length"))
-        );
-        assert!(framing(0, 200, false, &[("Transfer-Encoding", "chunked")]).is_err());
-        assert_eq!(
-            framing(1, 200, false, &[("Content-Length", "18446744073709551615")])
-                .unwrap()
-                .body,
-            BodyFraming::Length(u64::MAX)
-        );
-    }
-
-    #[test]
-    fn chunk_size_lines_are_read_as_strictly_as_hyper_does() {
-        assert_eq!(chunk_size(b"1a\r\nx"), Ok(Some((4, 26))));
-        assert_eq!(chunk_size(b"fF\r\n"), Ok(Some((4, 255))));
-        assert_eq!(chunk_size(b"5;name=value\r\n"), Ok(Some((14, 5))));
-        assert_eq!(chunk_size(b"5 \t;x\r\n"), Ok(Some((7, 5))));
-        assert_eq!(chunk_size(b"5  \r\n"), Ok(Some((5, 5))));
-        assert_eq!(chunk_size(b"0\r\n"), Ok(Some((3, 0))));
-        assert_eq!(chunk_size(b"5"), Ok(None));
-        for bad in [
-            &b"\r\n"[..],
-            b";x\r\n",
-            b"5\n",
-            b"zz\r\n",
-            b"5x\r\n",
-            b"5 x\r\n",
-            b"11112222333344445\r\n",
-        ] {
-            assert!(chunk_size(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
-        }
-        let endless = [b"5;".as_slice(), &[b'x'; MAX_CHUNK_LINE]].concat();
-        assert!(chunk_size(&endless).is_err());
-    }
+/// httparse's error as a static message, prefixed with what was being parsed.
+fn parse_error(response: bool, error: httparse::Error) -> Malformed {
+    use httparse::Error::*;
+    Malformed(match (response, error) {
+        (true, HeaderName) => "response head: invalid header name",
+        (true, HeaderValue) => "response head: invalid header value",
+        (true, NewLine) => "response head: invalid new line",
+        (true, Status) => "response head: invalid response status",
+        (true, Token) => "response head: invalid token",
+        (true, TooManyHeaders) => "response head: too many headers",
+        (true, Version) => "response head: invalid HTTP version",
+        (false, HeaderName) => "request head: invalid header name",
+        (false, HeaderValue) => "request head: invalid header value",
+        (false, NewLine) => "request head: invalid new line",
+        (false, Status) => "request head: invalid status",
+        (false, Token) => "request head: invalid token",
+        (false, TooManyHeaders) => "request head: too many headers",
+        (false, Version) => "request head: invalid HTTP version",
+    })
 }

@@ -3,8 +3,8 @@
 //! client whose shared pool is a lock on the hot path). Plain HTTP only for now.
 //!
 //! The request is written and the response read inline, in the user's own task, with
-//! `httparse` for the response head: no connection task, no channel between the two, and no
-//! header map unless a check, an extraction or a contract check reads the headers. Measured
+//! `gauntlet-http1` for the head and the framing: no connection task, no channel between the
+//! two, and no header map unless a check, an extraction or a contract check reads the headers. Measured
 //! against hyper's client connection (which it replaced) with callgrind on the generator
 //! benchmark: see docs/design-decisions.md.
 

@@ -1,6 +1,7 @@
 //! The gateway's own HTTP/1.1 client exchange, for requests whose body is already complete (no
 //! body, or one kept for retries): the request is written and the response head read inline, in
-//! the task serving the client's request, with `httparse`. hyper's connection-level client
+//! the task serving the client's request. Head writing and parsing, framing and chunked
+//! decoding are `gauntlet-http1`'s (shared with the load generator); this file keeps the I/O. hyper's connection-level client
 //! (still used for request bodies streamed from the client) spends a spawned connection task
 //! and two channel hand-offs per request on the same job: see docs/design-decisions.md for the
 //! instructions and syscalls this saves per proxied request.
@@ -19,14 +20,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use hyper::body::{Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 
-use gauntlet_http1::{BodyFraming, FramingHeader, ResponseFraming};
+use gauntlet_http1::{BodyFraming, ChunkedDecoder, Decoded, FramingHeader, Malformed};
 
 use crate::connect::Io;
 
-/// Response headers beyond this count make the response malformed (hyper's default is 100).
-const MAX_HEADERS: usize = 100;
-/// A response head larger than this is refused, as hyper does (its default buffer limit).
-const MAX_HEAD: usize = 400 * 1024;
 /// Least free space offered to each read.
 const READ_CHUNK: usize = 8 * 1024;
 /// Largest request body this client sends: it writes the whole request before reading, so an
@@ -52,21 +49,8 @@ pub struct Conn {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Framing {
     Length(u64),
-    Chunked(Chunk),
+    Chunked(ChunkedDecoder),
     UntilClose,
-}
-
-/// Where a chunked body's decoding stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Chunk {
-    /// Before a chunk-size line.
-    Size,
-    /// Inside a chunk's data, this many bytes left.
-    Data(u64),
-    /// After a chunk's data, before its CRLF.
-    DataEnd,
-    /// After the last chunk: trailer fields (dropped), then the empty line.
-    Trailers,
 }
 
 /// A parsed response head.
@@ -198,34 +182,20 @@ impl Conn {
         headers: &HeaderMap,
         body: usize,
     ) {
-        let out = &mut self.output;
-        out.clear();
-        out.extend_from_slice(method.as_str().as_bytes());
-        out.push(b' ');
-        out.extend_from_slice(target.as_bytes());
-        out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-        out.extend_from_slice(host.as_bytes());
-        out.extend_from_slice(b"\r\n");
-        for (name, value) in headers {
-            // The framing is this client's to write; `Host` was written above.
-            if name == header::CONTENT_LENGTH || name == header::HOST || name == header::TRANSFER_ENCODING {
-                continue;
-            }
-            if name == header::CONNECTION && value.as_bytes().eq_ignore_ascii_case(b"close") {
-                self.reusable = false;
-            }
-            out.extend_from_slice(name.as_str().as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value.as_bytes());
-            out.extend_from_slice(b"\r\n");
+        self.output.clear();
+        let headers = headers.iter().map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()));
+        // The framing headers and `Host` are the writer's own: the client's are not passed on.
+        let close = gauntlet_http1::write_request_head(
+            &mut self.output,
+            method.as_str(),
+            target,
+            host.as_bytes(),
+            headers,
+            body,
+        );
+        if close {
+            self.reusable = false;
         }
-        // A body is always framed; methods that usually carry one say when it is empty.
-        if body > 0 || matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
-            out.extend_from_slice(b"content-length: ");
-            out.extend_from_slice(itoa_usize(body, &mut [0u8; 20]));
-            out.extend_from_slice(b"\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
     }
 
     /// Reads more bytes into `input` (at least [`READ_CHUNK`] of room); 0 at EOF.
@@ -247,61 +217,52 @@ impl Conn {
     }
 
     async fn read_head(&mut self, method: &Method) -> io::Result<Head> {
-        loop {
+        // Room for a typical answer's headers and what the gateway adds (request id, rate-limit
+        // headers) without a regrow.
+        let mut headers = HeaderMap::with_capacity(12);
+        let head = loop {
             if self.input.is_empty() {
                 self.fill().await?;
             }
-            // Uninitialised slots: initialising 100 headers per parse costs more than parsing.
-            let mut slots = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
-            let mut response = httparse::Response::new(&mut []);
-            let parsed = httparse::ParserConfig::default()
-                .parse_response_with_uninit_headers(&mut response, &self.input, &mut slots)
-                .map_err(|e| malformed(&format!("response head: {e}")))?;
-            let httparse::Status::Complete(head_len) = parsed else {
-                if self.input.len() > MAX_HEAD {
-                    return Err(malformed("response head too large"));
-                }
-                self.fill().await?;
-                continue;
-            };
-            let status =
-                StatusCode::from_u16(response.code.unwrap_or(0)).map_err(|_| malformed("response status"))?;
-            let mut framing = ResponseFraming::default();
-            // Room for what the gateway adds (request id, rate-limit headers) without a regrow.
-            let mut headers = HeaderMap::with_capacity(response.headers.len() + 4);
-            for field in response.headers.iter() {
-                let kind = framing.header(field.name.as_bytes(), field.value)?;
-                if kind == FramingHeader::TransferEncoding {
-                    // The gateway frames the body it sends on by itself.
-                    continue;
-                }
-                let name = HeaderName::from_bytes(field.name.as_bytes())
-                    .map_err(|_| malformed("response header name"))?;
-                let value =
-                    HeaderValue::from_bytes(field.value).map_err(|_| malformed("response header value"))?;
-                headers.append(name, value);
+            let parsed = gauntlet_http1::parse_response_head(
+                &self.input,
+                *method == Method::HEAD,
+                |name, value, kind| {
+                    if kind == FramingHeader::TransferEncoding {
+                        // The gateway frames the body it sends on by itself.
+                        return Ok(());
+                    }
+                    let name = HeaderName::from_bytes(name).map_err(|_| Malformed("response header name"))?;
+                    let value =
+                        HeaderValue::from_bytes(value).map_err(|_| Malformed("response header value"))?;
+                    headers.append(name, value);
+                    Ok(())
+                },
+            )?;
+            match parsed {
+                Some(head) => break head,
+                None => self.fill().await?,
             }
-            let minor_version = response.version.unwrap_or(0);
-            self.input.advance(head_len);
-            let framed = framing.finish(minor_version, status.as_u16(), *method == Method::HEAD)?;
-            if framed.ignore_content_length {
-                headers.remove(header::CONTENT_LENGTH);
-            }
-            if !framed.reusable {
-                self.reusable = false;
-            }
-            let framing = match framed.body {
-                BodyFraming::Empty => None,
-                BodyFraming::Length(n) => Some(Framing::Length(n)),
-                BodyFraming::Chunked => Some(Framing::Chunked(Chunk::Size)),
-                BodyFraming::UntilClose => Some(Framing::UntilClose),
-            };
-            return Ok(Head {
-                status,
-                headers,
-                framing,
-            });
+        };
+        let status = StatusCode::from_u16(head.status).map_err(|_| malformed("response status"))?;
+        self.input.advance(head.len);
+        if head.framed.ignore_content_length {
+            headers.remove(header::CONTENT_LENGTH);
         }
+        if !head.framed.reusable {
+            self.reusable = false;
+        }
+        let framing = match head.framed.body {
+            BodyFraming::Empty => None,
+            BodyFraming::Length(n) => Some(Framing::Length(n)),
+            BodyFraming::Chunked => Some(Framing::Chunked(ChunkedDecoder::default())),
+            BodyFraming::UntilClose => Some(Framing::UntilClose),
+        };
+        Ok(Head {
+            status,
+            headers,
+            framing,
+        })
     }
 
     /// The whole body of `head` when it is already in the buffer (or there is none).
@@ -335,53 +296,11 @@ impl Conn {
                     }
                     return Poll::Ready(Ok(Some(self.input.split().freeze())));
                 }
-                Framing::Chunked(chunk) => match *chunk {
-                    Chunk::Size => match gauntlet_http1::chunk_size(&self.input).map_err(io::Error::from) {
-                        Ok(Some((line, size))) => {
-                            self.input.advance(line);
-                            *chunk = if size == 0 {
-                                Chunk::Trailers
-                            } else {
-                                Chunk::Data(size)
-                            };
-                        }
-                        Ok(None) => ready!(self.need_more(cx))?,
-                        Err(err) => return Poll::Ready(Err(err)),
-                    },
-                    Chunk::Data(left) => {
-                        if self.input.is_empty() {
-                            ready!(self.need_more(cx))?;
-                            continue;
-                        }
-                        let n = left.min(self.input.len() as u64);
-                        *chunk = if n == left {
-                            Chunk::DataEnd
-                        } else {
-                            Chunk::Data(left - n)
-                        };
-                        return Poll::Ready(Ok(Some(self.input.split_to(n as usize).freeze())));
-                    }
-                    Chunk::DataEnd => {
-                        if self.input.len() < 2 {
-                            ready!(self.need_more(cx))?;
-                        } else if &self.input[..2] == b"\r\n" {
-                            self.input.advance(2);
-                            *chunk = Chunk::Size;
-                        } else {
-                            return Poll::Ready(Err(malformed("chunk not followed by CRLF")));
-                        }
-                    }
-                    Chunk::Trailers => match self.input.windows(2).position(|w| w == b"\r\n") {
-                        Some(0) => {
-                            self.input.advance(2);
-                            *framing = Framing::Length(0);
-                        }
-                        Some(end) => self.input.advance(end + 2),
-                        None if self.input.len() > MAX_HEAD => {
-                            return Poll::Ready(Err(malformed("trailers too large")));
-                        }
-                        None => ready!(self.need_more(cx))?,
-                    },
+                Framing::Chunked(decoder) => match decoder.decode(&mut self.input).map_err(io::Error::from) {
+                    Ok(Decoded::Data(data)) => return Poll::Ready(Ok(Some(data))),
+                    Ok(Decoded::NeedMore) => ready!(self.need_more(cx))?,
+                    Ok(Decoded::End) => *framing = Framing::Length(0),
+                    Err(err) => return Poll::Ready(Err(err)),
                 },
             }
         }
@@ -394,19 +313,6 @@ impl Conn {
             return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
         }
         Poll::Ready(Ok(()))
-    }
-}
-
-/// `n` in decimal, without an allocation.
-pub(crate) fn itoa_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[at..];
-        }
     }
 }
 
@@ -473,18 +379,6 @@ impl<F: FnOnce(Conn) + Send + Unpin> Drop for Streaming<F> {
             && conn.reusable
         {
             on_end(conn);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn writes_decimal_lengths() {
-        for n in [0usize, 7, 10, 1234, usize::MAX] {
-            assert_eq!(itoa_usize(n, &mut [0; 20]), n.to_string().as_bytes());
         }
     }
 }

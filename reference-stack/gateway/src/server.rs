@@ -1,8 +1,8 @@
 //! The gateway's own HTTP/1.1 server loop for plain-TCP client connections, with hyper's server
 //! kept for everything else. Most requests a gateway sees are simple: HTTP/1.1, origin-form
 //! target, no body or a small one that arrived with the head, no `Expect`, no `Upgrade`, no
-//! `Transfer-Encoding`. Those are parsed here with `httparse` (header values are slices of the
-//! read buffer, not copies), handed to [`Proxy::handle`] with their body complete, and answered
+//! `Transfer-Encoding`. Those are parsed here by `gauntlet-http1` (header values are slices of
+//! the read buffer, not copies; more than `MAX_REQUEST_HEADERS` headers go to hyper), handed to [`Proxy::handle`] with their body complete, and answered
 //! with one write. The first request on a connection that is anything else — HTTP/2's
 //! preface, HTTP/1.0, a body still arriving, a head hyper would refuse — hands the connection,
 //! with every byte read so far, to hyper's server for the rest of its life ([`Ended::HandOver`]).
@@ -47,8 +47,6 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const COPY_LIMIT: usize = 16 * 1024;
 /// Largest body taken here: the same bound as the upstream client's ([`crate::h1::MAX_BODY`]).
 const MAX_BODY: usize = crate::h1::MAX_BODY;
-/// Header slots for the parse; more headers than this go to hyper.
-const MAX_HEADERS: usize = 128;
 
 /// How a connection's fast path ended.
 pub enum Ended {
@@ -211,55 +209,39 @@ type Span = (std::ops::Range<usize>, std::ops::Range<usize>);
 /// Parses the request at the start of `input`; a simple one is taken out of it. `spans` is
 /// scratch space, kept by the connection so that no request allocates or clears a table.
 fn parse(input: &mut BytesMut, spans: &mut Vec<Span>) -> Parsed {
-    let mut slots = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut []);
-    let head_len = match httparse::ParserConfig::default()
-        .parse_request_with_uninit_headers(&mut req, input, &mut slots)
-    {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Parsed::Partial,
-        // Malformed, too many headers, HTTP/2's preface: hyper answers or serves it.
+    // Positions in the buffer, so the head becomes one shared `Bytes` and headers slices of it.
+    let base = input.as_ptr() as usize;
+    let span = |s: &[u8]| {
+        let start = s.as_ptr() as usize - base;
+        start..start + s.len()
+    };
+    spans.clear();
+    let head = match gauntlet_http1::parse_request_head(input, |name, value| {
+        spans.push((span(name), span(value)))
+    }) {
+        Ok(Some(head)) => head,
+        Ok(None) => return Parsed::Partial,
+        // Malformed, too many headers, unreadable framing, HTTP/2's preface: hyper answers or
+        // serves it.
         Err(_) => return Parsed::Other,
     };
-    if req.version != Some(1) {
+    let framing = head.framing;
+    if head.minor_version != 1
+        || !head.target.starts_with('/')
+        || framing.expect
+        || framing.upgrade
+        || framing.transfer_encoding
+    {
         return Parsed::Other;
     }
-    let (Some(method), Some(target)) = (req.method, req.path) else {
+    let (head_len, close) = (head.len, framing.close);
+    let Ok(method) = Method::from_bytes(head.method.as_bytes()) else {
         return Parsed::Other;
     };
-    if !target.starts_with('/') {
+    let target_at = span(head.target.as_bytes());
+    let Some(body_len) = framing.length.map_or(Some(0), |n| usize::try_from(n).ok()) else {
         return Parsed::Other;
-    }
-    let mut length = None;
-    let mut close = false;
-    for field in req.headers.iter() {
-        let name = field.name.as_bytes();
-        // By length first: most headers are none of these.
-        match name.len() {
-            6 if name.eq_ignore_ascii_case(b"expect") => return Parsed::Other,
-            7 if name.eq_ignore_ascii_case(b"upgrade") => return Parsed::Other,
-            10 if name.eq_ignore_ascii_case(b"connection") => {
-                close |= field
-                    .value
-                    .split(|b| *b == b',')
-                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
-            }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
-                let digits = field.value.trim_ascii();
-                if length.is_some()
-                    || digits.is_empty()
-                    || digits.len() > 9
-                    || !digits.iter().all(u8::is_ascii_digit)
-                {
-                    return Parsed::Other;
-                }
-                length = Some(digits.iter().fold(0usize, |n, d| n * 10 + usize::from(d - b'0')));
-            }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => return Parsed::Other,
-            _ => {}
-        }
-    }
-    let body_len = length.unwrap_or(0);
+    };
     if body_len > MAX_BODY {
         return Parsed::Other;
     }
@@ -268,22 +250,6 @@ fn parse(input: &mut BytesMut, spans: &mut Vec<Span>) -> Parsed {
         return Parsed::Other;
     }
 
-    // Positions in the buffer, so the head becomes one shared `Bytes` and headers slices of it.
-    let base = input.as_ptr() as usize;
-    let span = |s: &[u8]| {
-        let start = s.as_ptr() as usize - base;
-        start..start + s.len()
-    };
-    let Ok(method) = Method::from_bytes(method.as_bytes()) else {
-        return Parsed::Other;
-    };
-    let target_at = span(target.as_bytes());
-    spans.clear();
-    spans.extend(
-        req.headers
-            .iter()
-            .map(|field| (span(field.name.as_bytes()), span(field.value))),
-    );
     let head = input.split_to(head_len).freeze();
     let body = input.split_to(body_len).freeze();
     // httparse let through what http refuses (a `<` in the target, say): rare, and hyper's
@@ -371,7 +337,7 @@ async fn respond(
     };
     if let Some(n) = length {
         out.extend_from_slice(b"content-length: ");
-        out.extend_from_slice(crate::h1::itoa_usize(n as usize, &mut [0; 20]));
+        gauntlet_http1::push_decimal(out, n);
         out.extend_from_slice(b"\r\n");
     } else if chunked {
         out.extend_from_slice(b"transfer-encoding: chunked\r\n");
