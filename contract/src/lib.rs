@@ -10,4 +10,5 @@ pub mod generate;
 pub mod grpc;
 pub mod openapi;
 pub mod suite;
+pub mod text;
 pub mod validate;

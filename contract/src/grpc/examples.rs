@@ -17,6 +17,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{ConformanceError, code_from_name};
+use crate::text::line_col;
 
 /// One call from the examples file, not yet checked against the descriptors.
 #[derive(Debug, Clone)]
@@ -50,14 +51,6 @@ struct RawExample {
     metadata: BTreeMap<String, String>,
     expect: Option<Spanned<Vec<String>>>,
     auth_check: Option<bool>,
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-pub(super) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 fn toml_to_json(value: &toml::Value) -> serde_json::Value {

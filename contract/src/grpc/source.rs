@@ -7,7 +7,7 @@ use miette::Diagnostic as _;
 use prost_reflect::DescriptorPool;
 
 use super::ConformanceError;
-use super::examples::line_col;
+use crate::text::line_col;
 use gauntlet_client::reflect::{ReflectError, fetch_async};
 
 /// The source of the service descriptors.

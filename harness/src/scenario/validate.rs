@@ -202,9 +202,7 @@ impl Validator<'_> {
     }
 
     pub(super) fn location(&self, offset: usize) -> String {
-        let before = &self.text[..offset.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let col = before.chars().count() - before.rfind('\n').map_or(0, |i| before[..=i].chars().count()) + 1;
+        let (line, col) = gauntlet_contract::text::line_col(self.text, offset);
         format!("{}:{line}:{col}", self.origin)
     }
 

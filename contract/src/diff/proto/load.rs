@@ -7,6 +7,7 @@ use miette::Diagnostic as _;
 use prost_reflect::{DescriptorPool, FileDescriptor};
 
 use crate::diff::DiffError;
+use crate::text::line_col;
 
 /// One compiled side: the pool and which of its files belong to the module (not imports
 /// such as `google/protobuf/*.proto` that come from protox's bundled well-known types).
@@ -130,25 +131,9 @@ fn invalid(root: &Path, error: &protox::Error) -> DiffError {
     DiffError::InvalidProto { location, message }
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_col_counts_from_one() {
-        assert_eq!(line_col("ab\ncd", 0), (1, 1));
-        assert_eq!(line_col("ab\ncd", 4), (2, 2));
-        assert_eq!(line_col("ab", 99), (1, 3));
-    }
 
     #[test]
     fn a_syntax_error_is_located() {
