@@ -80,7 +80,8 @@ impl RateProfile {
             } else {
                 (-r0 + (r0 * r0 + 4.0 * a * need).max(0.0).sqrt()) / (2.0 * a)
             };
-            return Some(Duration::from_secs_f64(start + x.clamp(0.0, length)));
+            // NaN or out of range (rates the plan refuses, kept out here too): no such time.
+            return Duration::try_from_secs_f64(start + x.clamp(0.0, length)).ok();
         }
         None
     }
@@ -167,8 +168,8 @@ pub fn schedules(load: &LoadPlan) -> Vec<UserSchedule> {
                 active: vec![(Duration::ZERO, *duration)],
                 iterations: None,
                 pacing: Some(Pacing::Constant {
-                    first: Duration::from_secs_f64(index as f64 / rate),
-                    interval: Duration::from_secs_f64(f64::from(*users) / rate),
+                    first: Duration::try_from_secs_f64(index as f64 / rate).unwrap_or(forever),
+                    interval: Duration::try_from_secs_f64(f64::from(*users) / rate).unwrap_or(forever),
                 }),
             })
             .collect(),

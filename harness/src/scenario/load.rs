@@ -10,6 +10,23 @@ use super::file::RawLoad;
 use super::plan::{Limit, LoadModel, LoadPlan, RateStage, Stage};
 use super::{Overrides, Validator, duration};
 
+/// Most virtual users a run takes: each holds its own connections and buffers (about 10 KiB
+/// idle), so more would exhaust memory before it measured anything; shard a larger load.
+pub const MAX_USERS: u32 = 100_000;
+/// Slowest paced rate, iterations per second (one per ~17 minutes): below it the schedule's
+/// times leave what a `Duration` can hold.
+pub const MIN_RATE: f64 = 0.001;
+/// Fastest paced rate, iterations per second: far past what one generator sends.
+pub const MAX_RATE: f64 = 10_000_000.0;
+
+fn rate_in_range(rate: f64) -> bool {
+    rate.is_finite() && (MIN_RATE..=MAX_RATE).contains(&rate)
+}
+
+fn too_many_users(n: u32) -> String {
+    format!("load.users is {n}: at most {MAX_USERS} users per generator (run more with --shard i/n)")
+}
+
 impl Validator<'_> {
     /// A duration above zero; a mistake is reported at `value` (the plan is not run then).
     pub(super) fn duration_of(&mut self, what: &str, value: &Spanned<String>) -> Duration {
@@ -26,10 +43,15 @@ impl Validator<'_> {
         }
     }
 
+    /// `users` within [1, MAX_USERS].
     fn users_of(&mut self, raw: Option<u32>, overrides: &Overrides, span: &Range<usize>, model: &str) -> u32 {
         match overrides.users.or(raw) {
             Some(0) => {
                 self.error(span.clone(), "load.users must be at least 1");
+                1
+            }
+            Some(n) if n > MAX_USERS => {
+                self.error(span.clone(), too_many_users(n));
                 1
             }
             Some(n) => n,
@@ -63,8 +85,11 @@ impl Validator<'_> {
                 })
                 .collect();
             let rates = std::iter::once(start_rate).chain(stages.iter().map(|s| s.rate));
-            if rates.clone().any(|r| !(r.is_finite() && r >= 0.0)) || rates.clone().all(|r| r == 0.0) {
-                self.error(span.clone(), "load: rates must be >= 0 and not all 0");
+            if rates.clone().any(|r| !(r == 0.0 || rate_in_range(r))) || rates.clone().all(|r| r == 0.0) {
+                self.error(
+                    span.clone(),
+                    format!("load: rates must be 0 or between {MIN_RATE} and {MAX_RATE} iterations per second, and not all 0"),
+                );
             }
             if stages.is_empty() {
                 self.error(span.clone(), "load.rate_stages is empty");
@@ -82,10 +107,10 @@ impl Validator<'_> {
                     "load: a paced run (rate) takes users and duration, not iterations or stages",
                 );
             }
-            if !(rate.is_finite() && rate > 0.0) {
+            if !rate_in_range(rate) {
                 self.error(
                     span.clone(),
-                    "load.rate must be a positive number of iterations per second",
+                    format!("load.rate must be between {MIN_RATE} and {MAX_RATE} iterations per second"),
                 );
             }
             let users = self.users_of(raw.users, overrides, &span, "paced");
@@ -119,6 +144,9 @@ impl Validator<'_> {
                     over: self.duration_of("stage `over`", &s.over),
                 })
                 .collect();
+            if let Some(s) = stages.iter().find(|s| s.users > MAX_USERS) {
+                self.error(span.clone(), too_many_users(s.users));
+            }
             if stages.iter().all(|s| s.users == 0) {
                 self.error(span.clone(), "load.stages never has more than 0 users");
             }

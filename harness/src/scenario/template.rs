@@ -195,10 +195,20 @@ pub fn write_builtin(builtin: &Builtin, user: usize, iteration: u64, rng: &mut u
             let _ = write!(out, "{iteration}");
         }
         Builtin::Random(lo, hi) => {
-            let span = (hi - lo) as u64 + 1;
-            let _ = write!(out, "{}", lo + (next_random(rng) % span) as i64);
+            let _ = write!(out, "{}", random_in(*lo, *hi, rng));
         }
     }
+}
+
+/// A uniform-enough integer in `lo..=hi` (`lo <= hi`), for any bounds: the whole `i64` range
+/// has 2^64 values, one more than a `u64` span can count, so it takes the raw draw.
+fn random_in(lo: i64, hi: i64, rng: &mut u64) -> i64 {
+    let draw = next_random(rng);
+    let offset = match (hi.wrapping_sub(lo) as u64).checked_add(1) {
+        Some(span) => draw % span,
+        None => draw,
+    };
+    lo.wrapping_add(offset as i64)
 }
 
 #[cfg(test)]
@@ -261,5 +271,19 @@ mod tests {
                 .contains("unclosed")
         );
         assert!(Template::parse("${random(9,1)}", &mut names).is_err());
+    }
+
+    /// Issue 20: `random(-9223372036854775808,9223372036854775807)` panicked (remainder by
+    /// zero) in every user, and the run then reported 0 requests as PASSED.
+    #[test]
+    fn random_takes_the_whole_i64_range_and_stays_within_any_bounds() {
+        let mut rng = 0x1234_5678_9abc_def1;
+        for _ in 0..1000 {
+            let _ = random_in(i64::MIN, i64::MAX, &mut rng);
+            assert!((i64::MIN..=i64::MIN + 1).contains(&random_in(i64::MIN, i64::MIN + 1, &mut rng)));
+            assert!((i64::MAX - 2..=i64::MAX).contains(&random_in(i64::MAX - 2, i64::MAX, &mut rng)));
+            assert!((-3..=5).contains(&random_in(-3, 5, &mut rng)));
+            assert_eq!(random_in(7, 7, &mut rng), 7);
+        }
     }
 }

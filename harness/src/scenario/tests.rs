@@ -298,3 +298,36 @@ fn a_grpc_step_without_protos_says_what_to_add() {
         "{e:?}"
     );
 }
+
+/// A minimal file with `load` as its `[load]` table.
+fn with_load(load: &str) -> String {
+    format!(
+        "[target]\nbase_url = \"http://127.0.0.1:1\"\n[load]\n{load}\n[[scenario]]\nname = \"s\"\n[[scenario.step]]\nrequest = \"GET /\"\n"
+    )
+}
+
+/// Issue 20: `rate = 1e-300` panicked in the schedule (exit 101, no report), and
+/// `rate_stages = [{ rate = 1e-300 }]` panicked in a worker and then PASSED with 0 iterations;
+/// `users = 4294967295` was accepted and grew by about 1 GB/s. Now each is exit 2, where it is.
+#[test]
+fn absurd_rates_and_user_counts_are_refused_at_the_load_table() {
+    for load in [
+        "users = 2\nrate = 1e-300\nduration = \"1s\"",
+        "users = 2\nrate = 1e12\nduration = \"1s\"",
+        "users = 2\nrate_stages = [{ rate = 1e-300, over = \"1s\" }]",
+        "users = 4294967295\nduration = \"1s\"",
+        "stages = [{ users = 4000000, over = \"1s\" }]",
+    ] {
+        let errors = errors(&with_load(load));
+        assert_eq!(errors.len(), 1, "{load}: {errors:?}");
+        assert!(errors[0].starts_with("s.toml:3:1: load"), "{load}: {errors:?}");
+    }
+    // The bounds themselves are fine, and a stage may rest at 0.
+    for load in [
+        "users = 2\nrate = 0.001\nduration = \"1s\"",
+        "users = 100000\nduration = \"1s\"",
+        "users = 2\nrate_stages = [{ rate = 0, over = \"1s\" }, { rate = 5, over = \"1s\" }]",
+    ] {
+        assert!(parse(&with_load(load)).is_ok(), "{load}");
+    }
+}
