@@ -10,6 +10,15 @@ pub fn duration(text: &str) -> Result<Duration, String> {
     gauntlet_harness::scenario::duration::parse_duration(text)
 }
 
+/// A run's length: a [`duration`] above zero, as `[load] duration` must be in a file (a run of
+/// 0 s sends nothing and would pass).
+pub fn run_length(text: &str) -> Result<Duration, String> {
+    match duration(text)? {
+        d if d.is_zero() => Err("must be above zero: a run of 0s measures nothing".into()),
+        d => Ok(d),
+    }
+}
+
 /// `Name: value`, an HTTP header (credentials for `contract test`).
 pub fn header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
     let (name, value) = name_value(text)?;
@@ -61,5 +70,8 @@ mod tests {
     fn durations_use_the_scenario_syntax() {
         assert_eq!(duration("250ms").unwrap(), Duration::from_millis(250));
         assert!(duration("soon").is_err());
+        // Issue 20: `--duration 0s` sent nothing and passed.
+        assert!(run_length("0s").unwrap_err().contains("above zero"));
+        assert_eq!(run_length("2s").unwrap(), Duration::from_secs(2));
     }
 }

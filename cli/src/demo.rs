@@ -22,7 +22,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "gauntlet-demo", value_name = "DIR")]
     out: PathBuf,
     /// How long the load runs.
-    #[arg(long, default_value = "30s", value_parser = crate::args::duration)]
+    #[arg(long, default_value = "30s", value_parser = crate::args::run_length)]
     duration: Duration,
     /// Configuration for the reference stack (see `gauntlet stack up --config`), e.g. to make
     /// a route slow and watch the verdict change.

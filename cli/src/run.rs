@@ -23,7 +23,7 @@ pub struct RunArgs {
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
     /// Replaces the scenario's duration (e.g. 30s, 2m).
-    #[arg(long, value_parser = crate::args::duration)]
+    #[arg(long, value_parser = crate::args::run_length)]
     duration: Option<Duration>,
     /// Replaces the scenario's number of virtual users.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]

@@ -83,3 +83,19 @@ fn a_bad_partner_table_in_the_stack_config_is_exit_2_naming_the_file_and_the_tab
         "{text}"
     );
 }
+
+/// Issue 20: `run --duration 0s` sent nothing and passed, while `duration = "0s"` in a file was
+/// already exit 2. Now the flag is refused too, naming it, before the scenario is read.
+#[test]
+fn a_zero_duration_flag_is_exit_2_and_names_the_flag() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(["run", "does-not-matter.toml", "--duration", "0s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("--duration") && text.contains("above zero"),
+        "{text}"
+    );
+}
