@@ -6,13 +6,14 @@
 //! transaction (see [`crate::events`]): the event exists exactly when the change committed.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use stack_common::ApiError;
+use stack_common::sqlite::{self, SharedConnection};
 
 use crate::events::{EventType, OutboxEvent};
 use crate::model::{ListQuery, Movie, MovieInput, MoviePage};
@@ -22,20 +23,12 @@ const READERS: usize = 4;
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    writer: Arc<Mutex<Connection>>,
-    readers: Arc<Vec<Mutex<Connection>>>,
+    writer: SharedConnection,
+    readers: Arc<Vec<SharedConnection>>,
     next_reader: Arc<AtomicUsize>,
     /// Woken after every commit that appended an event, so the relay publishes at once
     /// instead of at its next poll.
     outbox_written: Arc<tokio::sync::Notify>,
-}
-
-fn connect(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    Ok(conn)
 }
 
 const MOVIE_COLUMNS: &str = "id, title, year, genres, rating, created_at, updated_at";
@@ -70,7 +63,7 @@ impl Db {
     /// Opens (creating if needed) `catalog.db` in `dir`.
     pub fn open(dir: &Path) -> rusqlite::Result<Db> {
         let path = dir.join("catalog.db");
-        let writer = connect(&path)?;
+        let writer = sqlite::open(&path)?;
         writer.execute_batch(
             "CREATE TABLE IF NOT EXISTS movies (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -104,10 +97,10 @@ impl Db {
                 expires_at_ms INTEGER NOT NULL);",
         )?;
         let readers = (0..READERS)
-            .map(|_| connect(&path).map(Mutex::new))
+            .map(|_| sqlite::open(&path).map(SharedConnection::new))
             .collect::<Result<_, _>>()?;
         Ok(Db {
-            writer: Arc::new(Mutex::new(writer)),
+            writer: SharedConnection::new(writer),
             readers: Arc::new(readers),
             next_reader: Arc::new(AtomicUsize::new(0)),
             outbox_written: Arc::new(tokio::sync::Notify::new()),
@@ -227,44 +220,34 @@ impl Db {
     /// `(unsent, total)` outbox rows; `None` when the database does not answer.
     pub fn outbox_counts(&self) -> Option<(u64, u64)> {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-        let conn = self.readers[i].lock().unwrap_or_else(|p| p.into_inner());
-        conn.query_row(
-            "SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL), (SELECT count(*) FROM outbox)",
-            [],
-            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-        )
-        .ok()
+        self.readers[i]
+            .lock()
+            .query_row(
+                "SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL), (SELECT count(*) FROM outbox)",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .ok()
     }
 
     async fn write<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> Result<R, ApiError> {
-        let conn = Arc::clone(&self.writer);
-        tokio::task::spawn_blocking(move || f(&mut conn.lock().unwrap_or_else(|p| p.into_inner())))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)
+        self.writer.call(f).await
     }
 
     async fn read<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<R, ApiError> + Send + 'static,
     ) -> Result<R, ApiError> {
-        let readers = Arc::clone(&self.readers);
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
-        tokio::task::spawn_blocking(move || f(&readers[i].lock().unwrap_or_else(|p| p.into_inner())))
-            .await
-            .map_err(ApiError::internal)?
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.readers[i].with(move |c| f(c)).await?
     }
 
     /// Whether the database answers.
     pub fn is_ready(&self) -> bool {
-        match self.readers[0].try_lock() {
-            Ok(conn) => conn.query_row("SELECT 1", [], |_| Ok(())).is_ok(),
-            Err(std::sync::TryLockError::WouldBlock) => true,
-            Err(std::sync::TryLockError::Poisoned(_)) => false,
-        }
+        self.readers[0].is_ready()
     }
 
     /// Stores a new movie (the tests' shorthand: the service always wants the event id).
@@ -455,11 +438,7 @@ mod tests {
     }
 
     fn count(db: &Db, sql: &str) -> i64 {
-        db.readers[0]
-            .lock()
-            .unwrap()
-            .query_row(sql, [], |r| r.get(0))
-            .unwrap()
+        db.readers[0].lock().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
     #[tokio::test]
@@ -535,7 +514,6 @@ mod tests {
         let kept = db.insert(input("Kept"), "t".into()).await.unwrap();
         db.writer
             .lock()
-            .unwrap()
             .execute_batch(
                 "CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox
                  BEGIN SELECT RAISE(ABORT, 'injected outbox failure'); END;",
@@ -555,7 +533,6 @@ mod tests {
         // and the other way round: the movie change fails, so no event
         db.writer
             .lock()
-            .unwrap()
             .execute_batch(
                 "DROP TRIGGER fail_outbox;
                  CREATE TRIGGER fail_movies BEFORE INSERT ON movies
