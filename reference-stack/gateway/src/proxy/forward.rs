@@ -1,6 +1,7 @@
 //! Forwarding a routed request to its upstream: an instance picked per attempt, the route's
-//! deadline over all attempts, retries only for idempotent methods whose body was kept, and each
-//! failure recorded against the instance (consecutive failures eject it).
+//! deadline over all attempts, retries only for idempotent methods (whose body is then kept in
+//! memory to be sent again), and each failure recorded against the instance (consecutive
+//! failures eject it).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
