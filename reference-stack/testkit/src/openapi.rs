@@ -2,8 +2,8 @@
 //! operation by method and path template, picks the response by status (or `default`), checks
 //! the content type and the required headers, and validates the body with `jsonschema` against
 //! the documented schema (resolved inside the whole document, so `#/components/...` refs work,
-//! with format validation on). Every HTTP response the suite receives goes through it (see
-//! `support::Call::send`).
+//! with format validation on). Every HTTP response stack-local's tests receive goes through it
+//! (their `support::Call::send`), and the gateway's tests check its REST answers with it.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -90,8 +90,7 @@ pub fn catalog() -> &'static Contract {
     CATALOG.get_or_init(|| Contract::load("catalog", "catalog.yaml"))
 }
 
-/// The gateway's contract (also used by the gateway's own tests, which include this module: one
-/// validator for every contract of the stack).
+/// The gateway's contract.
 pub fn gateway() -> &'static Contract {
     static GATEWAY: OnceLock<Contract> = OnceLock::new();
     GATEWAY.get_or_init(|| Contract::load("gateway", "gateway.yaml"))
