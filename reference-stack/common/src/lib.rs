@@ -1,7 +1,8 @@
 //! Plumbing shared by the reference stack's services: typed configuration, JSON logs, graceful
 //! shutdown, the one JSON error shape (and its gRPC mapping), request extractors that report bad
-//! input as that shape, health/readiness/metrics routes, serving over plain TCP or (mutual) TLS, and bearer-token
-//! verification against iam's JWKS. The services depend on this crate; it depends on none of them.
+//! input as that shape, health/readiness/metrics routes, SQLite opened and called one way
+//! (feature `sqlite`), serving over plain TCP or (mutual) TLS, and bearer-token verification
+//! against iam's JWKS. The services depend on this crate; it depends on none of them.
 
 #![warn(missing_docs)]
 
@@ -15,6 +16,8 @@ pub mod metrics;
 pub mod ops;
 pub mod service;
 pub mod shutdown;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 pub mod telemetry;
 pub mod tls;
 

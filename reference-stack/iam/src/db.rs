@@ -2,11 +2,11 @@
 //! disk). One connection behind a mutex, used from blocking threads; iam's write rate is low.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
 use stack_common::ApiError;
+use stack_common::sqlite::{self, SharedConnection};
 
 /// A user row.
 #[derive(Debug, Clone)]
@@ -44,16 +44,13 @@ pub enum Inserted {
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    conn: SharedConnection,
 }
 
 impl Db {
     /// Opens (creating if needed) `iam.db` in `dir`.
     pub fn open(dir: &Path) -> rusqlite::Result<Db> {
-        let conn = Connection::open(dir.join("iam.db"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let conn = sqlite::open(&dir.join("iam.db"))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS users (
                 id TEXT PRIMARY KEY,
@@ -70,7 +67,7 @@ impl Db {
                 exp INTEGER NOT NULL);",
         )?;
         Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: SharedConnection::new(conn),
         })
     }
 
@@ -79,24 +76,12 @@ impl Db {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> Result<R, ApiError> {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&conn)
-        })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+        self.conn.call(move |c| f(c)).await
     }
 
     /// Whether the database answers.
     pub fn is_ready(&self) -> bool {
-        match self.conn.try_lock() {
-            Ok(conn) => conn.query_row("SELECT 1", [], |_| Ok(())).is_ok(),
-            // Busy serving a request: alive.
-            Err(std::sync::TryLockError::WouldBlock) => true,
-            Err(std::sync::TryLockError::Poisoned(_)) => false,
-        }
+        self.conn.is_ready()
     }
 
     /// Inserts a user unless the name is taken.

@@ -3,13 +3,13 @@
 //! or a lost ack finds it and is acknowledged without being processed again.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use stack_common::ApiError;
+use stack_common::sqlite::{self, SharedConnection};
 
 /// One processed event, as `GET /v1/events/{event_id}` shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -48,7 +48,7 @@ pub struct EventPage {
 /// Handle to the store; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    conn: SharedConnection,
 }
 
 const COLUMNS: &str =
@@ -70,11 +70,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ProcessedEvent> {
 impl Store {
     /// Opens (creating if needed) `partner.db` in `dir`.
     pub fn open(dir: &Path) -> rusqlite::Result<Store> {
-        let conn = Connection::open(dir.join("partner.db"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // FULL: the idempotency row must be durable before the ack that it licenses.
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // synchronous = FULL (sqlite::open): the idempotency row must be durable before the
+        // ack that it licenses.
+        let conn = sqlite::open(&dir.join("partner.db"))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS events (
                 event_id TEXT PRIMARY KEY,
@@ -87,7 +85,7 @@ impl Store {
                 fetch_error TEXT);",
         )?;
         Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: SharedConnection::new(conn),
         })
     }
 
@@ -95,20 +93,12 @@ impl Store {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> Result<R, ApiError> {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || f(&conn.lock().unwrap_or_else(|p| p.into_inner())))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)
+        self.conn.call(move |c| f(c)).await
     }
 
     /// Whether the database answers.
     pub fn is_ready(&self) -> bool {
-        match self.conn.try_lock() {
-            Ok(conn) => conn.query_row("SELECT 1", [], |_| Ok(())).is_ok(),
-            Err(std::sync::TryLockError::WouldBlock) => true,
-            Err(std::sync::TryLockError::Poisoned(_)) => false,
-        }
+        self.conn.is_ready()
     }
 
     /// Whether this event was processed already.

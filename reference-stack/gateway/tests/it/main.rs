@@ -16,6 +16,4 @@ mod support;
 mod tls;
 
 // The stack's OpenAPI response validator, shared with reference-stack/local's tests.
-#[path = "../../../local/tests/it/openapi.rs"]
-#[allow(dead_code)]
-mod openapi;
+use stack_testkit::openapi;

@@ -1,6 +1,6 @@
 //! Helpers: real iam and catalog upstreams on free ports, the gateway in front of them, small
 //! axum upstreams that answer, fail, sleep or echo on purpose (counting what they receive), and
-//! token helpers (real tokens from iam through the gateway, forged ones signed with iam's key).
+//! token helpers (real tokens from iam through the gateway; forged ones come from stack-testkit).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,67 +9,20 @@ use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde::Serialize;
 use serde_json::{Value, json};
 use stack_catalog::CatalogConfig;
 use stack_catalog::proto::movie_service_client::MovieServiceClient;
-use stack_common::auth::Claims;
 use stack_gateway::Gateway;
 use stack_gateway::config::{GatewayConfig, RouteConfig, UpstreamConfig};
 use stack_iam::IamConfig;
+use stack_testkit::services::{spawn_catalog, spawn_iam};
+use stack_testkit::stop::Stopper;
+use stack_testkit::tokens::{Forger, iam_signing_key};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-/// A stop switch and the tasks it stops.
-pub struct Stopper {
-    stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<std::io::Result<()>>>,
-}
-
-impl Stopper {
-    fn new() -> Self {
-        Stopper {
-            stop: watch::channel(false).0,
-            tasks: Vec::new(),
-        }
-    }
-
-    fn signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let mut rx = self.stop.subscribe();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
-    }
-
-    /// Signals the stop and waits (at most 20 s) for every task to end cleanly.
-    pub async fn stop(&mut self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks.drain(..) {
-            tokio::time::timeout(Duration::from_secs(20), task)
-                .await
-                .expect("stops within 20 s")
-                .expect("no panic")
-                .expect("stops cleanly");
-        }
-    }
-}
-
-/// Binds 127.0.0.1 on a free port.
-pub async fn listener() -> (TcpListener, SocketAddr) {
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = l.local_addr().expect("addr");
-    (l, addr)
-}
-
-/// A free port nobody listens on (bound, then released).
-pub async fn dead_addr() -> SocketAddr {
-    let (l, addr) = listener().await;
-    drop(l);
-    addr
-}
+pub use stack_testkit::net::{client, dead_addr, listener};
+pub use stack_testkit::tokens::{authed, b64, now, other_ed25519_key};
 
 /// Real iam and catalog instances sharing one data directory.
 pub struct Services {
@@ -87,34 +40,21 @@ impl Services {
     pub async fn start(catalogs: usize) -> Services {
         let data = tempfile::tempdir().expect("tempdir");
         let mut stopper = Stopper::new();
-        let (iam_listener, iam) = listener().await;
         let iam_config = IamConfig {
-            listen: iam,
             data_dir: data.path().join("iam"),
             log_json: false,
             ..Default::default()
         };
-        let iam_state = stack_iam::open(iam_config).await.expect("iam opens");
-        stopper.tasks.push(tokio::spawn(stack_iam::serve(
-            iam_listener,
-            iam_state,
-            stopper.signal(),
-        )));
+        let iam = spawn_iam(&mut stopper, iam_config).await;
+        let catalog_config = CatalogConfig {
+            data_dir: data.path().join("catalog"),
+            iam_url: format!("http://{iam}"),
+            log_json: false,
+            ..Default::default()
+        };
         let mut addrs = Vec::new();
         for _ in 0..catalogs {
-            let (l, addr) = listener().await;
-            let config = CatalogConfig {
-                listen: addr,
-                data_dir: data.path().join("catalog"),
-                iam_url: format!("http://{iam}"),
-                log_json: false,
-                ..Default::default()
-            };
-            let state = stack_catalog::open(&config).expect("catalog opens");
-            stopper
-                .tasks
-                .push(tokio::spawn(stack_catalog::serve(l, state, stopper.signal())));
-            addrs.push(addr);
+            addrs.push(spawn_catalog(&mut stopper, &catalog_config).await.0);
         }
         Services {
             iam,
@@ -152,8 +92,7 @@ impl Services {
 
     /// A forger holding iam's real signing key.
     pub async fn forger(&self, gw: &RunningGateway) -> Forger {
-        let path = self.data.path().join("iam").join("signing-key.der");
-        let der = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let der = iam_signing_key(&self.data.path().join("iam"));
         let jwks: Value = gw
             .http
             .get(gw.url("/iam/.well-known/jwks.json"))
@@ -163,11 +102,7 @@ impl Services {
             .json()
             .await
             .unwrap();
-        Forger {
-            key: EncodingKey::from_ed_der(&der),
-            kid: jwks["keys"][0]["kid"].as_str().expect("kid").to_string(),
-            x: jwks["keys"][0]["x"].as_str().expect("x").to_string(),
-        }
+        Forger::new(&der, &jwks["keys"][0])
     }
 
     /// catalog's request count for `route` (summed over methods and statuses, all instances),
@@ -212,11 +147,7 @@ impl RunningGateway {
         let (l, addr) = listener().await;
         let gateway = stack_gateway::open(config).await.expect("the gateway opens");
         let mut stopper = Stopper::new();
-        stopper.tasks.push(tokio::spawn(stack_gateway::serve(
-            l,
-            gateway.clone(),
-            stopper.signal(),
-        )));
+        stopper.spawn(stack_gateway::serve(l, gateway.clone(), stopper.signal()));
         RunningGateway {
             addr,
             gateway,
@@ -273,15 +204,6 @@ impl RunningGateway {
             .expect("a gRPC connection through the gateway");
         MovieServiceClient::new(channel)
     }
-}
-
-/// A reqwest client without proxy and with a 20 s timeout.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
 }
 
 /// A one-route config to `upstreams` (a single test upstream), no auth, no rate limit.
@@ -409,9 +331,7 @@ impl TestUpstream {
         let app = axum::Router::new().fallback(answer).with_state(state.clone());
         let mut stopper = Stopper::new();
         let signal = stopper.signal();
-        stopper.tasks.push(tokio::spawn(async move {
-            axum::serve(l, app).with_graceful_shutdown(signal).await
-        }));
+        stopper.spawn(async move { axum::serve(l, app).with_graceful_shutdown(signal).await });
         TestUpstream {
             addr,
             hits: state.hits,
@@ -431,85 +351,6 @@ impl TestUpstream {
     pub async fn stop(mut self) {
         self.stopper.stop().await;
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tokens.
-
-/// Signs tokens with iam's real key, for claims iam would never issue.
-pub struct Forger {
-    key: EncodingKey,
-    /// iam's kid.
-    pub kid: String,
-    /// iam's public key (JWK `x`, base64url).
-    pub x: String,
-}
-
-/// Seconds since the Unix epoch.
-pub fn now() -> u64 {
-    time::OffsetDateTime::now_utc().unix_timestamp() as u64
-}
-
-impl Forger {
-    /// Claims iam would issue: valid for 5 minutes, both movie scopes.
-    pub fn claims(&self) -> Claims {
-        let now = now();
-        Claims {
-            iss: "gauntlet-iam".into(),
-            sub: "forged-subject".into(),
-            aud: "gauntlet".into(),
-            exp: now + 300,
-            iat: now,
-            jti: format!("forged-{now}-{}", rand_u64()),
-            scope: "movies:read movies:write".into(),
-            client_id: None,
-        }
-    }
-
-    /// Signs `claims` with iam's key and kid.
-    pub fn sign<T: Serialize>(&self, claims: &T) -> String {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.key).expect("signing")
-    }
-
-    /// Signs with iam's key under `kid`.
-    pub fn sign_with_kid<T: Serialize>(&self, kid: &str, claims: &T) -> String {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(kid.to_string());
-        jsonwebtoken::encode(&header, claims, &self.key).expect("signing")
-    }
-}
-
-fn rand_u64() -> u64 {
-    let mut b = [0u8; 8];
-    getrandom::fill(&mut b).unwrap();
-    u64::from_le_bytes(b)
-}
-
-/// A fresh Ed25519 key (not iam's).
-pub fn other_ed25519_key() -> EncodingKey {
-    const PKCS8_ED25519_PREFIX: [u8; 16] = [
-        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-    ];
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).unwrap();
-    EncodingKey::from_ed_der(&[PKCS8_ED25519_PREFIX.as_slice(), &seed].concat())
-}
-
-/// base64url without padding.
-pub fn b64(bytes: impl AsRef<[u8]>) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// A gRPC request carrying `authorization: Bearer token`.
-pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
 }
 
 /// Sends raw bytes on a new connection and returns the whole response (the server closes the

@@ -2,8 +2,7 @@
 //! queue names, HTTP helpers, and the broker check.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ExchangeDeleteOptions, QueueDeleteOptions};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
@@ -12,8 +11,11 @@ use stack_catalog::CatalogConfig;
 use stack_iam::IamConfig;
 use stack_iam::config::ClientConfig;
 use stack_partner::{PartnerConfig, StatsView};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use stack_testkit::net::listener;
+use stack_testkit::services::{spawn_catalog, spawn_iam};
+use stack_testkit::stop::Stopper;
+
+pub use stack_testkit::wait::poll;
 
 /// The broker the tests use: `GAUNTLET_AMQP_URL` (ci/test.sh exports it), else the one this
 /// project's machines run on 127.0.0.1:5672.
@@ -131,8 +133,7 @@ pub struct Stack {
     pub amqp_url: String,
     pub http: reqwest::Client,
     writer_token: String,
-    stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<std::io::Result<()>>>,
+    stopper: Stopper,
     cleanup: Cleanup,
     _dir: tempfile::TempDir,
 }
@@ -158,25 +159,11 @@ impl Options {
     }
 }
 
-async fn listen() -> (tokio::net::TcpListener, String) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = l.local_addr().unwrap();
-    (l, format!("http://{addr}"))
-}
-
 impl Stack {
     pub async fn start(options: Options) -> Stack {
         let dir = tempfile::tempdir().unwrap();
-        let (stop, _) = watch::channel(false);
-        let stopped = |stop: &watch::Sender<bool>| {
-            let mut rx = stop.subscribe();
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
-            }
-        };
-        let mut tasks = Vec::new();
+        let mut stopper = Stopper::new();
 
-        let (iam_l, iam) = listen().await;
         let iam_config = IamConfig {
             data_dir: dir.path().join("iam"),
             log_json: false,
@@ -194,10 +181,8 @@ impl Stack {
             ],
             ..IamConfig::default()
         };
-        let iam_state = stack_iam::open(iam_config).await.unwrap();
-        tasks.push(tokio::spawn(stack_iam::serve(iam_l, iam_state, stopped(&stop))));
+        let iam = format!("http://{}", spawn_iam(&mut stopper, iam_config).await);
 
-        let (catalog_l, catalog) = listen().await;
         let mut catalog_config = CatalogConfig {
             data_dir: dir.path().join("catalog"),
             iam_url: iam.clone(),
@@ -209,10 +194,11 @@ impl Stack {
         };
         (options.catalog)(&mut catalog_config);
         catalog_config.check().unwrap();
-        let catalog_state = stack_catalog::open(&catalog_config).unwrap();
-        let catalog_config_kept = catalog_config.clone();
+        let (catalog_addr, catalog_state) = spawn_catalog(&mut stopper, &catalog_config).await;
+        let catalog = format!("http://{catalog_addr}");
 
-        let (partner_l, partner) = listen().await;
+        let (partner_l, partner_addr) = listener().await;
+        let partner = format!("http://{partner_addr}");
         let mut partner_config = PartnerConfig {
             data_dir: dir.path().join("partner"),
             iam_url: iam.clone(),
@@ -231,16 +217,11 @@ impl Stack {
         };
         (options.partner)(&mut partner_config);
         let partner_state = stack_partner::open(partner_config).unwrap();
-        tasks.push(tokio::spawn(stack_partner::serve(
+        stopper.spawn(stack_partner::serve(
             partner_l,
             partner_state.clone(),
-            stopped(&stop),
-        )));
-        tasks.push(tokio::spawn(stack_catalog::serve(
-            catalog_l,
-            catalog_state.clone(),
-            stopped(&stop),
-        )));
+            stopper.signal(),
+        ));
 
         let http = reqwest::Client::new();
         let writer_token = token(&http, &iam, WRITER_ID, WRITER_SECRET).await;
@@ -255,14 +236,13 @@ impl Stack {
             catalog,
             partner,
             catalog_state,
-            catalog_config: catalog_config_kept,
+            catalog_config,
             partner_state,
             topology: options.topology,
             amqp_url: options.amqp_url,
             http,
             writer_token,
-            stop,
-            tasks,
+            stopper,
             _dir: dir,
         }
     }
@@ -270,14 +250,8 @@ impl Stack {
     /// Starts another catalog instance on the same database (and so the same outbox), with its
     /// own relay; its base URL.
     pub async fn add_catalog_instance(&mut self) -> String {
-        let (l, url) = listen().await;
-        let state = stack_catalog::open(&self.catalog_config).unwrap();
-        let mut rx = self.stop.subscribe();
-        self.tasks
-            .push(tokio::spawn(stack_catalog::serve(l, state, async move {
-                let _ = rx.wait_for(|s| *s).await;
-            })));
-        url
+        let (addr, _) = spawn_catalog(&mut self.stopper, &self.catalog_config).await;
+        format!("http://{addr}")
     }
 
     /// Creates a movie through the catalog instance at `base`.
@@ -441,10 +415,7 @@ impl Stack {
     }
 
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        for task in std::mem::take(&mut self.tasks) {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
-        }
+        self.stopper.stop_within(Duration::from_secs(10)).await;
         self.topology.delete(&self.amqp_url).await;
         self.cleanup.done = true;
     }
@@ -469,24 +440,6 @@ pub async fn token(http: &reqwest::Client, iam: &str, id: &str, secret: &str) ->
         .as_str()
         .unwrap_or_else(|| panic!("no token: {response}"))
         .to_string()
-}
-
-/// Polls `probe` every 20 ms until it returns `Some`, for at most `deadline`.
-pub async fn poll<T, F, Fut>(deadline: Duration, mut probe: F) -> Option<(T, Duration)>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = probe().await {
-            return Some((v, start.elapsed()));
-        }
-        if start.elapsed() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// A well-formed event body that is not catalog's (for duplicates and poison neighbours).
