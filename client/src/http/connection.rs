@@ -23,6 +23,11 @@ pub(super) struct Connection {
     output: Vec<u8>,
     /// False once either side said `Connection: close`, or the body ran to EOF.
     pub(super) reusable: bool,
+    /// Whether the current exchange's request went out whole.
+    pub(super) sent: bool,
+    /// Whether any byte of the current exchange's response arrived: a failure before that, on
+    /// a connection the server may have closed while it was idle, is not the server's answer.
+    pub(super) answered: bool,
 }
 
 /// How the response body is delimited (RFC 9112 section 6.3).
@@ -46,6 +51,8 @@ impl Connection {
             input: BytesMut::with_capacity(8 * 1024),
             output: Vec::with_capacity(1024),
             reusable: true,
+            sent: false,
+            answered: false,
         })
     }
 
@@ -57,6 +64,7 @@ impl Connection {
         if self.stream.read_buf(&mut self.input).await? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
+        self.answered = true;
         Ok(())
     }
 
@@ -66,9 +74,11 @@ impl Connection {
         request: &Outgoing,
         want_headers: bool,
     ) -> std::io::Result<Exchange> {
+        (self.sent, self.answered) = (false, !self.input.is_empty());
         self.write_head(authority, request);
         self.output.extend_from_slice(&request.body);
         self.stream.write_all(&self.output).await?;
+        self.sent = true;
         loop {
             let (status, headers, framing) = self.read_head(&request.method, want_headers).await?;
             // Interim responses (100 Continue, 103 Early Hints) precede the real one.

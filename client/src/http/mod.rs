@@ -77,69 +77,94 @@ impl Connections {
         measure_from: Option<Instant>,
         want_headers: bool,
     ) -> Result<(Exchange, Duration), Failed> {
-        let index = match self.open.iter().position(|(a, c)| a == authority && c.reusable) {
-            Some(i) => i,
-            None => {
-                self.open.retain(|(a, _)| a != authority);
-                let connection = Connection::open(authority).await.map_err(|_| Failed {
-                    kind: FailureKind::Connect,
-                    elapsed: None,
-                })?;
-                self.open.push((authority.to_string(), connection));
-                self.open.len() - 1
-            }
-        };
         let start = measure_from.unwrap_or_else(Instant::now);
         let deadline = tokio::time::Instant::now() + timeout;
-        let watchdog = self
-            .watchdog
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        // Armed for an earlier deadline it fires early and is re-armed below; armed for a
-        // later one (an earlier request had a longer timeout) it must be moved now.
-        if watchdog.deadline() > deadline {
-            watchdog.as_mut().reset(deadline);
-        }
-        let outcome = {
-            let exchange = self.open[index].1.exchange(authority, request, want_headers);
-            tokio::pin!(exchange);
-            loop {
-                tokio::select! {
-                    biased;
-                    result = &mut exchange => break Some(result),
-                    () = watchdog.as_mut() => {
-                        if tokio::time::Instant::now() >= deadline {
-                            break None;
+        let mut retried = false;
+        loop {
+            let (index, reused) = match self.open.iter().position(|(a, c)| a == authority && c.reusable) {
+                Some(i) => (i, true),
+                None => {
+                    self.open.retain(|(a, _)| a != authority);
+                    let connection = Connection::open(authority).await.map_err(|_| Failed {
+                        kind: FailureKind::Connect,
+                        elapsed: None,
+                    })?;
+                    self.open.push((authority.to_string(), connection));
+                    (self.open.len() - 1, false)
+                }
+            };
+            let watchdog = self
+                .watchdog
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            // Armed for an earlier deadline it fires early and is re-armed below; armed for a
+            // later one (an earlier request had a longer timeout) it must be moved now.
+            if watchdog.deadline() > deadline {
+                watchdog.as_mut().reset(deadline);
+            }
+            let outcome = {
+                let exchange = self.open[index].1.exchange(authority, request, want_headers);
+                tokio::pin!(exchange);
+                loop {
+                    tokio::select! {
+                        biased;
+                        result = &mut exchange => break Some(result),
+                        () = watchdog.as_mut() => {
+                            if tokio::time::Instant::now() >= deadline {
+                                break None;
+                            }
+                            watchdog.as_mut().reset(deadline);
                         }
-                        watchdog.as_mut().reset(deadline);
                     }
                 }
-            }
-        };
-        match outcome {
-            Some(Ok(exchange)) => {
-                let elapsed = start.elapsed();
-                if !self.open[index].1.reusable {
-                    self.open.swap_remove(index);
+            };
+            return match outcome {
+                Some(Ok(exchange)) => {
+                    let elapsed = start.elapsed();
+                    if !self.open[index].1.reusable {
+                        self.open.swap_remove(index);
+                    }
+                    Ok((exchange, elapsed))
                 }
-                Ok((exchange, elapsed))
-            }
-            Some(Err(_)) => {
-                self.open.swap_remove(index);
-                Err(Failed {
-                    kind: FailureKind::Io,
-                    elapsed: Some(start.elapsed()),
-                })
-            }
-            None => {
-                // The connection may still deliver the late response: never reuse it.
-                self.open.swap_remove(index);
-                Err(Failed {
-                    kind: FailureKind::Timeout,
-                    elapsed: Some(start.elapsed()),
-                })
-            }
+                Some(Err(_)) => {
+                    let (_, connection) = self.open.swap_remove(index);
+                    // A server may close an idle keep-alive connection at any time (RFC 9112
+                    // section 9.6) and the request then meets the close. Failing on a reused
+                    // connection before any byte of an answer came back is that, not the
+                    // server's answer: once, the request goes again on a new connection —
+                    // when it is idempotent or never went out whole, as browsers and hyper do
+                    // — and counts as one request.
+                    let stale = reused
+                        && !retried
+                        && !connection.answered
+                        && (!connection.sent || idempotent(&request.method));
+                    if stale {
+                        retried = true;
+                        continue;
+                    }
+                    Err(Failed {
+                        kind: FailureKind::Io,
+                        elapsed: Some(start.elapsed()),
+                    })
+                }
+                None => {
+                    // The connection may still deliver the late response: never reuse it.
+                    self.open.swap_remove(index);
+                    Err(Failed {
+                        kind: FailureKind::Timeout,
+                        elapsed: Some(start.elapsed()),
+                    })
+                }
+            };
         }
     }
+}
+
+/// Methods whose request may be sent twice with the effect of once (RFC 9110 section 9.2.2).
+fn idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
 }
 
 #[cfg(test)]
@@ -259,6 +284,48 @@ mod tests {
             format!(
                 "POST /e HTTP/1.1\r\nhost: {addr}\r\ncontent-type: text/plain\r\ncontent-length: 7\r\n\r\npayload"
             )
+        );
+    }
+
+    /// Issue 20: a server that answers without `Connection: close` and then closes the idle
+    /// connection (legal, RFC 9112 section 9.6) made the next request on it fail as `io`, the
+    /// target's fault counted. Now an idempotent request that met the close before any answer
+    /// goes again on a new connection, once; a POST that went out whole does not.
+    #[tokio::test]
+    async fn a_request_that_meets_an_idle_close_is_sent_again_once_when_idempotent() {
+        const OK: Option<&str> = Some("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+        let (addr, server) = scripted(vec![
+            vec![OK, None], // answers, then closes when the next request arrives
+            vec![OK, None],
+            vec![OK],
+        ])
+        .await;
+        let mut c = Connections::default();
+        assert_eq!(send(&mut c, &addr, &get("/1")).await.unwrap().body, "ok");
+        assert_eq!(
+            send(&mut c, &addr, &get("/2")).await.unwrap().body,
+            "ok",
+            "retried on connection 2"
+        );
+        let mut post = get("/3");
+        post.method = Method::POST;
+        assert_eq!(
+            send(&mut c, &addr, &post).await.unwrap_err(),
+            FailureKind::Io,
+            "a POST is not resent"
+        );
+        assert_eq!(send(&mut c, &addr, &get("/4")).await.unwrap().body, "ok");
+        let seen = server.await.unwrap();
+        let lines: Vec<&str> = seen.iter().map(|r| r.lines().next().unwrap()).collect();
+        assert_eq!(
+            lines,
+            [
+                "GET /1 HTTP/1.1",
+                "GET /2 HTTP/1.1",
+                "GET /2 HTTP/1.1",
+                "POST /3 HTTP/1.1",
+                "GET /4 HTTP/1.1"
+            ]
         );
     }
 
