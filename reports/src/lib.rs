@@ -13,6 +13,8 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+#[cfg(test)]
+mod testing;
 
 use std::collections::BTreeMap;
 
@@ -291,7 +293,28 @@ impl Report {
             Some(v) => return Err(ReportError::UnknownSchemaVersion(v)),
             None => return Err(ReportError::NotAReport),
         }
-        serde_json::from_value(version).map_err(ReportError::Malformed)
+        let report: Report = serde_json::from_value(version).map_err(ReportError::Malformed)?;
+        report.check_histograms()?;
+        Ok(report)
+    }
+
+    /// Every histogram must decode: one that does not would be drawn as "no latency data"
+    /// beside its requests, and compared or merged as if it were empty.
+    fn check_histograms(&self) -> Result<(), ReportError> {
+        let steps = self.steps.iter().map(|s| (format!("step {:?}", s.name), s));
+        for (at, step) in std::iter::once(("total".to_string(), &self.total)).chain(steps) {
+            let windows = step
+                .windows
+                .iter()
+                .map(|w| (format!("{at}, window {}", w.second), &w.histogram));
+            for (place, encoded) in std::iter::once((at.clone(), &step.histogram)).chain(windows) {
+                if !encoded.is_empty() {
+                    histogram::decode(encoded)
+                        .map_err(|reason| ReportError::BadHistogram { place, reason })?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -304,6 +327,13 @@ pub enum ReportError {
     NotAReport,
     /// Written by a version with another format.
     UnknownSchemaVersion(u64),
+    /// A histogram that does not decode, and where it is.
+    BadHistogram {
+        /// `total`, `step "login"`, `step "login", window 3`.
+        place: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for ReportError {
@@ -311,6 +341,9 @@ impl std::fmt::Display for ReportError {
         match self {
             ReportError::Malformed(e) => write!(f, "not a valid gauntlet report: {e}"),
             ReportError::NotAReport => f.write_str("not a gauntlet report (no schema_version)"),
+            ReportError::BadHistogram { place, reason } => {
+                write!(f, "not a valid gauntlet report: {place}: {reason}")
+            }
             ReportError::UnknownSchemaVersion(v) => {
                 write!(
                     f,
@@ -326,6 +359,25 @@ impl std::error::Error for ReportError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 20: `report` and `compare` took a histogram that is not base64 and drew "no
+    /// latency data" beside 32,700 requests. Reading the report now says where it is broken.
+    #[test]
+    fn a_histogram_that_does_not_decode_is_refused_where_it_is() {
+        let good = serde_json::to_value(crate::testing::run(&[1_000, 2_000], 0)).unwrap();
+        assert!(Report::from_json(&good.to_string()).is_ok());
+        let mut bad = good.clone();
+        bad["steps"][0]["windows"][1]["histogram"] = "not base64!".into();
+        let err = Report::from_json(&bad.to_string()).unwrap_err().to_string();
+        assert!(
+            err.contains("step \"get\", window 1: histogram is not base64"),
+            "{err}"
+        );
+        let mut bad = good;
+        bad["total"]["histogram"] = "AAAA".into();
+        let err = Report::from_json(&bad.to_string()).unwrap_err().to_string();
+        assert!(err.contains("total: histogram does not decode"), "{err}");
+    }
 
     #[test]
     fn refuses_other_schema_versions_and_non_reports() {

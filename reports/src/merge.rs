@@ -50,8 +50,8 @@ fn merge_windows(a: &[WindowReport], b: &[WindowReport]) -> Result<Vec<WindowRep
                 by_second.insert(w.second, w.clone());
             }
             Some(m) => {
-                m.requests += w.requests;
-                m.failed += w.failed;
+                add(&mut m.requests, w.requests)?;
+                add(&mut m.failed, w.failed)?;
                 m.histogram = add_histograms(&m.histogram, &w.histogram)?;
             }
         }
@@ -59,15 +59,71 @@ fn merge_windows(a: &[WindowReport], b: &[WindowReport]) -> Result<Vec<WindowRep
     Ok(by_second.into_values().collect())
 }
 
-fn merge_step(into: &mut StepReport, other: &StepReport) -> Result<(), MergeError> {
-    into.requests += other.requests;
-    into.failed += other.failed;
-    for (kind, n) in &other.failures {
-        *into.failures.entry(kind.clone()).or_default() += n;
+/// `*into += n`, refusing to wrap: counts that overflow a u64 are not shards of one run.
+fn add(into: &mut u64, n: u64) -> Result<(), MergeError> {
+    *into = into.checked_add(n).ok_or_else(|| {
+        MergeError("the counts overflow when added: these reports cannot be shards of one run".into())
+    })?;
+    Ok(())
+}
+
+/// The reports must be the shards of one run, each once and all of them: `1/n` ... `n/n`.
+/// Anything else (an unsharded run, shards of different splits, one missing) would add up to
+/// numbers no run produced.
+fn check_shards(reports: &[Report]) -> Result<(), MergeError> {
+    let mut count = None;
+    let mut seen = Vec::new();
+    for (i, r) in reports.iter().enumerate() {
+        let which = i + 1;
+        let shard = r.load.shard.as_deref().ok_or_else(|| {
+            MergeError(format!(
+                "report {which} is not a shard (run it with --shard i/n): only the shards of one run merge"
+            ))
+        })?;
+        let parsed = shard
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.parse::<u32>().ok()?, n.parse::<u32>().ok()?)))
+            .filter(|(i, n)| (1..=*n).contains(i));
+        let Some((index, n)) = parsed else {
+            return Err(MergeError(format!("report {which}: shard {shard:?} is not i/n")));
+        };
+        match count {
+            None => count = Some(n),
+            Some(c) if c != n => {
+                return Err(MergeError(format!(
+                    "report {which} is shard {shard} of a {n}-way split, report 1 of a {c}-way one"
+                )));
+            }
+            Some(_) => {}
+        }
+        if seen.contains(&index) {
+            return Err(MergeError(format!("report {which} is shard {shard} again")));
+        }
+        seen.push(index);
     }
-    into.checks_passed += other.checks_passed;
-    into.checks_failed += other.checks_failed;
-    into.bytes_received += other.bytes_received;
+    let n = count.unwrap_or(0);
+    let missing: Vec<String> = (1..=n)
+        .filter(|i| !seen.contains(i))
+        .map(|i| format!("{i}/{n}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(MergeError(format!(
+            "shard(s) {} missing: merge all {n} shards of the run",
+            missing.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn merge_step(into: &mut StepReport, other: &StepReport) -> Result<(), MergeError> {
+    add(&mut into.requests, other.requests)?;
+    add(&mut into.failed, other.failed)?;
+    for (kind, n) in &other.failures {
+        add(into.failures.entry(kind.clone()).or_default(), *n)?;
+    }
+    add(&mut into.checks_passed, other.checks_passed)?;
+    add(&mut into.checks_failed, other.checks_failed)?;
+    add(&mut into.bytes_received, other.bytes_received)?;
     into.histogram = add_histograms(&into.histogram, &other.histogram)?;
     into.windows = merge_windows(&into.windows, &other.windows)?;
     Ok(())
@@ -79,23 +135,21 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
     let (first, rest) = reports
         .split_first()
         .ok_or_else(|| MergeError("no reports to merge".into()))?;
-    let mut merged = first.clone();
     for (i, r) in rest.iter().enumerate() {
-        let which = i + 2;
         if r.scenario != first.scenario || r.plan != first.plan || r.load.model != first.load.model {
             return Err(MergeError(format!(
-                "report {which} is of another scenario or plan ({} vs {}): only shards of one run merge",
-                r.scenario, first.scenario
+                "report {} is of another scenario or plan ({} vs {}): only shards of one run merge",
+                i + 2,
+                r.scenario,
+                first.scenario
             )));
         }
-        if r.load.shard.is_some() && r.load.shard == first.load.shard {
-            return Err(MergeError(format!(
-                "report {which} is the same shard ({}) as report 1",
-                first.load.shard.as_deref().unwrap_or("")
-            )));
-        }
-        merged.iterations += r.iterations;
-        merged.late_starts += r.late_starts;
+    }
+    check_shards(reports)?;
+    let mut merged = first.clone();
+    for r in rest {
+        add(&mut merged.iterations, r.iterations)?;
+        add(&mut merged.late_starts, r.late_starts)?;
         merged.duration_secs = merged.duration_secs.max(r.duration_secs);
         if r.started_at < merged.started_at {
             merged.started_at = r.started_at.clone();
@@ -103,7 +157,7 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
         merged.aborted_by = merged.aborted_by.or_else(|| r.aborted_by.clone());
         merged.contract = match (merged.contract.take(), &r.contract) {
             (Some(mut mine), Some(theirs)) => {
-                mine.checked += theirs.checked;
+                add(&mut mine.checked, theirs.checked)?;
                 for v in &theirs.violations {
                     let same = |m: &&mut crate::ViolationReport| {
                         (&m.step, &m.operation, &m.check, &m.pointer, &m.expected)
@@ -111,7 +165,7 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
                     };
                     match mine.violations.iter_mut().find(same) {
                         Some(m) => {
-                            m.count += v.count;
+                            add(&mut m.count, v.count)?;
                             let room = 3usize.saturating_sub(m.examples.len());
                             m.examples.extend(v.examples.iter().take(room).cloned());
                         }
@@ -171,5 +225,36 @@ mod tests {
         // merge() adds the encoded histograms to exactly the histogram of all requests.
         let merged = add_histograms(&histogram::encode(&fast), &histogram::encode(&slow)).unwrap();
         assert_eq!(histogram::decode(&merged).unwrap(), all);
+    }
+
+    fn shard(of: &str) -> Report {
+        let mut r = crate::testing::run(&[2_000, 2_000], 0);
+        r.load.shard = (!of.is_empty()).then(|| of.to_string());
+        r
+    }
+
+    /// Issue 20: two unsharded runs, or shards 1/2 + 2/3, were summed into numbers no run
+    /// produced. Only the complete set of one run's shards merges.
+    #[test]
+    fn only_all_the_shards_of_one_split_merge() {
+        let err = |reports: &[Report]| merge(reports).unwrap_err().0;
+        assert!(err(&[shard(""), shard("")]).contains("report 1 is not a shard"));
+        assert!(err(&[shard("1/2"), shard("2/3")]).contains("3-way split"));
+        assert!(err(&[shard("1/2"), shard("1/2")]).contains("shard 1/2 again"));
+        assert!(err(&[shard("1/3"), shard("3/3")]).contains("shard(s) 2/3 missing"));
+        assert!(err(&[shard("0/2"), shard("2/2")]).contains("is not i/n"));
+        let merged = merge(&[shard("2/2"), shard("1/2")]).unwrap();
+        assert_eq!(merged.total.requests, 400);
+        assert_eq!(merged.load.shard, None);
+    }
+
+    /// Issue 20: u64 counters wrapped when added.
+    #[test]
+    fn counts_that_overflow_are_refused_not_wrapped() {
+        let (a, mut b) = (shard("1/2"), shard("2/2"));
+        b.iterations = u64::MAX;
+        let mut a = a;
+        a.iterations = 2;
+        assert!(merge(&[a, b]).unwrap_err().0.contains("overflow"));
     }
 }
