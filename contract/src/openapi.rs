@@ -117,6 +117,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Spec, SpecError> {
     } else if version.starts_with("3.1.") {
         let json = serde_json::to_string(&doc).map_err(|e| invalid(None, e.to_string()))?;
         oas3::from_json(json).map_err(|e| invalid(None, format!("not a valid OpenAPI 3.1 document: {e}")))?;
+    } else if let Some(swagger) = doc.get("swagger") {
+        let swagger = swagger
+            .as_str()
+            .map_or_else(|| swagger.to_string(), str::to_string);
+        return Err(invalid(
+            None,
+            format!(
+                "`swagger: {swagger}`: Swagger (OpenAPI 2.0) is not supported; convert it to OpenAPI 3 first (e.g. `npx swagger2openapi spec.yaml -o spec3.yaml`)"
+            ),
+        ));
+    } else if version.is_empty() {
+        return Err(invalid(
+            None,
+            "no `openapi` version field: not an OpenAPI 3.0 or 3.1 document".into(),
+        ));
     } else {
         return Err(invalid(
             None,
@@ -275,10 +290,31 @@ mod tests {
             load(&dir.join("v2.yaml"))
                 .unwrap_err()
                 .to_string()
-                .contains("not 3.0.x or 3.1.x")
+                .contains("Swagger (OpenAPI 2.0) is not supported")
         );
         std::fs::write(dir.join("31.yaml"), "openapi: 3.1.0\ninfo:\n  title: t\n  version: '1'\npaths:\n  /p:\n    get:\n      operationId: p\n      responses:\n        '200':\n          description: ok\n").unwrap();
         let spec31 = load(&dir.join("31.yaml")).unwrap();
         assert_eq!(spec31.operations[0].id, "p");
+    }
+
+    /// Issue 20: a Swagger 2.0 document got "`openapi: ` is not 3.0.x or 3.1.x", which names
+    /// neither what it is nor what to do.
+    #[test]
+    fn swagger_2_is_named_and_the_way_out_given() {
+        let err = parse(
+            "swagger: \"2.0\"\ninfo: {title: t, version: v}\npaths: {}\n",
+            Path::new("old.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("old.yaml") && err.contains("Swagger (OpenAPI 2.0) is not supported"),
+            "{err}"
+        );
+        assert!(err.contains("convert it to OpenAPI 3"), "{err}");
+        let err = parse("info: {title: t}\n", Path::new("x.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no `openapi` version field"), "{err}");
     }
 }
