@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use super::file::RawStep;
 use super::plan::{AwaitStep, BodyTemplate, Checks, ExtractFrom, HttpStep};
+use super::template::Part;
 use super::{StepScope, Validator, duration, toml_to_json};
 
 impl Validator<'_> {
@@ -63,7 +64,21 @@ impl Validator<'_> {
         let mut headers = Vec::new();
         for (name, value) in &raw.headers {
             match HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) {
-                Ok(h) => headers.push((h, self.scalar_template(value, &mut scope))),
+                Ok(h) => {
+                    let template = self.scalar_template(value, &mut scope);
+                    // A literal CR, LF or other control character cannot go in a header value
+                    // (it would be dropped, or split the request): a mistake in the file.
+                    let control = template.parts().iter().any(|part| {
+                        matches!(part, Part::Literal(text) if text.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f))
+                    });
+                    if control {
+                        self.error(
+                            value.span(),
+                            format!("header {name:?}: the value holds a control character (CR, LF, ...), which a header cannot carry"),
+                        );
+                    }
+                    headers.push((h, template));
+                }
                 Err(_) => self.error(value.span(), format!("{name:?} is not a valid header name")),
             }
         }

@@ -331,3 +331,21 @@ fn absurd_rates_and_user_counts_are_refused_at_the_load_table() {
         assert!(parse(&with_load(load)).is_ok(), "{load}");
     }
 }
+
+/// Issue 20: a header value with CR/LF was silently dropped from every request. A literal one
+/// is now a mistake in the file, located at the value.
+#[test]
+fn a_header_value_with_a_line_break_is_refused_where_it_is() {
+    let text = with_load("users = 1\nduration = \"1s\"").replace(
+        "request = \"GET /\"",
+        "request = \"GET /\"\nheaders = { x-a = \"one\\r\\ntwo: three\" }",
+    );
+    let errors = errors(&text);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("s.toml:10:") && errors[0].contains("control character"),
+        "{errors:?}"
+    );
+    // A tab is allowed in a header value.
+    assert!(parse(&text.replace("\\r\\ntwo: three", "\\tb")).is_ok());
+}
