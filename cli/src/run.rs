@@ -84,6 +84,15 @@ pub async fn run(args: RunArgs) -> Result<Verdict, CliError> {
         }
         Err(err) => return Err(err).invalid_input(),
     };
+    // The report's file is opened before anything is sent: a path that cannot be written is a
+    // mistake in the arguments, not something to find out after the whole run.
+    let out_file = match &args.out {
+        Some(path) => Some(
+            std::fs::File::create(path)
+                .invalid_input_with(|| format!("--out {}: cannot write the report", path.display()))?,
+        ),
+        None => None,
+    };
     if !args.quiet {
         eprintln!(
             "gauntlet: running {} against {} with {} users...",
@@ -98,28 +107,36 @@ pub async fn run(args: RunArgs) -> Result<Verdict, CliError> {
     });
     let result = run.await;
     progress.finish();
-    let result = result.run_failed()?;
+    let result = match result {
+        Ok(result) => result,
+        Err(err) => {
+            // Nothing was measured: leave no empty report behind.
+            if let Some(path) = &args.out {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(err).run_failed();
+        }
+    };
     let mut report = gauntlet_harness::report::build(&plan, &result);
     // The report holds its own copy of every per-second window: free the run's before writing,
     // and stream the JSON to the file rather than building it in memory, so that the peak
     // memory of a long run is not several copies of its windows.
     drop(result);
     report.environment.revision = args.revision;
-    if let Some(path) = &args.out {
-        std::fs::File::create(path)
-            .and_then(|file| {
-                let mut out = std::io::BufWriter::new(file);
-                serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
-                out.flush()
-            })
-            .run_failed_with(|| format!("cannot write the report to {}", path.display()))?;
-    }
+    // The summary and the verdict first: they are printed even if writing the report fails.
     let mut stdout = std::io::stdout().lock();
     if args.quiet {
         let _ = writeln!(stdout, "verdict: {}", report.verdict);
     } else {
         let _ = stdout.write_all(gauntlet_reports::console::render(&report).as_bytes());
-        if let Some(path) = &args.out {
+    }
+    if let (Some(path), Some(file)) = (&args.out, out_file) {
+        let mut out = std::io::BufWriter::new(file);
+        serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::other)
+            .and_then(|()| out.flush())
+            .run_failed_with(|| format!("cannot write the report to {}", path.display()))?;
+        if !args.quiet {
             let _ = writeln!(stdout, "report: {}", path.display());
         }
     }

@@ -150,6 +150,48 @@ async fn a_typo_exits_2_pointing_at_the_line_before_anything_is_sent() {
     stack.shutdown().await.unwrap();
 }
 
+/// Issue 20: `--out /proc/x` was found unwritable only after the whole run, and then the
+/// summary and the verdict were not printed at all. Now an unwritable path is exit 2 before
+/// anything is sent, and a write that fails after the run (`/dev/full`) still prints both.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_path_is_checked_before_the_run_and_the_verdict_printed_whatever_the_write() {
+    let stack = stack().await;
+    let smoke = repo().join("scenarios/smoke.toml");
+    let out = gauntlet_run(
+        &smoke,
+        &stack,
+        &["--out", "/proc/gauntlet-no-such-dir/report.json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("--out /proc/gauntlet-no-such-dir/report.json"),
+        "{stderr}"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", stack.catalog.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains("/v1/movies"), "nothing is sent: {metrics}");
+
+    let out = gauntlet_run(&smoke, &stack, &["--out", "/dev/full"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("verdict: PASSED"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("cannot write the report to /dev/full"),
+        "{}",
+        text(&out.stderr)
+    );
+    stack.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_target_exits_3_with_one_line() {
     // A port that was free a moment ago: nothing listens there.
