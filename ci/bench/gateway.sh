@@ -24,7 +24,9 @@
 #   equally often. UPSTREAM `movie` is the GET above; `readyz` proxies the same way (JWT checked
 #   at the gateway, same headers) to catalog's cheap `/readyz` instead, so that the proxies'
 #   own cost, not catalog's token check, sets the throughput.
-# Release binaries are built into $CARGO_TARGET_DIR (default /tmp/reltarget).
+# Release binaries are built into $CARGO_TARGET_DIR (default /tmp/reltarget); STACK_BIN_DIR, a
+# folder holding iam, catalog and gateway built elsewhere (e.g. from an earlier commit, to
+# compare two versions of the gateway in one session), is used instead of building.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -51,9 +53,13 @@ command -v curl >/dev/null || need_apt+=(curl)
 if ((${#need_apt[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-echo "building iam, catalog and gateway (release, $CARGO_TARGET_DIR)..." >&2
-cargo build --release --quiet -p stack-iam -p stack-catalog -p stack-gateway --bins
-BIN=$CARGO_TARGET_DIR/release
+if [[ -n "${STACK_BIN_DIR:-}" ]]; then
+  BIN=$STACK_BIN_DIR
+else
+  echo "building iam, catalog and gateway (release, $CARGO_TARGET_DIR)..." >&2
+  cargo build --release --quiet -p stack-iam -p stack-catalog -p stack-gateway --bins
+  BIN=$CARGO_TARGET_DIR/release
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # Waits until URL answers anything over HTTP.

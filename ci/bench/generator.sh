@@ -16,20 +16,9 @@ SECS=${2:-10}
 RATE=${3:-20000}
 PACED_SECS=${4:-15}
 WORK=$(mktemp -d /tmp/gauntlet-bench.XXXXXX)
-NGINX_PID=""
-cleanup() {
-  if [[ -n "$NGINX_PID" ]]; then kill "$NGINX_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-need_apt=()
-command -v nginx >/dev/null || need_apt+=(nginx-light)
-command -v wrk >/dev/null || need_apt+=(wrk)
-[[ -x /usr/bin/time ]] || need_apt+=(time)
-if ((${#need_apt[@]})); then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+source ci/bench/lib.sh
+trap 'bench_cleanup; rm -rf "$WORK"' EXIT
+bench_need nginx=nginx-light wrk=wrk /usr/bin/time=time curl=curl
 OHA=$(command -v oha || echo "$HOME/.cargo/bin/oha")
 [[ -x "$OHA" ]] || cargo install oha --locked
 # GAUNTLET_BIN / GOOSE_BIN: use binaries built elsewhere instead of building here.
@@ -44,36 +33,8 @@ if [[ -z "${GOOSE_BIN:-}" ]]; then
   (cd ci/bench/goose-plain && CARGO_TARGET_DIR=$ROOT/target/bench-goose cargo build --release --quiet)
 fi
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$WORK/nginx/logs"
-cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 120s;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  server {
-    listen 127.0.0.1:$PORT;
-    location = /status { stub_status; }
-    location / { return 200 "ok"; }
-  }
-}
-CONF
-taskset -c 0 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
-NGINX_PID=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/" >/dev/null && break; sleep 0.1; done
-URL="http://127.0.0.1:$PORT"
-
-served() { curl -s "$URL/status" | awk 'NR==3 {print $3}'; }
+bench_nginx 0
+served() { bench_served; }
 
 cat > "$WORK/closed.toml" <<TOML
 [target]

@@ -12,46 +12,19 @@ RATE=${1:-5000}
 SHORT=${2:-60}
 LONG=${3:-600}
 WORK=$(mktemp -d /tmp/gauntlet-mem.XXXXXX)
-NGINX_PID=""
-cleanup() {
-  if [[ -n "$NGINX_PID" ]]; then kill "$NGINX_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-command -v nginx >/dev/null && [[ -x /usr/bin/time ]] || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light time >/dev/null
-}
+source ci/bench/lib.sh
+trap 'bench_cleanup; rm -rf "$WORK"' EXIT
+bench_need nginx=nginx-light /usr/bin/time=time curl=curl
 GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/release/gauntlet}
 [[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --release --quiet -p gauntlet-cli
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$WORK/nginx"
-cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  server { listen 127.0.0.1:$PORT; location / { return 200 "ok"; } }
-}
-CONF
-taskset -c 0 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
-NGINX_PID=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/" >/dev/null && break; sleep 0.1; done
+bench_nginx 0
 
 run() {
   local secs=$1
   cat > "$WORK/run.toml" <<TOML
 [target]
-base_url = "http://127.0.0.1:$PORT"
+base_url = "$URL"
 [load]
 rate = $RATE
 users = 50

@@ -1,0 +1,68 @@
+# Shared by the benchmarks that drive a trivial local HTTP target (generator.sh, memory.sh,
+# instructions.sh): source it after setting WORK (a temp dir the script removes) and a cleanup
+# trap that calls bench_cleanup.
+
+NGINX_PID=""
+
+# bench_cleanup: stops the nginx this script started, by its PID.
+bench_cleanup() {
+  if [[ -n "$NGINX_PID" ]]; then kill "$NGINX_PID" 2>/dev/null || true; fi
+}
+
+# bench_need CMD=PACKAGE...: installs (apt) the packages whose command is missing.
+bench_need() {
+  local missing=() pair
+  for pair in "$@"; do
+    if [[ ${pair%%=*} == /* ]]; then [[ -x ${pair%%=*} ]] || missing+=("${pair#*=}")
+    else command -v "${pair%%=*}" >/dev/null || missing+=("${pair#*=}"); fi
+  done
+  if ((${#missing[@]})); then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+# bench_free_port: a TCP port free on 127.0.0.1 a moment ago.
+bench_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# bench_nginx [CPU]: nginx with one worker on a free loopback port (pinned to CPU when given),
+# answering `200 ok` to everything and its request count at /status (stub_status), keep-alive
+# without limits, no access log. Sets NGINX_PID and URL; returns once it answers.
+bench_nginx() {
+  local port pin=()
+  port=$(bench_free_port)
+  [[ -z "${1:-}" ]] || pin=(taskset -c "$1")
+  mkdir -p "$WORK/nginx/logs"
+  cat > "$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 120s;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    location = /status { stub_status; }
+    location / { return 200 "ok"; }
+  }
+}
+CONF
+  "${pin[@]}" nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
+  NGINX_PID=$!
+  URL="http://127.0.0.1:$port"
+  for _ in $(seq 50); do curl -sf "$URL/" >/dev/null && break; sleep 0.1; done
+}
+
+# bench_served: requests nginx has served so far (its stub_status count).
+bench_served() {
+  curl -s "$URL/status" | awk 'NR==3 {print $3}'
+}
