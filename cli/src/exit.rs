@@ -22,6 +22,8 @@ pub fn code(outcome: &Result<Verdict, CliError>) -> u8 {
         Ok(Verdict::Passed) => PASSED,
         Ok(Verdict::Failed) => GATE_FAILED,
         Ok(Verdict::Interrupted) => INTERRUPTED,
+        // Nothing was measured: the run could not be carried out as a test (docs/exit-codes.md).
+        Ok(Verdict::NoData) => RUN_FAILED,
         Err(CliError::InvalidInput(_)) => INVALID_INPUT,
         Err(CliError::RunFailed(_)) => RUN_FAILED,
     }
@@ -38,5 +40,6 @@ mod tests {
         assert_eq!(code(&Err(CliError::InvalidInput("x".into()))), 2);
         assert_eq!(code(&Err(CliError::RunFailed("x".into()))), 3);
         assert_eq!(code(&Ok(Verdict::Interrupted)), 130);
+        assert_eq!(code(&Ok(Verdict::NoData)), 3);
     }
 }

@@ -2,7 +2,7 @@
 //! a metric that exists (the scenario loader refuses others), so none passes silently; one
 //! with no data to judge fails.
 
-use gauntlet_reports::ThresholdOutcome;
+use gauntlet_reports::{ThresholdOutcome, Verdict};
 
 use crate::scenario::plan::{MetricRef, RunPlan, StepKind, ThresholdPlan};
 use crate::stats::StepStats;
@@ -143,7 +143,7 @@ pub fn evaluate(thresholds: &[ThresholdPlan], measured: &Measured<'_>) -> Vec<Th
 /// Evaluates a report's thresholds again on its own numbers — after merging shards — and
 /// sets its verdict. The conditions are read back from the report as written.
 pub fn reevaluate(report: &mut gauntlet_reports::Report) -> Result<(), String> {
-    use gauntlet_reports::{Verdict, histogram};
+    use gauntlet_reports::histogram;
     let mut stats = Vec::new();
     for step in &report.steps {
         let mut s = StepStats {
@@ -218,12 +218,26 @@ pub fn reevaluate(report: &mut gauntlet_reports::Report) -> Result<(), String> {
         });
     }
     report.thresholds = evaluate(&plans, &measured);
-    report.verdict = if report.verdict == Verdict::Interrupted {
+    report.verdict = verdict(
+        report.verdict == Verdict::Interrupted,
+        report.aborted_by.is_some(),
+        &report.thresholds,
+        report.total.requests,
+    );
+    Ok(())
+}
+
+/// A run's verdict, in one place for a run and a merge: interrupted wins; a run that measured
+/// no request at all has nothing to judge (its thresholds would hold vacuously), so it is
+/// `NoData`, never a pass; otherwise every threshold must hold and nothing aborted the run.
+pub fn verdict(interrupted: bool, aborted: bool, thresholds: &[ThresholdOutcome], requests: u64) -> Verdict {
+    if interrupted {
         Verdict::Interrupted
-    } else if report.aborted_by.is_none() && report.thresholds.iter().all(|t| t.passed) {
+    } else if requests == 0 {
+        Verdict::NoData
+    } else if !aborted && thresholds.iter().all(|t| t.passed) {
         Verdict::Passed
     } else {
         Verdict::Failed
-    };
-    Ok(())
+    }
 }

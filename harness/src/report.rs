@@ -2,7 +2,7 @@
 
 use gauntlet_reports::{
     ContractReport, Environment, LoadSummary, PlanSummary, Report, SCHEMA_VERSION, ScenarioSummary,
-    StepReport, StepSummary, Verdict, ViolationExample, ViolationReport, WindowReport, histogram,
+    StepReport, StepSummary, ViolationExample, ViolationReport, WindowReport, histogram,
 };
 
 use crate::engine::RunResult;
@@ -237,13 +237,12 @@ pub fn build(plan: &RunPlan, result: &RunResult) -> Report {
         ));
     }
     let thresholds = gate::evaluate(&plan.thresholds, &measured);
-    let verdict = if result.interrupted {
-        Verdict::Interrupted
-    } else if result.aborted_by.is_none() && thresholds.iter().all(|t| t.passed) {
-        Verdict::Passed
-    } else {
-        Verdict::Failed
-    };
+    let verdict = gate::verdict(
+        result.interrupted,
+        result.aborted_by.is_some(),
+        &thresholds,
+        total.requests,
+    );
     let started = time::OffsetDateTime::from(result.started_at);
     Report {
         schema_version: SCHEMA_VERSION,

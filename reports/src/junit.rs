@@ -32,13 +32,14 @@ pub fn render(report: &Report) -> String {
         }
         cases.push_str("</testcase>\n");
     }
-    if report.verdict == Verdict::Interrupted || report.aborted_by.is_some() {
+    if matches!(report.verdict, Verdict::Interrupted | Verdict::NoData) || report.aborted_by.is_some() {
         count += 1;
         failures += 1;
-        let why = report
-            .aborted_by
-            .as_ref()
-            .map_or("interrupted".to_string(), |r| format!("stopped early: {r}"));
+        let why = match (&report.aborted_by, report.verdict) {
+            (Some(rule), _) => format!("stopped early: {rule}"),
+            (None, Verdict::NoData) => "no request was measured".to_string(),
+            (None, _) => "interrupted".to_string(),
+        };
         let _ = writeln!(
             cases,
             "    <testcase classname=\"gauntlet.run\" name=\"run completed\"><failure message=\"{}\"/></testcase>",

@@ -33,6 +33,9 @@ pub enum Verdict {
     Failed,
     /// The run was interrupted before its end; thresholds were still evaluated.
     Interrupted,
+    /// The run ended without measuring a single request: nothing to judge, so no pass
+    /// (thresholds on zero requests would hold vacuously).
+    NoData,
 }
 
 impl std::fmt::Display for Verdict {
@@ -41,6 +44,7 @@ impl std::fmt::Display for Verdict {
             Verdict::Passed => "PASSED",
             Verdict::Failed => "FAILED",
             Verdict::Interrupted => "INTERRUPTED",
+            Verdict::NoData => "NO DATA",
         })
     }
 }

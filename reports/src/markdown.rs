@@ -31,7 +31,7 @@ pub fn render(report: &Report) -> String {
     let icon = match report.verdict {
         Verdict::Passed => "✅",
         Verdict::Failed => "❌",
-        Verdict::Interrupted => "⚠️",
+        Verdict::Interrupted | Verdict::NoData => "⚠️",
     };
     let _ = writeln!(
         out,

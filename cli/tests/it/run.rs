@@ -192,6 +192,37 @@ async fn the_report_path_is_checked_before_the_run_and_the_verdict_printed_whate
     stack.shutdown().await.unwrap();
 }
 
+/// Issue 20: a run that measured nothing (here: the only user of shard 2/2 is first due after
+/// 1,000 s of a 1 s run) passed with 0 requests. Its verdict is now `no_data`, exit 3, and the
+/// report says so.
+#[test]
+fn a_run_that_measures_nothing_is_no_data_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("idle.toml");
+    std::fs::write(
+        &scenario,
+        "[target]\nbase_url = \"http://127.0.0.1:9\"\n[load]\nusers = 2\nrate = 0.001\nduration = \"1s\"\n\
+         [[scenario]]\nname = \"s\"\n[[scenario.step]]\nrequest = \"GET /\"\n[thresholds]\n\
+         http_req_failed = [\"rate < 0.01\"]\n",
+    )
+    .unwrap();
+    let report = dir.path().join("r.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .arg("run")
+        .arg(&scenario)
+        .args(["--shard", "2/2", "--quiet", "--out"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "verdict: NO DATA");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(
+        (written["verdict"].as_str(), written["total"]["requests"].as_u64()),
+        (Some("no_data"), Some(0))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_target_exits_3_with_one_line() {
     // A port that was free a moment ago: nothing listens there.

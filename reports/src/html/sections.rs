@@ -35,6 +35,8 @@ fn verdict_class(verdict: Verdict) -> &'static str {
         Verdict::Passed => "passed",
         Verdict::Failed => "failed",
         Verdict::Interrupted => "interrupted",
+        // Drawn like an interrupted run: not a pass, not the target's failure.
+        Verdict::NoData => "interrupted",
     }
 }
 
