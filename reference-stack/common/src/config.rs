@@ -88,13 +88,21 @@ fn invalid(origin: &str, message: impl Into<String>) -> ConfigError {
 fn located(path: &Path, text: &str, err: &toml::de::Error) -> String {
     match err.span() {
         Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            let (line, col) = line_col(text, span.start);
             format!("{}:{line}:{col}", path.display())
         }
         None => path.display().to_string(),
     }
+}
+
+/// 1-based line and column (in characters, as an editor shows them) of a byte offset into
+/// `text`: the stack's one copy (the gauntlet crates have theirs in `gauntlet-contract`, which
+/// the stack may not import).
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
 }
 
 /// A value from the environment is a TOML literal when it parses as one (`42`, `true`,
@@ -142,6 +150,14 @@ fn set_path(table: &mut Table, path: &[String], value: Value) {
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    #[test]
+    fn line_col_counts_columns_in_characters() {
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        // "é" is two bytes, one column: a config with a non-ASCII value is located right.
+        assert_eq!(line_col("k = \"é\" x", 9), (1, 9));
+        assert_eq!(line_col("ab", 99), (1, 3));
+    }
 
     #[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
     #[serde(deny_unknown_fields, default)]

@@ -41,9 +41,7 @@ pub fn apply_config_file(path: &std::path::Path, options: &mut StackOptions) -> 
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let file: StackFile = toml::from_str(&text).map_err(|e| {
         let at = e.span().map(|s| {
-            let before = &text[..s.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            let (line, col) = stack_common::config::line_col(&text, s.start);
             format!(":{line}:{col}")
         });
         format!(
