@@ -85,12 +85,11 @@ pub async fn run(args: RunArgs) -> Result<Verdict, CliError> {
         Err(err) => return Err(err).invalid_input(),
     };
     // The report's file is opened before anything is sent: a path that cannot be written is a
-    // mistake in the arguments, not something to find out after the whole run.
+    // mistake in the arguments, not something to find out after the whole run. It is not
+    // truncated until the new report is ready, so a run that fails leaves an earlier report
+    // where it was.
     let out_file = match &args.out {
-        Some(path) => Some(
-            std::fs::File::create(path)
-                .invalid_input_with(|| format!("--out {}: cannot write the report", path.display()))?,
-        ),
+        Some(path) => Some(ReportFile::open(path)?),
         None => None,
     };
     if !args.quiet {
@@ -110,9 +109,9 @@ pub async fn run(args: RunArgs) -> Result<Verdict, CliError> {
     let result = match result {
         Ok(result) => result,
         Err(err) => {
-            // Nothing was measured: leave no empty report behind.
-            if let Some(path) = &args.out {
-                let _ = std::fs::remove_file(path);
+            // Nothing was measured: leave no empty file of this run's behind.
+            if let Some(file) = out_file {
+                file.abandon();
             }
             return Err(err).run_failed();
         }
@@ -131,16 +130,54 @@ pub async fn run(args: RunArgs) -> Result<Verdict, CliError> {
         let _ = stdout.write_all(gauntlet_reports::console::render(&report).as_bytes());
     }
     if let (Some(path), Some(file)) = (&args.out, out_file) {
-        let mut out = std::io::BufWriter::new(file);
-        serde_json::to_writer_pretty(&mut out, &report)
-            .map_err(std::io::Error::other)
-            .and_then(|()| out.flush())
+        // Emptied only now, and only when it is a regular file (not /dev/stdout, /dev/null).
+        file.file
+            .metadata()
+            .and_then(|m| if m.is_file() { file.file.set_len(0) } else { Ok(()) })
+            .and_then(|()| {
+                let mut out = std::io::BufWriter::new(&file.file);
+                serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
+                out.flush()
+            })
             .run_failed_with(|| format!("cannot write the report to {}", path.display()))?;
         if !args.quiet {
             let _ = writeln!(stdout, "report: {}", path.display());
         }
     }
     Ok(report.verdict)
+}
+
+/// The `--out` file, open for writing from before the run; whether this run created it.
+struct ReportFile {
+    file: std::fs::File,
+    path: PathBuf,
+    created: bool,
+}
+
+impl ReportFile {
+    /// Opens (creating if need be, not truncating) `path` for the report; exit 2 if it cannot.
+    fn open(path: &std::path::Path) -> Result<ReportFile, CliError> {
+        let created = !path.exists();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .invalid_input_with(|| format!("--out {}: cannot write the report", path.display()))?;
+        Ok(ReportFile {
+            file,
+            path: path.to_path_buf(),
+            created,
+        })
+    }
+
+    /// The run measured nothing: removes the file if this run created it (an earlier report,
+    /// or a device such as /dev/null, stays).
+    fn abandon(self) {
+        if self.created && self.file.metadata().is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// The live progress line: rewritten in place on a terminal, a plain line every 5 s otherwise

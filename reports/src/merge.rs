@@ -52,6 +52,10 @@ fn merge_windows(a: &[WindowReport], b: &[WindowReport]) -> Result<Vec<WindowRep
             Some(m) => {
                 add(&mut m.requests, w.requests)?;
                 add(&mut m.failed, w.failed)?;
+                m.users = match (m.users, w.users) {
+                    (Some(a), Some(b)) => Some(a.saturating_add(b)),
+                    (a, b) => a.or(b),
+                };
                 m.histogram = add_histograms(&m.histogram, &w.histogram)?;
             }
         }
@@ -183,6 +187,11 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
         }
     }
     merged.load.shard = None;
+    // One interrupted shard makes the whole run interrupted, whatever the order of the reports
+    // (the thresholds are judged again by the caller, which keeps this).
+    if reports.iter().any(|r| r.verdict == crate::Verdict::Interrupted) {
+        merged.verdict = crate::Verdict::Interrupted;
+    }
     let seconds = merged.duration_secs;
     for step in merged.steps.iter_mut().chain(std::iter::once(&mut merged.total)) {
         step.latency_us = summary(&step.histogram)?;
@@ -256,5 +265,15 @@ mod tests {
         let mut a = a;
         a.iterations = 2;
         assert!(merge(&[a, b]).unwrap_err().0.contains("overflow"));
+    }
+
+    /// An interrupted shard made the merge interrupted only when it came first.
+    #[test]
+    fn one_interrupted_shard_interrupts_the_merge_in_any_order() {
+        let mut stopped = shard("2/2");
+        stopped.verdict = crate::Verdict::Interrupted;
+        for order in [[shard("1/2"), stopped.clone()], [stopped.clone(), shard("1/2")]] {
+            assert_eq!(merge(&order).unwrap().verdict, crate::Verdict::Interrupted);
+        }
     }
 }

@@ -245,6 +245,26 @@ async fn an_unreachable_target_exits_3_with_one_line() {
     assert_eq!(out.status.code(), Some(3));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("could not connect"), "{stderr}");
+
+    // The report path is checked before the run but not emptied: a run that could not be
+    // carried out leaves last time's report where it was.
+    let dir = tempfile::tempdir().unwrap();
+    let earlier = dir.path().join("report.json");
+    std::fs::write(&earlier, "last night's report").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
+    cmd.arg("run").arg(repo().join("scenarios/smoke.toml")).args([
+        "--target",
+        &target,
+        "--var",
+        &format!("iam={target}"),
+        "--out",
+    ]);
+    cmd.arg(&earlier);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(std::fs::read_to_string(&earlier).unwrap(), "last night's report");
 }
 
 /// SIGTERM mid-run: the partial report is still written, marked interrupted, and the exit
