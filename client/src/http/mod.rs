@@ -85,10 +85,25 @@ impl Connections {
                 Some(i) => (i, true),
                 None => {
                     self.open.retain(|(a, _)| a != authority);
-                    let connection = Connection::open(authority).await.map_err(|_| Failed {
-                        kind: FailureKind::Connect,
-                        elapsed: None,
-                    })?;
+                    // The connect is part of the request's time: a target that never completes
+                    // the handshake (a full accept queue, a black hole) times the request out
+                    // instead of holding the user for the system's connect timeout (minutes).
+                    let connection =
+                        match tokio::time::timeout_at(deadline, Connection::open(authority)).await {
+                            Ok(Ok(connection)) => connection,
+                            Ok(Err(_)) => {
+                                return Err(Failed {
+                                    kind: FailureKind::Connect,
+                                    elapsed: None,
+                                });
+                            }
+                            Err(_) => {
+                                return Err(Failed {
+                                    kind: FailureKind::Timeout,
+                                    elapsed: Some(start.elapsed()),
+                                });
+                            }
+                        };
                     self.open.push((authority.to_string(), connection));
                     (self.open.len() - 1, false)
                 }
