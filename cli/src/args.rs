@@ -19,6 +19,20 @@ pub fn run_length(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// The stack's `--base-port`: 0 (free ports), or a port that leaves room for the gateway below
+/// it and the catalog instances and partner above it.
+pub fn base_port(text: &str) -> Result<u16, String> {
+    let port: u16 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a port (0-65535)"))?;
+    if port != 0 && !(2..=65532).contains(&port) {
+        return Err(format!(
+            "{port}: iam takes PORT, the gateway PORT-1, catalog and partner PORT+1..PORT+3; give 2-65532, or 0 for free ports"
+        ));
+    }
+    Ok(port)
+}
+
 /// `Name: value`, an HTTP header (credentials for `contract test`).
 pub fn header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
     let (name, value) = name_value(text)?;
@@ -64,6 +78,16 @@ mod tests {
         assert!(header("no colon").unwrap_err().contains("Name: value"));
         assert!(metadata("data-bin: AAA").is_err());
         assert!(metadata("x: caf\u{e9}").is_err());
+    }
+
+    /// Issue 20: `--base-port 65535` put catalog on a random port silently.
+    #[test]
+    fn base_ports_leave_room_for_every_service() {
+        assert_eq!(base_port("8081"), Ok(8081));
+        assert_eq!(base_port("0"), Ok(0));
+        assert!(base_port("65535").unwrap_err().contains("2-65532"));
+        assert!(base_port("1").is_err());
+        assert!(base_port("70000").unwrap_err().contains("not a port"));
     }
 
     #[test]

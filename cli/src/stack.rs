@@ -23,7 +23,7 @@ pub struct UpArgs {
     data_dir: Option<PathBuf>,
     /// iam listens on this port, the catalog instances on the next ones and the gateway on the
     /// one before (8080 by default); 0 picks free ports.
-    #[arg(long, default_value_t = 8081, value_name = "PORT")]
+    #[arg(long, default_value_t = 8081, value_name = "PORT", value_parser = crate::args::base_port)]
     base_port: u16,
     /// Log filter for the services' logs on stderr (e.g. `info`, `debug`, `stack_iam=debug`).
     #[arg(long, default_value = "warn", value_name = "FILTER")]

@@ -33,6 +33,14 @@ fn bad_port_value_is_exit_2_and_names_the_flag() {
     assert_eq!(out.status.code(), Some(2));
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("--base-port"), "{text}");
+    // Issue 20: 65535 was taken and catalog went to a random port without a word.
+    let out = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(["stack", "up", "--base-port", "65535"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("--base-port") && text.contains("2-65532"), "{text}");
 }
 
 #[test]

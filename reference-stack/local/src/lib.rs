@@ -184,12 +184,15 @@ async fn bind(host: IpAddr, port: u16) -> anyhow::Result<(TcpListener, ServiceIn
     Ok((listener, info))
 }
 
-fn port(base: u16, offset: i32) -> u16 {
+fn port(base: u16, offset: i32) -> anyhow::Result<u16> {
     if base == 0 {
-        0
-    } else {
-        u16::try_from(i32::from(base) + offset).unwrap_or(0)
+        return Ok(0);
     }
+    // Never 0 by overflow: that would put a service on a random port without a word.
+    u16::try_from(i32::from(base) + offset)
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| anyhow::anyhow!("base port {base}{offset:+} is not a port: choose another base port"))
 }
 
 /// A random, lowercase name part unique to one stack.
@@ -229,7 +232,7 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         lease,
     } = broker::connect(&options, &mut partner_config).await;
 
-    let (iam_listener, mut iam) = bind(options.host, port(options.base_port, 0)).await?;
+    let (iam_listener, mut iam) = bind(options.host, port(options.base_port, 0)?).await?;
     iam.name = "iam";
     let mut iam_config = options.iam;
     if events.is_some() {
@@ -277,7 +280,7 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
     let mut catalogs = Vec::new();
     for i in 0..options.catalog_instances.max(1) {
         let offset = 1 + i32::try_from(i).unwrap_or(0);
-        let (listener, mut info) = bind(options.host, port(options.base_port, offset)).await?;
+        let (listener, mut info) = bind(options.host, port(options.base_port, offset)?).await?;
         info.name = "catalog";
         let mut config = options.catalog.clone();
         config.listen = info.addr;
@@ -304,7 +307,7 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
         catalogs.push(info);
     }
 
-    let (gateway_listener, mut gateway) = bind(options.host, port(options.base_port, -1)).await?;
+    let (gateway_listener, mut gateway) = bind(options.host, port(options.base_port, -1)?).await?;
     gateway.name = "gateway";
     let mut gateway_config = options.gateway;
     gateway_config.listen = gateway.addr;
@@ -337,7 +340,7 @@ pub async fn start(options: StackOptions) -> anyhow::Result<RunningStack> {
     let mut partner = None;
     if events.is_some() {
         let offset = 1 + i32::try_from(catalogs.len()).unwrap_or(0);
-        let (listener, mut info) = bind(options.host, port(options.base_port, offset)).await?;
+        let (listener, mut info) = bind(options.host, port(options.base_port, offset)?).await?;
         info.name = "partner";
         partner_config.listen = info.addr;
         partner_config.data_dir = data_dir.join("partner");
