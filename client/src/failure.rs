@@ -10,6 +10,10 @@ pub enum FailureKind {
     Timeout,
     /// The connection broke mid-request or the response was malformed.
     Io,
+    /// The response body was larger than the target's `max_body`: the request failed there and
+    /// its connection was closed, so an endless or huge body cannot exhaust the generator's
+    /// memory.
+    BodyTooLarge,
     /// 4xx where the step allows any status.
     Status4xx,
     /// 5xx where the step allows any status.
@@ -34,6 +38,7 @@ impl FailureKind {
             FailureKind::Connect => "connect",
             FailureKind::Timeout => "timeout",
             FailureKind::Io => "io",
+            FailureKind::BodyTooLarge => "body_too_large",
             FailureKind::Status4xx => "status_4xx",
             FailureKind::Status5xx => "status_5xx",
             FailureKind::Status => "status",

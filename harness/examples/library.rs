@@ -46,6 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         description: None,
         base_url,
         timeout: Duration::from_secs(5),
+        max_body: gauntlet_client::http::DEFAULT_MAX_BODY,
         load: LoadPlan {
             model: LoadModel::Closed {
                 users: 4,

@@ -38,6 +38,12 @@ enum Framing {
     UntilClose,
 }
 
+/// A body over the limit: its own error kind, so `Connections::send` counts it as
+/// `body_too_large`, not `io`.
+fn too_large() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::FileTooLarge, "response body over max_body")
+}
+
 fn malformed(what: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string())
 }
@@ -73,6 +79,7 @@ impl Connection {
         authority: &str,
         request: &Outgoing,
         want_headers: bool,
+        max_body: usize,
     ) -> std::io::Result<Exchange> {
         (self.sent, self.answered) = (false, !self.input.is_empty());
         self.write_head(authority, request);
@@ -85,7 +92,7 @@ impl Connection {
             if (100..200).contains(&status) && status != 101 {
                 continue;
             }
-            let body = self.read_body(framing).await?;
+            let body = self.read_body(framing, max_body).await?;
             return Ok(Exchange {
                 status,
                 headers,
@@ -154,9 +161,11 @@ impl Connection {
         Ok((head.status, headers, framing))
     }
 
-    async fn read_body(&mut self, framing: Framing) -> std::io::Result<Bytes> {
+    async fn read_body(&mut self, framing: Framing, max_body: usize) -> std::io::Result<Bytes> {
         match framing {
             Framing::None => Ok(Bytes::new()),
+            // Announced too large: refused before a byte of it is read.
+            Framing::Length(n) if n > max_body => Err(too_large()),
             Framing::Length(n) => {
                 while self.input.len() < n {
                     // Grown as the body arrives: a length the target announces but never
@@ -168,6 +177,9 @@ impl Connection {
             }
             Framing::UntilClose => {
                 loop {
+                    if self.input.len() > max_body {
+                        return Err(too_large());
+                    }
                     match self.fill().await {
                         Ok(()) => {}
                         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
@@ -176,15 +188,16 @@ impl Connection {
                 }
                 Ok(self.input.split().freeze())
             }
-            Framing::Chunked => self.read_chunked().await,
+            Framing::Chunked => self.read_chunked(max_body).await,
         }
     }
 
-    async fn read_chunked(&mut self) -> std::io::Result<Bytes> {
+    async fn read_chunked(&mut self, max_body: usize) -> std::io::Result<Bytes> {
         let mut decoder = ChunkedDecoder::default();
         let mut body = BytesMut::new();
         loop {
             match decoder.decode(&mut self.input)? {
+                Decoded::Data(data) if body.len() + data.len() > max_body => return Err(too_large()),
                 Decoded::Data(data) => body.extend_from_slice(&data),
                 Decoded::NeedMore => self.fill().await?,
                 Decoded::End => return Ok(body.freeze()),

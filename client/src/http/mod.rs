@@ -56,16 +56,36 @@ pub struct Failed {
 }
 
 /// A user's open connections, by `host:port`.
-#[derive(Default)]
 pub struct Connections {
     open: Vec<(String, Connection)>,
     /// One timer for all of this user's requests, re-armed only when it fires before the
     /// current request's deadline: registering a timer per request was a measurable share of
     /// the client's CPU.
     watchdog: Option<Pin<Box<Sleep>>>,
+    /// Largest response body read; a larger one fails the request as `body_too_large`.
+    max_body: usize,
+}
+
+/// The default `max_body`: 16 MiB, far above an API's answers, far below what would hurt a
+/// generator running thousands of users.
+pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
+
+impl Default for Connections {
+    fn default() -> Self {
+        Connections::with_max_body(DEFAULT_MAX_BODY)
+    }
 }
 
 impl Connections {
+    /// No open connection yet; response bodies larger than `max_body` bytes fail the request.
+    pub fn with_max_body(max_body: usize) -> Self {
+        Connections {
+            open: Vec::new(),
+            watchdog: None,
+            max_body,
+        }
+    }
+
     /// Sends `request` to `authority` and reads the whole response, within `timeout`. The
     /// latency runs from `measure_from` when given (a paced start that was missed), else from
     /// the moment the request is written. `want_headers`: fill [`Exchange::headers`].
@@ -117,7 +137,9 @@ impl Connections {
                 watchdog.as_mut().reset(deadline);
             }
             let outcome = {
-                let exchange = self.open[index].1.exchange(authority, request, want_headers);
+                let exchange = self.open[index]
+                    .1
+                    .exchange(authority, request, want_headers, self.max_body);
                 tokio::pin!(exchange);
                 loop {
                     tokio::select! {
@@ -139,6 +161,14 @@ impl Connections {
                         self.open.swap_remove(index);
                     }
                     Ok((exchange, elapsed))
+                }
+                Some(Err(error)) if error.kind() == std::io::ErrorKind::FileTooLarge => {
+                    // Part of the body is unread: the connection cannot carry another request.
+                    self.open.swap_remove(index);
+                    Err(Failed {
+                        kind: FailureKind::BodyTooLarge,
+                        elapsed: Some(start.elapsed()),
+                    })
                 }
                 Some(Err(_)) => {
                     let (_, connection) = self.open.swap_remove(index);
@@ -344,6 +374,55 @@ mod tests {
         );
     }
 
+    /// A server that answers every connection with `head` and then `piece` again and again
+    /// until the client goes away: an endless (or huge) body.
+    async fn endless(head: &'static str, piece: &'static [u8]) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf).await;
+                    if stream.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    while stream.write_all(piece).await.is_ok() {}
+                });
+            }
+        });
+        addr
+    }
+
+    /// Issue 20: bodies were buffered without a cap: an endless chunked body took one user to
+    /// 1.74 GB in 2 s. Over `max_body` the request fails as `body_too_large`, whatever the
+    /// framing, and an announced length over it is refused before a byte is read.
+    #[tokio::test]
+    async fn a_body_over_max_body_fails_as_body_too_large_whatever_its_framing() {
+        const PIECE: &[u8] = b"400\r\n";
+        let chunk: &'static [u8] = Box::leak([PIECE, &[b'x'; 1024][..], b"\r\n"].concat().into_boxed_slice());
+        let cases = [
+            endless("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n", chunk).await,
+            endless("HTTP/1.1 200 OK\r\n\r\n", &[b'y'; 4096]).await,
+            endless("HTTP/1.1 200 OK\r\ncontent-length: 100000000\r\n\r\n", b"z").await,
+        ];
+        for addr in cases {
+            let mut c = Connections::with_max_body(64 * 1024);
+            let failed = c
+                .send(&addr, &get("/"), Duration::from_secs(5), None, false)
+                .await
+                .unwrap_err();
+            assert_eq!(failed.kind, FailureKind::BodyTooLarge, "{addr}");
+        }
+        // Within the limit, the same framing reads as usual.
+        let (addr, _server) = scripted(vec![vec![Some(
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        )]])
+        .await;
+        let mut c = Connections::with_max_body(3);
+        assert_eq!(send(&mut c, &addr, &get("/")).await.unwrap().body, "abc");
+    }
+
     #[tokio::test]
     async fn reconnects_after_close_and_reads_bodies_delimited_by_close() {
         let (addr, server) = scripted(vec![
@@ -393,19 +472,26 @@ mod tests {
             vec![Some(
                 "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\r\nab\r\n0\r\n\r\n",
             )],
-            // Sizes no buffer can hold: a failed request, not an aborted generator.
-            vec![Some(
-                "HTTP/1.1 200 OK\r\ncontent-length: 1000000000000000\r\n\r\nab",
-            )],
+            // A chunk size no buffer can hold: a failed request, not an aborted generator.
             vec![Some(
                 "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nffffffffffffffff\r\nab",
             )],
         ])
         .await;
         let mut c = Connections::default();
-        for _ in 0..7 {
+        for _ in 0..6 {
             assert_eq!(send(&mut c, &addr, &get("/")).await.unwrap_err(), FailureKind::Io);
         }
+        // An announced length no buffer can hold (10^15) is over max_body: refused before a
+        // byte of it is read (before max_body, an I/O failure).
+        let (addr, _server) = scripted(vec![vec![Some(
+            "HTTP/1.1 200 OK\r\ncontent-length: 1000000000000000\r\n\r\nab",
+        )]])
+        .await;
+        assert_eq!(
+            send(&mut c, &addr, &get("/")).await.unwrap_err(),
+            FailureKind::BodyTooLarge
+        );
         // A server that accepts and never answers: the timeout fires, once per request, even
         // though one timer serves every request of the user.
         let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -76,6 +76,7 @@ impl VirtualUser {
                 Some(start)
             })
             .collect();
+        let max_body = plan.max_body;
         VirtualUser {
             ran_before: vec![false; plan.scenarios.len()],
             // Per-user feeders stay on the user's own row; shared ones move every iteration.
@@ -92,7 +93,7 @@ impl VirtualUser {
             deadline: None,
             iteration: 0,
             recorder,
-            connections: Connections::default(),
+            connections: Connections::with_max_body(max_body),
             channels: grpc::Channels::default(),
         }
     }

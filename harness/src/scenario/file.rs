@@ -40,6 +40,8 @@ pub struct RawData {
 pub struct RawTarget {
     pub base_url: Spanned<String>,
     pub timeout: Option<Spanned<String>>,
+    /// Largest response body read: bytes, or a size like "16MiB".
+    pub max_body: Option<Spanned<toml::Value>>,
     /// .proto files for gRPC steps, relative to `proto_root`.
     #[serde(default)]
     pub proto: Vec<Spanned<String>>,

@@ -20,6 +20,8 @@ pub struct RunPlan {
     pub base_url: String,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Largest response body read, bytes; a larger one fails its request as `body_too_large`.
+    pub max_body: usize,
     /// How much load, for how long.
     pub load: LoadPlan,
     /// Variable slots: names, and the initial value of each (from `[vars]`; empty for

@@ -349,3 +349,27 @@ fn a_header_value_with_a_line_break_is_refused_where_it_is() {
     // A tab is allowed in a header value.
     assert!(parse(&text.replace("\\r\\ntwo: three", "\\tb")).is_ok());
 }
+
+/// Issue 20: `[target] max_body` bounds what one response may cost (default 16 MiB).
+#[test]
+fn max_body_takes_bytes_or_a_size_with_a_unit() {
+    let with = |v: &str| {
+        with_load("users = 1\nduration = \"1s\"").replace("[load]", &format!("max_body = {v}\n[load]"))
+    };
+    assert_eq!(
+        parse(&with_load("users = 1\nduration = \"1s\""))
+            .unwrap()
+            .max_body,
+        16 << 20
+    );
+    assert_eq!(parse(&with("\"512KiB\"")).unwrap().max_body, 512 << 10);
+    assert_eq!(parse(&with("\"2MB\"")).unwrap().max_body, 2_000_000);
+    assert_eq!(parse(&with("4096")).unwrap().max_body, 4096);
+    for bad in ["\"lots\"", "\"5 parsecs\"", "0", "-1", "true"] {
+        let errors = errors(&with(bad));
+        assert!(
+            errors.len() == 1 && errors[0].starts_with("s.toml:3:12: target.max_body"),
+            "{bad}: {errors:?}"
+        );
+    }
+}
