@@ -85,6 +85,74 @@ fn location(path: &Path, line: Option<(usize, usize)>) -> String {
     }
 }
 
+/// The first local `$ref` (`#/...`) in `value` that names nothing in `doc`, with the JSON
+/// pointer of where it stands. References to other files are not followed here.
+fn dangling_ref(doc: &Value, at: &mut String) -> Option<(String, String)> {
+    fn walk(doc: &Value, value: &Value, at: &mut String) -> Option<(String, String)> {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref")
+                    && let Some(pointer) = target.strip_prefix('#')
+                    && doc.pointer(&percent_decode(pointer)).is_none()
+                {
+                    return Some((
+                        if at.is_empty() { "/".into() } else { at.clone() },
+                        target.clone(),
+                    ));
+                }
+                for (key, child) in map {
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(&escape_pointer(key));
+                    let found = walk(doc, child, at);
+                    at.truncate(len);
+                    if found.is_some() {
+                        return found;
+                    }
+                }
+                None
+            }
+            Value::Array(items) => items.iter().enumerate().find_map(|(i, child)| {
+                let len = at.len();
+                at.push_str(&format!("/{i}"));
+                let found = walk(doc, child, at);
+                at.truncate(len);
+                found
+            }),
+            _ => None,
+        }
+    }
+    walk(doc, doc, at)
+}
+
+/// A `$ref` fragment is a URI fragment: `%7B` and the like stand for their characters.
+fn percent_decode(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Reads and checks an OpenAPI 3.0/3.1 document (YAML or JSON).
 pub fn load(path: &Path) -> Result<Spec, SpecError> {
     let text = std::fs::read_to_string(path).map_err(|source| SpecError::Unreadable {
@@ -136,6 +204,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Spec, SpecError> {
         return Err(invalid(
             None,
             format!("`openapi: {version}` is not 3.0.x or 3.1.x"),
+        ));
+    }
+    // A `$ref` to nothing would validate anything (no schema, no finding): refuse the document.
+    if let Some((at, target)) = dangling_ref(&doc, &mut String::new()) {
+        return Err(invalid(
+            None,
+            format!("`$ref: {target}` at {at} points at nothing in the document"),
         ));
     }
     let title = doc
@@ -316,5 +391,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("no `openapi` version field"), "{err}");
+    }
+
+    /// Issue 20: a response schema `$ref` to a missing component validated anything:
+    /// `contract test` PASSED against a wrong body and `contract diff` said nothing. The
+    /// document is refused, naming the reference and where it stands.
+    #[test]
+    fn a_ref_to_nothing_is_refused_where_it_stands() {
+        let doc = "openapi: 3.0.3\ninfo: {title: t, version: v}\npaths:\n  /x:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {$ref: '#/components/schemas/Nope'}\n";
+        let err = parse(doc, Path::new("dangling.yaml")).unwrap_err().to_string();
+        assert!(err.starts_with("dangling.yaml"), "{err}");
+        assert!(
+            err.contains("`$ref: #/components/schemas/Nope` at /paths/~1x/get/responses/200/content/application~1json/schema"),
+            "{err}"
+        );
+        let fixed = doc.replace("paths:", "components: {schemas: {Nope: {type: object}}}\npaths:");
+        assert!(parse(&fixed, Path::new("ok.yaml")).is_ok());
+        // A fragment may be percent-encoded (`%24` for `$`, `%7B` for `{`): it resolves decoded.
+        let encoded = fixed.replace(
+            "#/components/schemas/Nope",
+            "#/paths/~1x/get/responses/200/content/application~1json/schema/%24ref",
+        );
+        assert!(parse(&encoded, Path::new("enc.yaml")).is_ok());
     }
 }

@@ -31,7 +31,7 @@ pub struct Violation {
 /// Validates responses against one spec; schema validators are compiled once per schema.
 pub struct ResponseValidator {
     spec: Spec,
-    cache: Mutex<HashMap<String, Option<Arc<jsonschema::Validator>>>>,
+    cache: Mutex<HashMap<String, Result<Arc<jsonschema::Validator>, String>>>,
 }
 
 fn media_essence(content_type: &str) -> String {
@@ -115,7 +115,8 @@ impl ResponseValidator {
         (pointer, None)
     }
 
-    fn schema_validator(&self, pointer: &str) -> Option<Arc<jsonschema::Validator>> {
+    /// The compiled schema at `pointer`, or why it does not compile (cached either way).
+    fn schema_validator(&self, pointer: &str) -> Result<Arc<jsonschema::Validator>, String> {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(v) = cache.get(pointer) {
             return v.clone();
@@ -128,9 +129,8 @@ impl ResponseValidator {
             .with_draft(jsonschema::Draft::Draft202012)
             .should_validate_formats(true)
             .build(&root)
-            .map_err(|e| tracing::warn!(pointer, error = %e, "schema cannot be compiled; not checked"))
-            .ok()
-            .map(Arc::new);
+            .map(Arc::new)
+            .map_err(|e| e.to_string());
         cache.insert(pointer.to_string(), built.clone());
         built
     }
@@ -295,18 +295,34 @@ impl ResponseValidator {
             }
         };
         let schema_pointer = self.pick_branch(schema_pointer, &instance);
-        if let Some(validator) = self.schema_validator(&schema_pointer) {
-            for error in validator.iter_errors(&instance).take(5) {
-                let at = error.instance_path().to_string();
-                let actual = instance.pointer(&at).map_or_else(String::new, excerpt);
+        let validator = match self.schema_validator(&schema_pointer) {
+            Ok(validator) => validator,
+            // A schema that does not compile (an invalid `pattern`, say) checked nothing and
+            // let every body pass: now it is a finding, so the run cannot pass unchecked.
+            Err(why) => {
                 found.push(violation(
                     &op.id,
                     "response_schema_conformance",
-                    &at,
-                    error.to_string(),
-                    actual,
+                    "",
+                    format!(
+                        "a body checked against {} (the schema does not compile: {why})",
+                        fragment(&schema_pointer)
+                    ),
+                    "not checked".into(),
                 ));
+                return found;
             }
+        };
+        for error in validator.iter_errors(&instance).take(5) {
+            let at = error.instance_path().to_string();
+            let actual = instance.pointer(&at).map_or_else(String::new, excerpt);
+            found.push(violation(
+                &op.id,
+                "response_schema_conformance",
+                &at,
+                error.to_string(),
+                actual,
+            ));
         }
         found
     }
@@ -382,5 +398,17 @@ mod tests {
             v.validate("PATCH", PATH, 200, &json_headers(), b"{}")[0].check,
             "undocumented_operation"
         );
+    }
+
+    /// Issue 20: a schema with an invalid `pattern` silently turned schema checking off for
+    /// its response, so a wrong body passed. Now the response gets a finding that says so.
+    #[test]
+    fn a_schema_that_does_not_compile_is_a_finding_not_a_pass() {
+        let doc = "openapi: 3.1.0\ninfo: {title: t, version: v}\npaths:\n  /x:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {type: object, properties: {id: {type: string, pattern: '(unclosed'}}}\n";
+        let validator =
+            ResponseValidator::new(crate::openapi::parse(doc, std::path::Path::new("p.yaml")).unwrap());
+        let found = validator.validate("GET", "/x", 200, &json_headers(), br#"{"id": 7}"#);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(format!("{found:?}").contains("does not compile"), "{found:?}");
     }
 }
