@@ -411,3 +411,28 @@ async fn compare_flags_a_real_slowdown_and_not_a_rerun_of_itself() {
     assert_eq!(code, Some(0), "{table}");
     assert!(table.contains("no regression"), "{table}");
 }
+
+/// Issue 20: a header whose rendered value cannot be sent (here a variable holding a line
+/// break) was dropped from the request without a word; the request is now not sent and counts
+/// as a `request` failure.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_header_that_renders_unsendable_fails_the_request_as_request() {
+    let (target, seen) = recording_target().await;
+    let text = format!(
+        "[target]\nbase_url = \"{target}\"\n[vars]\nbad = \"a\\nb\"\n[load]\nusers = 1\niterations = 2\n\
+         [[scenario]]\nname = \"s\"\n[[scenario.step]]\nname = \"get\"\nrequest = \"GET /?v=1\"\n\
+         headers = {{ x-a = \"${{bad}}\" }}\n"
+    );
+    let plan = scenario::from_str(&text, "test.toml", "test", &|_| None, &Overrides::default()).unwrap();
+    let result = gauntlet_harness::engine::run(&plan, std::future::pending())
+        .await
+        .unwrap();
+    let report = gauntlet_harness::report::build(&plan, &result);
+    assert_eq!(
+        report.steps[0].failures.get("request"),
+        Some(&2),
+        "{:?}",
+        report.steps[0].failures
+    );
+    assert!(seen.lock().unwrap().is_empty(), "nothing was sent");
+}

@@ -56,8 +56,10 @@ impl VirtualUser {
     }
 
     /// Renders a step's request; the authority is `None` for the base URL's (most requests:
-    /// no string is built for it then).
-    fn render_request(&mut self, step: &HttpStep) -> (Option<String>, Outgoing) {
+    /// no string is built for it then). `None` when a rendered header value cannot be sent (a
+    /// variable that holds a line break, say): that request fails as `request`, not silently
+    /// without the header.
+    fn render_request(&mut self, step: &HttpStep) -> Option<(Option<String>, Outgoing)> {
         let mut ctx = UserContext {
             vars: &self.vars,
             feeders: &self.plan.feeders,
@@ -108,9 +110,7 @@ impl VirtualUser {
             if name == HOST || name == CONTENT_LENGTH {
                 continue;
             }
-            if let Ok(v) = HeaderValue::from_str(&value.render(&mut ctx)) {
-                headers.push((name.clone(), v));
-            }
+            headers.push((name.clone(), HeaderValue::from_str(&value.render(&mut ctx)).ok()?));
         }
         let request = Outgoing {
             method: step.method.clone(),
@@ -118,7 +118,7 @@ impl VirtualUser {
             headers,
             body,
         };
-        (authority, request)
+        Some((authority, request))
     }
 
     pub(super) async fn grpc_step(&mut self, step: &GrpcStep, stats_index: usize, intended: Option<Instant>) {
@@ -168,7 +168,10 @@ impl VirtualUser {
         let deadline = start + step.within;
         let want_headers = reads_headers(&step.request);
         loop {
-            let (other_authority, request) = self.render_request(&step.request);
+            let Some((other_authority, request)) = self.render_request(&step.request) else {
+                self.record(stats_index, None, 0, &Outcome::failed(FailureKind::Request));
+                return;
+            };
             let authority = other_authority.as_deref().unwrap_or(&self.base_authority);
             let remaining = deadline.saturating_duration_since(Instant::now());
             let timeout = self.plan.timeout.min(remaining).max(Duration::from_millis(1));
@@ -205,7 +208,10 @@ impl VirtualUser {
     }
 
     pub(super) async fn http_step(&mut self, step: &HttpStep, stats_index: usize, intended: Option<Instant>) {
-        let (other_authority, request) = self.render_request(step);
+        let Some((other_authority, request)) = self.render_request(step) else {
+            self.record(stats_index, None, 0, &Outcome::failed(FailureKind::Request));
+            return;
+        };
         let authority = other_authority.as_deref().unwrap_or(&self.base_authority);
         // Only responses of the target the spec describes (the base URL's host) are checked.
         let checked = self.plan.contract.as_ref().filter(|c| {
