@@ -17,7 +17,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{ConformanceError, code_from_name};
-use crate::text::line_col;
+use crate::text::{line_col, toml_to_json};
 
 /// One call from the examples file, not yet checked against the descriptors.
 #[derive(Debug, Clone)]
@@ -51,18 +51,6 @@ struct RawExample {
     metadata: BTreeMap<String, String>,
     expect: Option<Spanned<Vec<String>>>,
     auth_check: Option<bool>,
-}
-
-fn toml_to_json(value: &toml::Value) -> serde_json::Value {
-    match value {
-        toml::Value::String(s) => serde_json::Value::String(s.clone()),
-        toml::Value::Integer(i) => (*i).into(),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
-        toml::Value::Boolean(b) => (*b).into(),
-        toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
-        toml::Value::Array(a) => a.iter().map(toml_to_json).collect(),
-        toml::Value::Table(t) => t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
-    }
 }
 
 /// Reads and parses an examples file.

@@ -15,6 +15,7 @@ use super::file::{self, RawFile, RawStep};
 use super::plan::{self, JsonTemplate, RunPlan, ScenarioPlan, StepKind, StepPlan};
 use super::template::{self, Resolver, Template};
 use super::{Env, LoadError, Overrides, ScenarioError};
+pub(super) use gauntlet_contract::text::toml_to_json;
 
 /// Validates a scenario's text into a plan, or every mistake in it.
 pub(super) fn validate(
@@ -120,18 +121,6 @@ pub(super) fn scalar_to_string(value: &toml::Value) -> Option<String> {
         toml::Value::Float(f) => Some(f.to_string()),
         toml::Value::Boolean(b) => Some(b.to_string()),
         _ => None,
-    }
-}
-
-pub(super) fn toml_to_json(value: &toml::Value) -> serde_json::Value {
-    match value {
-        toml::Value::String(s) => serde_json::Value::String(s.clone()),
-        toml::Value::Integer(i) => (*i).into(),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
-        toml::Value::Boolean(b) => (*b).into(),
-        toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
-        toml::Value::Array(a) => a.iter().map(toml_to_json).collect(),
-        toml::Value::Table(t) => t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
     }
 }
 
