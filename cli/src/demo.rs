@@ -38,19 +38,17 @@ pub struct DemoArgs {
 pub async fn run(args: DemoArgs) -> Result<Verdict, CliError> {
     stack_common::telemetry::init(false, "warn");
     std::fs::create_dir_all(&args.out).run_failed_with(|| format!("cannot create {}", args.out.display()))?;
-    let mut options = stack_local::StackOptions {
+    let options = stack_local::StackOptions {
         base_port: 0,
         ..Default::default()
     };
-    if let Some(path) = &args.stack_config {
-        stack_local::apply_config_file(path, &mut options)
-            .map_err(|e| format!("--stack-config {e}")) // the message starts with the file
-            .invalid_input()?;
-    }
-    args.broker.apply(&mut options);
-    let stack = stack_local::start(options)
-        .await
-        .run_failed_with(|| "the reference stack could not start")?;
+    let stack = super::stack::start(
+        options,
+        args.stack_config.as_deref(),
+        "--stack-config",
+        args.broker,
+    )
+    .await?;
     outln!(
         "reference stack up: gateway {}, iam {}, catalog {} (REST + gRPC)",
         stack.gateway.url,

@@ -78,25 +78,36 @@ pub async fn run(command: StackCommand) -> Result<Verdict, CliError> {
     }
 }
 
+/// Starts the stack (for `stack up` and `demo`) with `options`, then the configuration file given
+/// with `flag` (a mistake in it is exit 2), then the broker flag (which wins over the file).
+pub async fn start(
+    mut options: stack_local::StackOptions,
+    config: Option<&std::path::Path>,
+    flag: &str,
+    broker: BrokerArgs,
+) -> Result<stack_local::RunningStack, CliError> {
+    if let Some(path) = config {
+        stack_local::apply_config_file(path, &mut options)
+            .map_err(|e| format!("{flag} {e}")) // the message starts with the file
+            .invalid_input()?;
+    }
+    broker.apply(&mut options);
+    stack_local::start(options)
+        .await
+        .run_failed_with(|| "the reference stack could not start")
+}
+
 /// Runs the stack until a signal; a clean stop is a pass.
 async fn up(args: UpArgs) -> Result<Verdict, CliError> {
     stack_common::telemetry::init(args.json_logs, &args.log);
-    let mut options = stack_local::StackOptions {
+    let options = stack_local::StackOptions {
         data_dir: args.data_dir,
         base_port: args.base_port,
         self_signed_tls: args.tls,
         mutual_tls: args.mtls,
         ..Default::default()
     };
-    if let Some(path) = &args.config {
-        stack_local::apply_config_file(path, &mut options)
-            .map_err(|e| format!("--config {e}")) // the message starts with the file
-            .invalid_input()?;
-    }
-    args.broker.apply(&mut options);
-    let stack = stack_local::start(options)
-        .await
-        .run_failed_with(|| "the stack could not start")?;
+    let stack = start(options, args.config.as_deref(), "--config", args.broker).await?;
     print_banner(&stack);
     stack_common::shutdown::signal().await;
     eprintln!("gauntlet: stopping the stack (finishing in-flight requests)...");
