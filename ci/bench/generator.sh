@@ -36,33 +36,11 @@ fi
 bench_nginx 0
 served() { bench_served; }
 
-cat > "$WORK/closed.toml" <<TOML
-[target]
-base_url = "$URL"
-[load]
+bench_scenario "$WORK/closed.toml" "users = $CONNS
+duration = \"${SECS}s\""
+bench_scenario "$WORK/paced.toml" "rate = $RATE
 users = $CONNS
-duration = "${SECS}s"
-[[scenario]]
-name = "bench"
-[[scenario.step]]
-name = "get"
-request = "GET /"
-check = { status = [200] }
-TOML
-cat > "$WORK/paced.toml" <<TOML
-[target]
-base_url = "$URL"
-[load]
-rate = $RATE
-users = $CONNS
-duration = "${PACED_SECS}s"
-[[scenario]]
-name = "bench"
-[[scenario.step]]
-name = "get"
-request = "GET /"
-check = { status = [200] }
-TOML
+duration = \"${PACED_SECS}s\""
 
 declare -A CPU_US RPS RSS
 # measure NAME COMMAND...: runs the generator on CPU 1 under /usr/bin/time.

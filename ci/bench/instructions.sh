@@ -20,23 +20,10 @@ trap 'bench_cleanup; rm -rf "$WORK"' EXIT
 bench_need nginx=nginx-light valgrind=valgrind curl=curl
 bench_nginx
 
-scenario() {
-  cat > "$WORK/s$1.toml" <<TOML
-[target]
-base_url = "$URL"
-[load]
-users = $USERS
-duration = "$1s"
-[[scenario]]
-name = "bench"
-[[scenario.step]]
-name = "get"
-request = "GET /"
-check = { status = [200] }
-TOML
-}
-scenario "$LONG"
-scenario "$SHORT"
+for secs in "$LONG" "$SHORT"; do
+  bench_scenario "$WORK/s$secs.toml" "users = $USERS
+duration = \"${secs}s\""
+done
 
 # run BIN SECONDS: prints "instructions requests" of one callgrind run.
 run() {

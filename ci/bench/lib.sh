@@ -62,6 +62,23 @@ CONF
   for _ in $(seq 50); do curl -sf "$URL/" >/dev/null && break; sleep 0.1; done
 }
 
+# bench_scenario FILE LOAD: a scenario of one `GET /` (checked for 200) against $URL, with LOAD
+# as its [load] table's lines (e.g. $'users = 50\nduration = "10s"').
+bench_scenario() {
+  cat > "$1" <<TOML
+[target]
+base_url = "$URL"
+[load]
+$2
+[[scenario]]
+name = "bench"
+[[scenario.step]]
+name = "get"
+request = "GET /"
+check = { status = [200] }
+TOML
+}
+
 # bench_served: requests nginx has served so far (its stub_status count).
 bench_served() {
   curl -s "$URL/status" | awk 'NR==3 {print $3}'
