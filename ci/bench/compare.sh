@@ -18,8 +18,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/release/gauntlet}
-[[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --release --quiet -p gauntlet-cli
+GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/dist/gauntlet}
+[[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --profile dist --quiet -p gauntlet-cli
 
 start_stack() { # [config]
   local args=(stack up --base-port 0 --data-dir "$WORK/data-$RANDOM")

@@ -17,10 +17,10 @@ trap cleanup EXIT
 [[ -x /usr/bin/time ]] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
 
 echo "== (1) validator throughput"
-taskset -c 1 cargo run -q --release -p gauntlet-contract --example contract_throughput
+taskset -c 1 cargo run -q --profile dist -p gauntlet-contract --example contract_throughput
 
-GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/release/gauntlet}
-[[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --release --quiet -p gauntlet-cli
+GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/dist/gauntlet}
+[[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --profile dist --quiet -p gauntlet-cli
 taskset -c 0 "$GAUNTLET" stack up --base-port 0 --data-dir "$WORK/data" > "$WORK/stack.out" 2>/dev/null &
 STACK_PID=$!
 for _ in $(seq 100); do grep -q "Press Ctrl-C" "$WORK/stack.out" 2>/dev/null && break; sleep 0.1; done

@@ -56,9 +56,9 @@ fi
 if [[ -n "${STACK_BIN_DIR:-}" ]]; then
   BIN=$STACK_BIN_DIR
 else
-  echo "building iam, catalog and gateway (release, $CARGO_TARGET_DIR)..." >&2
-  cargo build --release --quiet -p stack-iam -p stack-catalog -p stack-gateway --bins
-  BIN=$CARGO_TARGET_DIR/release
+  echo "building iam, catalog and gateway (dist profile, $CARGO_TARGET_DIR)..." >&2
+  cargo build --profile dist --quiet -p stack-iam -p stack-catalog -p stack-gateway --bins
+  BIN=$CARGO_TARGET_DIR/dist
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

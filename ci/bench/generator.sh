@@ -22,11 +22,11 @@ bench_need nginx=nginx-light wrk=wrk /usr/bin/time=time curl=curl
 OHA=$(command -v oha || echo "$HOME/.cargo/bin/oha")
 [[ -x "$OHA" ]] || cargo install oha --locked
 # GAUNTLET_BIN / GOOSE_BIN: use binaries built elsewhere instead of building here.
-GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/release/gauntlet}
+GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/dist/gauntlet}
 GOOSE=${GOOSE_BIN:-$ROOT/target/bench-goose/release/goose-plain}
 if [[ -z "${GAUNTLET_BIN:-}" ]]; then
-  echo "building gauntlet (release)..." >&2
-  cargo build --release --quiet -p gauntlet-cli
+  echo "building gauntlet (dist profile)..." >&2
+  cargo build --profile dist --quiet -p gauntlet-cli
 fi
 if [[ -z "${GOOSE_BIN:-}" ]]; then
   echo "building the goose peer (release)..." >&2

@@ -15,8 +15,8 @@ WORK=$(mktemp -d /tmp/gauntlet-mem.XXXXXX)
 source ci/bench/lib.sh
 trap 'bench_cleanup; rm -rf "$WORK"' EXIT
 bench_need nginx=nginx-light /usr/bin/time=time curl=curl
-GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/release/gauntlet}
-[[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --release --quiet -p gauntlet-cli
+GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/dist/gauntlet}
+[[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --profile dist --quiet -p gauntlet-cli
 
 bench_nginx 0
 
