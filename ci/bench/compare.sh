@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `gauntlet compare` against the reference stack: PAIRS pairs of runs of the browse scenario
-# (paced, 100 iterations/s) on
-# the same unchanged stack (each should say "no regression": false alarms must be rare), then a
-# run on a stack with EXTRA ms injected into GET /v1/movies/{id} (the `fetch` step), which must
-# be called a regression of that step and of no other. Prints each verdict and a tally.
+# (paced, 100 iterations/s, through the gateway) on the same unchanged stack (each should say
+# "no regression": false alarms must be rare), then a run on a stack with EXTRA ms injected into
+# catalog's GET /v1/movies/{id} (the `fetch` step), which must be called a regression of that
+# step and of no other. Prints each verdict and a tally.
 # Usage: bash ci/bench/compare.sh [PAIRS] [SECONDS] [EXTRA_MS]   (GAUNTLET_BIN to skip the build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,8 +27,7 @@ start_stack() { # [config]
   "$GAUNTLET" "${args[@]}" > "$WORK/stack.out" 2>/dev/null &
   STACK_PID=$!
   for _ in $(seq 100); do grep -q "Press Ctrl-C" "$WORK/stack.out" 2>/dev/null && break; sleep 0.1; done
-  IAM=$(awk '$1 == "iam" {print $2}' "$WORK/stack.out")
-  CATALOG=$(awk '$1 == "catalog" {print $2}' "$WORK/stack.out")
+  GATEWAY=$(awk '$1 == "gateway" {print $2}' "$WORK/stack.out")
 }
 stop_stack() { kill "$STACK_PID"; wait "$STACK_PID" 2>/dev/null || true; STACK_PID=""; }
 # browse at a constant arrival rate (paced): a slower step then does not slow the others'
@@ -36,7 +35,7 @@ stop_stack() { kill "$STACK_PID"; wait "$STACK_PID" 2>/dev/null || true; STACK_P
 sed 's/^users = 20$/rate = 100\nusers = 10/' scenarios/browse.toml > "$WORK/browse-paced.toml"
 grep -q '^rate = 100' "$WORK/browse-paced.toml"
 run() { # out
-  "$GAUNTLET" run "$WORK/browse-paced.toml" --target "$CATALOG" --var "iam=$IAM" --duration "${SECS}s" \
+  "$GAUNTLET" run "$WORK/browse-paced.toml" --target "$GATEWAY" --duration "${SECS}s" \
     --quiet --out "$1" > /dev/null || true
 }
 

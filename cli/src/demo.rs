@@ -1,10 +1,12 @@
 //! `gauntlet demo`: the main job on embedded defaults. Starts the reference stack in this
-//! process on loopback (temporary data), runs the contract suite against its catalog, then the
-//! browse scenario, writes the findings and the report (JSON, HTML, Markdown, JUnit XML) into a
-//! folder, prints the summaries, and exits with the verdict (1 on a finding or a failed
-//! threshold).
+//! process on loopback (temporary data) and goes through its front door, the gateway, as a
+//! client would: the contract suite (`gateway.yaml`), then one load run mixing the shipped
+//! scenarios — browse's REST readers and writers, grpc's calls, and events' write-and-await
+//! when a broker is there. It writes the findings and the report (JSON, HTML, Markdown, JUnit
+//! XML) into a folder, prints the summaries, and exits with the verdict (1 on a finding or a
+//! failed threshold).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
@@ -13,8 +15,15 @@ use gauntlet_reports::{Verdict, console, html, junit, markdown};
 
 use crate::error::{Classify as _, CliError, write_file};
 
-/// The scenario the demo runs (the same file as `scenarios/browse.toml`).
-const SCENARIO: &str = include_str!("../../scenarios/browse.toml");
+/// The scenarios the demo mixes: the files in `scenarios/`, so the demo runs what a user can run
+/// one by one against `gauntlet stack up`.
+const BROWSE: &str = include_str!("../../scenarios/browse.toml");
+const GRPC: &str = include_str!("../../scenarios/grpc.toml");
+const EVENTS: &str = include_str!("../../scenarios/events.toml");
+/// grpc.toml's descriptors (`proto_root = "../contracts/proto"`), written beside the scenario
+/// at run time so the demo needs no checkout.
+const CATALOG_PROTO: &str = include_str!("../../contracts/proto/catalog/v1/catalog.proto");
+const CATALOG_PROTO_PATH: &str = "contracts/proto/catalog/v1/catalog.proto";
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -71,19 +80,19 @@ pub async fn run(args: DemoArgs) -> Result<Verdict, CliError> {
             return Err(e).run_failed_with(|| "the contract suite could not run");
         }
     };
-    let overrides = Overrides {
-        base_url: Some(stack.catalog.url.clone()),
-        vars: vec![("iam".into(), stack.iam.url.clone())],
-        duration: Some(args.duration),
-        users: Some(args.users),
-        shard: None,
+    let events = stack.partner.as_ref().filter(|_| stack.events.is_some());
+    let (plan, parts) = match demo_plan(&stack, events, args.users, args.duration) {
+        Ok(planned) => planned,
+        Err(e) => {
+            let _ = stack.shutdown().await;
+            return Err(e);
+        }
     };
-    let plan = scenario::from_str(SCENARIO, "scenarios/browse.toml", "browse", &|_| None, &overrides)
-        .run_failed_with(|| "the embedded scenario is invalid (a bug)")?;
     outln!(
-        "load: {} users for {} s, browse scenario (readers and writers)...",
+        "load: {} users for {} s through the gateway {}: {parts}...",
         args.users,
-        args.duration.as_secs()
+        args.duration.as_secs(),
+        stack.gateway.url
     );
     let result = gauntlet_harness::engine::run(&plan, stack_common::shutdown::signal()).await;
     let _ = stack.shutdown().await;
@@ -113,42 +122,46 @@ pub async fn run(args: DemoArgs) -> Result<Verdict, CliError> {
     Ok(report.verdict)
 }
 
-/// Runs the contract suite against the stack's catalog with an admin token, prints its summary,
-/// writes contract.json and contract-junit.xml, and returns the number of findings.
-async fn contract_suite(stack: &stack_local::RunningStack, out: &std::path::Path) -> Result<usize, String> {
+/// Runs the contract suite of the gateway's document against the gateway with an admin token,
+/// prints its summary, writes contract.json and contract-junit.xml, and returns the number of
+/// findings.
+async fn contract_suite(stack: &stack_local::RunningStack, out: &Path) -> Result<usize, String> {
     use gauntlet_contract::{openapi, suite, validate::ResponseValidator};
     let token = admin_token(stack).await?;
     let spec = openapi::parse(
-        stack_local::CATALOG_OPENAPI,
-        std::path::Path::new("contracts/openapi/catalog.yaml"),
+        stack_local::GATEWAY_OPENAPI,
+        Path::new("contracts/openapi/gateway.yaml"),
     )
     .map_err(|e| e.to_string())?;
     let validator = ResponseValidator::new(spec);
     let bearer = http::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?;
     let options = suite::SuiteOptions {
-        target: stack.catalog.url.clone(),
+        target: stack.gateway.url.clone(),
         headers: vec![(http::header::AUTHORIZATION, bearer)],
         max_examples: 3,
         seed: 1,
         max_time: Duration::from_secs(60),
         timeout: Duration::from_secs(10),
     };
-    outln!("contract suite: catalog.yaml against {} ...", stack.catalog.url);
+    outln!(
+        "contract suite: gateway.yaml against the gateway {} ...",
+        stack.gateway.url
+    );
     let result = suite::run(&validator, &options)
         .await
         .map_err(|e| e.to_string())?;
-    out!("{}", suite::render(&result, "catalog.yaml"));
+    out!("{}", suite::render(&result, "gateway.yaml"));
     let json = serde_json::to_string_pretty(&result).unwrap_or_default();
     std::fs::write(out.join("contract.json"), json).map_err(|e| e.to_string())?;
     std::fs::write(
         out.join("contract-junit.xml"),
-        suite::junit(&result, "catalog.yaml"),
+        suite::junit(&result, "gateway.yaml"),
     )
     .map_err(|e| e.to_string())?;
     Ok(result.findings.len())
 }
 
-/// A password-grant token for the seeded admin.
+/// A password-grant token for the seeded admin, from iam through the gateway.
 async fn admin_token(stack: &stack_local::RunningStack) -> Result<String, String> {
     use gauntlet_client::http::{Connections, Outgoing};
     use gauntlet_client::url::percent_encode;
@@ -157,10 +170,10 @@ async fn admin_token(stack: &stack_local::RunningStack) -> Result<String, String
     percent_encode(&mut form, user);
     form.push_str("&password=");
     percent_encode(&mut form, password);
-    let authority = stack.iam.addr.to_string();
+    let authority = stack.gateway.addr.to_string();
     let request = Outgoing {
         method: http::Method::POST,
-        target: "/v1/token".into(),
+        target: "/iam/v1/token".into(),
         headers: vec![(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/x-www-form-urlencoded"),
@@ -176,4 +189,94 @@ async fn admin_token(stack: &stack_local::RunningStack) -> Result<String, String
         .as_str()
         .map(str::to_string)
         .ok_or_else(|| format!("no token in {body}"))
+}
+
+/// The demo's run plan: browse.toml's readers and writers, grpc.toml's movies and, when the
+/// events leg runs (`partner`), events.toml's write-and-await, in one closed-model run of the
+/// demo's users and duration through the gateway. Returns the plan and a one-line account of
+/// the parts that run (also the report's description, so the HTML says it too).
+fn demo_plan(
+    stack: &stack_local::RunningStack,
+    partner: Option<&stack_local::ServiceInfo>,
+    users: u32,
+    duration: Duration,
+) -> Result<(scenario::plan::RunPlan, String), CliError> {
+    let mut extras = vec![GRPC];
+    let mut parts = String::from("REST (browse: reader, writer), gRPC (grpc: movies)");
+    if partner.is_some() {
+        extras.push(EVENTS);
+        parts.push_str(", events (catalog -> RabbitMQ -> partner, awaited)");
+    } else {
+        parts.push_str("; events off (no broker)");
+    }
+    let text = compose(
+        BROWSE,
+        &extras,
+        &format!("The reference stack through its gateway: {parts}"),
+    )
+    .run_failed_with(|| "the embedded scenarios do not compose (a bug)")?;
+    // grpc.toml reads its .proto relative to the scenario file: give it one in the stack's
+    // (temporary) data directory.
+    let base = stack.data_dir.join("demo");
+    let proto = base.join(CATALOG_PROTO_PATH);
+    for dir in [proto.parent(), Some(&base.join("scenarios"))]
+        .into_iter()
+        .flatten()
+    {
+        std::fs::create_dir_all(dir).run_failed_with(|| format!("cannot create {}", dir.display()))?;
+    }
+    write_file(&proto, CATALOG_PROTO)?;
+    let overrides = Overrides {
+        base_url: Some(stack.gateway.url.clone()),
+        vars: partner
+            .map(|p| ("partner".to_string(), p.url.clone()))
+            .into_iter()
+            .collect(),
+        duration: Some(duration),
+        users: Some(users),
+        shard: None,
+    };
+    let plan = scenario::from_str_in(
+        &text,
+        "scenarios/demo (browse.toml + grpc.toml + events.toml)",
+        "demo",
+        Some(&base.join("scenarios")),
+        &|_| None,
+        &overrides,
+    )
+    .run_failed_with(|| "the embedded scenarios are invalid (a bug)")?;
+    Ok((plan, parts))
+}
+
+/// One scenario document from `base` and `extras`: the extras' `[[scenario]]`s are appended,
+/// and their `[target]`, `[vars]` and `[thresholds]` entries added where `base` has none of the
+/// same name (so the base's `checks` rate stands). The base's `[load]` stays: one run model for
+/// all. The result is named `demo`, with `description`.
+fn compose(base: &str, extras: &[&str], description: &str) -> Result<String, String> {
+    use toml::{Table, Value};
+    let mut doc: Table = toml::from_str(base).map_err(|e| e.to_string())?;
+    for extra in extras {
+        let extra: Table = toml::from_str(extra).map_err(|e| e.to_string())?;
+        for (key, value) in extra {
+            match (key.as_str(), value) {
+                ("scenario", Value::Array(scenarios)) => {
+                    if let Some(Value::Array(all)) = doc.get_mut("scenario") {
+                        all.extend(scenarios);
+                    }
+                }
+                ("target" | "vars" | "thresholds", Value::Table(entries)) => {
+                    let section = doc.entry(key).or_insert_with(|| Value::Table(Table::new()));
+                    if let Value::Table(section) = section {
+                        for (name, value) in entries {
+                            section.entry(name).or_insert(value);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    doc.insert("name".into(), Value::String("demo".into()));
+    doc.insert("description".into(), Value::String(description.into()));
+    toml::to_string(&doc).map_err(|e| e.to_string())
 }

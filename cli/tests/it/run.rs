@@ -277,12 +277,7 @@ async fn sigterm_writes_the_partial_report_and_exits_130() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
         .arg("run")
         .arg(repo().join("scenarios/browse.toml"))
-        .args([
-            "--target",
-            &stack.catalog.url,
-            "--var",
-            &format!("iam={}", stack.iam.url),
-        ])
+        .args(["--target", &stack.gateway.url])
         .args(["--duration", "60s", "--users", "2", "--quiet", "--out"])
         .arg(&report_path)
         .spawn()
@@ -431,7 +426,8 @@ async fn four_concurrent_shards_merge_exactly_and_re_render() {
 }
 
 /// `gauntlet demo`, shortened: the stack starts in-process, the contract suite and the load
-/// run, the report files are written and the exit code is the verdict.
+/// run through the gateway (REST, gRPC and, with a broker, the events leg), the report files
+/// are written and the exit code is the verdict.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_runs_end_to_end_and_writes_its_reports() {
     let dir = tempfile::tempdir().unwrap();
@@ -463,13 +459,63 @@ async fn the_demo_runs_end_to_end_and_writes_its_reports() {
             .unwrap()
             .contains("<testsuite ")
     );
-    assert!(text(&out.stdout).contains("verdict: PASSED"));
-    // The contract suite ran first, against catalog, and found nothing.
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("verdict: PASSED"), "{stdout}");
+    // Everything went through the gateway: the contract suite and the load name it as target.
+    let gateway = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("reference stack up: gateway "))
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("no gateway line in {stdout}"));
+    assert!(
+        stdout.contains(&format!(
+            "contract suite: gateway.yaml against the gateway {gateway} "
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("demo against {gateway}: ")), "{stdout}");
+    let step = |name: &str| report.steps.iter().find(|s| s.name == name);
+    // REST and gRPC steps both ran, without failures.
+    for name in ["list", "add", "stream", "get"] {
+        let s = step(name).unwrap_or_else(|| panic!("no step {name} in {stdout}"));
+        assert!(s.requests > 0 && s.failed == 0, "{name}: {stdout}");
+    }
+    assert!(
+        stdout.lines().any(|l| l.trim_start().starts_with("stream ")),
+        "{stdout}"
+    );
+    // The events leg: measured when a broker answers (always under CI: ci/test.sh starts one),
+    // and the demo says which parts ran either way, on the console and in the HTML.
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    match step("processed by partner") {
+        Some(events) => {
+            assert!(events.requests > 0 && events.failed == 0, "{stdout}");
+            assert!(
+                stdout.contains("event_latency{step:processed by partner}"),
+                "{stdout}"
+            );
+            assert!(html.contains("events (catalog -&gt; RabbitMQ -&gt; partner, awaited)"));
+        }
+        None => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "no events leg under CI: {stdout}"
+            );
+            assert!(stdout.contains("events off (no broker)") && html.contains("events off"));
+        }
+    }
+    assert!(html.contains("REST (browse: reader, writer), gRPC (grpc: movies)"));
+    // The contract suite ran first, against the gateway's document, and found nothing.
     let contract: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("contract.json")).unwrap()).unwrap();
     assert!(contract["requests"].as_u64().unwrap() > 20, "{contract}");
+    assert!(
+        out_dir.join("contract-junit.xml").exists()
+            && std::fs::read_to_string(out_dir.join("contract-junit.xml"))
+                .unwrap()
+                .contains("gateway.yaml")
+    );
     assert_eq!(contract["findings"], serde_json::json!([]));
-    assert!(out_dir.join("contract-junit.xml").exists());
 }
 
 /// The demo on a stack made slow by configuration (150 ms on GET /v1/movies/{id}): exit 1,
@@ -494,7 +540,7 @@ async fn the_demo_on_a_slow_stack_exits_1_naming_the_threshold() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
     assert!(
-        stdout.contains("FAIL  http_req_duration{scenario:reader} p(95) < 100ms"),
+        stdout.contains("FAIL  http_req_duration{step:fetch} p(95) < 100ms"),
         "{stdout}"
     );
 }

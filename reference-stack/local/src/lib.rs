@@ -38,9 +38,10 @@ pub use config_file::apply_config_file;
 pub use tls::MutualTlsFiles;
 
 use stack_catalog::CatalogConfig;
-/// catalog's OpenAPI document, as the service serves it (for `gauntlet demo`'s contract suite).
-pub use stack_catalog::OPENAPI as CATALOG_OPENAPI;
 use stack_gateway::GatewayConfig;
+/// The gateway's OpenAPI document (the stack as a client sees it), as the gateway serves it:
+/// `gauntlet demo`'s contract suite.
+pub use stack_gateway::OPENAPI as GATEWAY_OPENAPI;
 use stack_gateway::config::UpstreamConfig;
 use stack_iam::IamConfig;
 use stack_partner::PartnerConfig;

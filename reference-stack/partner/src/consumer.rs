@@ -303,7 +303,13 @@ async fn handle(state: &crate::AppState, delivery: Delivery) -> Result<(), Consu
         .await;
         if !outcome.ok() {
             inner.stats.fetch_failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(event_id = %event.event_id, status = ?outcome.status, error = ?outcome.error, "movie fetch failed");
+            if outcome.status == Some(404) {
+                // Deleted before its created event got here: normal when writes come fast
+                // (the demo's gRPC users create and delete at once), so not a warning.
+                tracing::info!(event_id = %event.event_id, "movie gone before its created event was processed");
+            } else {
+                tracing::warn!(event_id = %event.event_id, status = ?outcome.status, error = ?outcome.error, "movie fetch failed");
+            }
         }
         Some(outcome)
     } else {
