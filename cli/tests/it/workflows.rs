@@ -2,6 +2,10 @@
 //! `ci/github` and `ci/gitlab`, and the baseline gate they share (`ci/baseline-compare.sh`).
 //! Here: valid YAML of the right shape, every gauntlet command and repository file they use
 //! exists, the action's wiring is consistent, and the fetch-and-compare shell exists once.
+//! [`gate`] runs that shell as a pull request's job would.
+
+mod gate;
+mod runner;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
