@@ -2,8 +2,9 @@
 //! `ci/github` and `ci/gitlab`, and the baseline gate they share (`ci/baseline-compare.sh`).
 //! Here: valid YAML of the right shape, every gauntlet command and repository file they use
 //! exists, the action's wiring is consistent, and the fetch-and-compare shell exists once.
-//! [`gate`] runs that shell as a pull request's job would.
+//! [`gate`] runs that shell as a pull request's job would, with the [`fakes`] of gh and curl.
 
+mod fakes;
 mod gate;
 mod runner;
 

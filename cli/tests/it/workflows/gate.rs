@@ -12,66 +12,8 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use super::fakes;
 use super::runner::Job;
-
-/// `gh` as ci/baseline-compare.sh calls it. Records its arguments (and the token and repository
-/// it would use); `run list` prints the run id in `$FAKE_GH/run` (nothing when there is none) or
-/// fails with `$FAKE_GH/error`, as gh does on a 403; `run download RUN -n NAME -D DIR` copies
-/// `$FAKE_GH/artifacts/RUN/NAME/` into DIR, or fails with gh's message when there is no such
-/// artifact (expired, never kept).
-const FAKE_GH: &str = r#"#!/usr/bin/env bash
-set -euo pipefail
-printf 'GH_TOKEN=%s GH_REPO=%s\n%s\n' "${GH_TOKEN:-}" "${GH_REPO:-}" "$*" >>"$FAKE_GH/calls"
-case "$1 $2" in
-  "run list")
-    if [ -f "$FAKE_GH/error" ]; then cat "$FAKE_GH/error" >&2; exit 1; fi
-    cat "$FAKE_GH/run" 2>/dev/null || true
-    ;;
-  "run download")
-    run=$3 name="" dir=""
-    shift 3
-    while [ $# -gt 0 ]; do
-      case $1 in
-        -n) name=$2; shift 2 ;;
-        -D) dir=$2; shift 2 ;;
-        *) echo "fake gh: unexpected argument $1" >&2; exit 2 ;;
-      esac
-    done
-    if [ ! -d "$FAKE_GH/artifacts/$run/$name" ]; then
-      echo "no valid artifacts found to download" >&2
-      exit 1
-    fi
-    mkdir -p "$dir"
-    cp -R "$FAKE_GH/artifacts/$run/$name/." "$dir/"
-    ;;
-  *) echo "fake gh: unexpected command $*" >&2; exit 2 ;;
-esac
-"#;
-
-/// `curl` as ci/baseline-compare.sh calls it on GitLab. Records the header and URL; writes
-/// `$FAKE_CURL/artifact` to `--output` and prints 200, or GitLab's 404 body and 404.
-const FAKE_CURL: &str = r#"#!/usr/bin/env bash
-set -euo pipefail
-out="" url="" header=""
-while [ $# -gt 0 ]; do
-  case $1 in
-    --output) out=$2; shift 2 ;;
-    --header) header=$2; shift 2 ;;
-    --write-out) [ "$2" = '%{http_code}' ] || { echo "fake curl: --write-out $2" >&2; exit 2; }; shift 2 ;;
-    --silent | --show-error | --location) shift ;;
-    -*) echo "fake curl: unexpected option $1" >&2; exit 2 ;;
-    *) url=$1; shift ;;
-  esac
-done
-printf '%s\n%s\n' "$header" "$url" >>"$FAKE_CURL/calls"
-if [ -f "$FAKE_CURL/artifact" ]; then
-  cp "$FAKE_CURL/artifact" "$out"
-  printf 200
-else
-  printf '{"message":"404 Not found"}' >"$out"
-  printf 404
-fi
-"#;
 
 /// The scenario the action runs. Its own target and duration are unusable on purpose, so the
 /// runs only work if the action's `target` and `duration` inputs reach `gauntlet run`.
@@ -226,7 +168,7 @@ struct Gate {
 
 fn gate(report: &str, baseline: Baseline, inputs: &[(&str, &str)]) -> Gate {
     let mut job = Job::new();
-    job.fake("gh", FAKE_GH);
+    job.fake("gh", fakes::GH);
     let gh = job.dir().join("fake-gh");
     std::fs::create_dir(&gh).unwrap();
     job.env.insert("FAKE_GH".into(), gh.display().to_string());
@@ -498,7 +440,7 @@ fn the_gitlab_job_fails_on_a_regression_and_passes_without_a_baseline() {
     let reports = reports();
     let setup = |kept: Option<&str>| {
         let job = Job::new();
-        job.fake("curl", FAKE_CURL);
+        job.fake("curl", fakes::CURL);
         std::fs::create_dir(job.dir().join("fake-curl")).unwrap();
         if let Some(kept) = kept {
             std::fs::write(job.dir().join("fake-curl/artifact"), kept).unwrap();
