@@ -6,6 +6,7 @@ mod contract;
 mod contract_diff;
 mod contract_grpc;
 mod engine;
+mod k8s_shards;
 mod run;
 mod scenarios;
 mod stack_up;
