@@ -74,7 +74,12 @@ const checkShell = (where, script) => {
 
   const gitlab = "ci/gitlab/gauntlet.gitlab-ci.yml";
   for (const [name, job] of Object.entries(YAML.parse(readFileSync(gitlab, "utf8")))) {
-    (job.script || []).forEach((line, i) => checkShell(`${gitlab}: ${name}, script line ${i + 1}`, line));
+    (job.script || []).forEach((line, i) => {
+      const where = `${gitlab}: ${name}, script line ${i + 1}`;
+      // An unquoted `: ` makes YAML read a line as a mapping, which GitLab refuses.
+      if (typeof line === "string") checkShell(where, line);
+      else report(where, "not a string (an unquoted `: ` makes YAML read it as a mapping): quote it or use a `|` block");
+    });
   }
 
   checkShell("ci/baseline-compare.sh", readFileSync("ci/baseline-compare.sh", "utf8"));

@@ -93,7 +93,12 @@ cargo test --workspace --locked 2>&1 | tee "$test_log"
 # One closing line over all test binaries (cargo prints one "test result" per binary).
 summary="$(awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed", p, f }' "$test_log")"
 
-step "actionlint (CI workflow examples)"
+step "actionlint (CI workflow examples and action.yml)"
+# lint-workflows.sh runs shellcheck on every piece of CI shell when it is installed (it falls
+# back to `bash -n` otherwise): install it, so CI enforces it.
+if ! command -v shellcheck >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
+fi
 bash ci/lint-workflows.sh
 
 step "Kubernetes manifests (API schemas)"
@@ -101,6 +106,10 @@ bash ci/validate-k8s.sh
 
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+step "Dockerfile build sequence (dist profile)"
+# The image's own build commands, run here without Docker: the longest step (fat LTO), last.
+bash ci/check-dockerfile.sh
 
 step "all checks passed"
 echo "$summary"
