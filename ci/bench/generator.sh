@@ -7,6 +7,8 @@
 # to each. Then a paced run at a fixed rate (gauntlet vs oha -q): delivered rate and p99.
 #
 # Usage: bash ci/bench/generator.sh [CONNECTIONS] [SECONDS] [PACED_RATE] [PACED_SECONDS]
+#   env PEERS ("wrk oha goose"): the peers to run, e.g. PEERS=wrk for a quick ratio without
+#   building oha and goose (the paced comparison then runs gauntlet alone).
 # A benchmark, not a test: it prints figures and ratios; it does not pass or fail on them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,8 +21,10 @@ WORK=$(mktemp -d /tmp/gauntlet-bench.XXXXXX)
 source ci/bench/lib.sh
 trap 'bench_cleanup; rm -rf "$WORK"' EXIT
 bench_need nginx=nginx-light wrk=wrk /usr/bin/time=time curl=curl
+PEERS=${PEERS:-wrk oha goose}
+peer() { [[ " $PEERS " == *" $1 "* ]]; }
 OHA=$(command -v oha || echo "$HOME/.cargo/bin/oha")
-[[ -x "$OHA" ]] || cargo install oha --locked
+if peer oha && [[ ! -x "$OHA" ]]; then cargo install oha --locked; fi
 # GAUNTLET_BIN / GOOSE_BIN: use binaries built elsewhere instead of building here.
 GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/dist/gauntlet}
 GOOSE=${GOOSE_BIN:-$ROOT/target/bench-goose/release/goose-plain}
@@ -28,7 +32,7 @@ if [[ -z "${GAUNTLET_BIN:-}" ]]; then
   echo "building gauntlet (dist profile)..." >&2
   cargo build --profile dist --quiet -p gauntlet-cli
 fi
-if [[ -z "${GOOSE_BIN:-}" ]]; then
+if peer goose && [[ -z "${GOOSE_BIN:-}" ]]; then
   echo "building the goose peer (release)..." >&2
   (cd ci/bench/goose-plain && CARGO_TARGET_DIR=$ROOT/target/bench-goose cargo build --release --quiet)
 fi
@@ -60,14 +64,14 @@ measure() {
 }
 
 echo "== closed: $CONNS connections, ${SECS}s, target nginx on CPU 0, generator on CPU 1"
-measure wrk wrk -t1 -c"$CONNS" -d"${SECS}s" "$URL/"
-measure oha "$OHA" --no-tui -z "${SECS}s" -c "$CONNS" "$URL/"
-measure goose "$GOOSE" --host "$URL" --users "$CONNS" --increase-rate "$CONNS" --run-time "${SECS}s" --quiet --no-reset-metrics
+peer wrk && measure wrk wrk -t1 -c"$CONNS" -d"${SECS}s" "$URL/"
+peer oha && measure oha "$OHA" --no-tui -z "${SECS}s" -c "$CONNS" "$URL/"
+peer goose && measure goose "$GOOSE" --host "$URL" --users "$CONNS" --increase-rate "$CONNS" --run-time "${SECS}s" --quiet --no-reset-metrics
 measure gauntlet "$GAUNTLET" run "$WORK/closed.toml" --quiet
 
 echo
 echo "== gauntlet's client CPU per request, as a ratio to each peer (lower is better)"
-for peer in wrk oha goose; do
+for peer in $PEERS; do
   python3 -c "print(f'  vs {\"$peer\":<6} {${CPU_US[gauntlet]} / ${CPU_US[$peer]}:.2f}x CPU/request, {${RPS[gauntlet]} / ${RPS[$peer]}:.2f}x req/s, {${RSS[gauntlet]} / max(${RSS[$peer]},1):.2f}x RSS')"
 done
 
@@ -83,6 +87,7 @@ lat = r["total"].get("latency_us") or {}
 print(f"gauntlet   delivered {served / secs:,.0f} req/s of {rate:,.0f} ({100 * served / (rate * secs):.2f}%), "
       f"p99 {lat.get('p99', 0) / 1000:.2f} ms, late starts {r['late_starts']}")
 PY
+peer oha || exit 0
 before=$(served)
 taskset -c 1 "$OHA" --no-tui -z "${PACED_SECS}s" -c "$CONNS" -q "$RATE" "$URL/" >"$WORK/oha-paced.out" 2>&1 || true
 after=$(served)
