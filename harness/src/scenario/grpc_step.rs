@@ -188,11 +188,11 @@ impl Validator<'_> {
         visible: &mut HashSet<String>,
     ) -> Option<GrpcStep> {
         let method = self.method(spec);
-        let vars_snapshot = self.vars.clone();
+        let slots = self.slots.clone();
         let feeders = std::mem::take(&mut self.feeders);
         let mut scope = StepScope {
             feeders: &feeders,
-            vars: &vars_snapshot,
+            slots: &slots,
             visible,
             env: self.env,
         };

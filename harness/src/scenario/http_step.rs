@@ -19,11 +19,11 @@ impl Validator<'_> {
         request: &Spanned<String>,
         visible: &mut HashSet<String>,
     ) -> HttpStep {
-        let vars_snapshot = self.vars.clone();
+        let slots = self.slots.clone();
         let feeders = std::mem::take(&mut self.feeders);
         let mut scope = StepScope {
             feeders: &feeders,
-            vars: &vars_snapshot,
+            slots: &slots,
             visible,
             env: self.env,
         };
@@ -75,6 +75,20 @@ impl Validator<'_> {
                         self.error(
                             value.span(),
                             format!("header {name:?}: the value holds a control character (CR, LF, ...), which a header cannot carry"),
+                        );
+                    }
+                    // The request writer owns these (gauntlet-http1 writes Host from the URL and
+                    // the framing from the body) and would drop the scenario's: say so here.
+                    if [
+                        http::header::HOST,
+                        http::header::CONTENT_LENGTH,
+                        http::header::TRANSFER_ENCODING,
+                    ]
+                    .contains(&h)
+                    {
+                        self.error(
+                            value.span(),
+                            format!("header {name:?} cannot be set: gauntlet writes Host from the request's URL and Content-Length from its body (Transfer-Encoding is not sent)"),
                         );
                     }
                     headers.push((h, template));

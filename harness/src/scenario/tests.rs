@@ -373,3 +373,98 @@ fn max_body_takes_bytes_or_a_size_with_a_unit() {
         );
     }
 }
+
+/// Two scenarios log in with different scopes and keep the token under the same name: each
+/// scenario's steps read its own token, whichever scenario the user ran last (a user runs
+/// several scenarios of a file, by weight).
+#[test]
+fn each_scenario_keeps_its_own_value_of_a_name_it_extracts() {
+    let text = r#"
+[target]
+base_url = "http://127.0.0.1:8082"
+[vars]
+token = "anonymous"
+[load]
+users = 1
+iterations = 1
+[[scenario]]
+name = "reader"
+[[scenario.step]]
+name = "reader first"
+request = "GET /v1/movies"
+headers = { authorization = "Bearer ${token}" }
+[[scenario.step]]
+name = "reader login"
+request = "POST /v1/token"
+extract = { token = "json:/access_token" }
+[[scenario]]
+name = "writer"
+[[scenario.step]]
+name = "writer login"
+request = "POST /v1/token"
+extract = { token = "json:/access_token", id = "json:/id" }
+[[scenario.step]]
+name = "writer write"
+request = "POST /v1/movies"
+headers = { authorization = "Bearer ${token}" }
+[[scenario]]
+name = "anonymous"
+[[scenario.step]]
+name = "anonymous read"
+request = "GET /v1/movies"
+headers = { authorization = "Bearer ${token}" }
+"#;
+    let plan = parse(text).unwrap();
+    let http = |s: usize, i: usize| match &plan.scenarios[s].steps[i].kind {
+        StepKind::Http(h) => h.as_ref().clone(),
+        _ => unreachable!(),
+    };
+    let header_slot = |s: usize, i: usize| match http(s, i).headers[0].1.parts() {
+        [template::Part::Literal(_), template::Part::Var(slot)] => *slot,
+        other => panic!("{other:?}"),
+    };
+    let (reader, writer) = (http(0, 1).extract[0].0, http(1, 0).extract[1].0);
+    assert_ne!(reader, writer, "one slot for both scenarios' token");
+    // Every step of a scenario reads that scenario's slot, even before its extract.
+    assert_eq!(header_slot(0, 0), reader);
+    assert_eq!(header_slot(1, 1), writer);
+    // A scenario that extracts nothing of that name reads the [vars] value...
+    let global = header_slot(2, 0);
+    assert!(global != reader && global != writer);
+    assert_eq!(plan.vars[global], ("token".to_string(), "anonymous".to_string()));
+    // ...and a scenario's own slot starts from it.
+    assert_eq!(plan.vars[reader], ("token".to_string(), "anonymous".to_string()));
+    assert_eq!(plan.vars[writer].1, "anonymous");
+}
+
+#[test]
+fn a_name_extracted_only_by_another_scenario_is_undefined() {
+    let text = GOOD.replace(
+        "[thresholds]",
+        "[[scenario]]\nname = \"other\"\n[[scenario.step]]\nname = \"other list\"\nrequest = \"GET /v1/movies\"\nheaders = { authorization = \"Bearer ${token}\" }\n[thresholds]",
+    );
+    let e = errors(&text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("undefined variable \"token\""), "{e:?}");
+}
+
+/// The request writer owns Host and the framing headers: a scenario setting them would see
+/// them dropped on the wire, so the file is refused, pointing at each.
+#[test]
+fn headers_the_writer_owns_are_refused_where_they_are_set() {
+    for header in [
+        "Transfer-Encoding = \"chunked\"",
+        "content-length = \"5\"",
+        "Host = \"example.com\"",
+    ] {
+        let text = GOOD.replace(
+            "headers = { authorization = \"Bearer ${token}\" }",
+            &format!("headers = {{ authorization = \"Bearer ${{token}}\", {header} }}"),
+        );
+        let e = errors(&text);
+        assert_eq!(e.len(), 1, "{header}: {e:?}");
+        let line = text.lines().position(|l| l.contains(header)).unwrap() + 1;
+        assert!(e[0].starts_with(&format!("s.toml:{line}:")), "{e:?}");
+        assert!(e[0].contains("cannot be set"), "{e:?}");
+    }
+}

@@ -3,7 +3,7 @@
 //! stopping at the first; each part of the file is checked in its own module (`load`,
 //! `http_step`, `grpc_step`, `feeders`, `thresholds`) as an `impl Validator` of its own.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
@@ -32,6 +32,7 @@ pub(super) fn validate(
         env,
         errors: Vec::new(),
         vars: Vec::new(),
+        slots: HashMap::new(),
         feeders: Vec::new(),
         protos: None,
     };
@@ -56,8 +57,12 @@ pub(super) struct Validator<'a> {
     pub(super) origin: &'a str,
     pub(super) env: Env<'a>,
     pub(super) errors: Vec<ScenarioError>,
-    /// Variable slots: name and initial value.
+    /// Variable slots: name and initial value. `[vars]` (and `--var`) come first; then each
+    /// scenario has its own slot for every name it extracts, so two scenarios extracting the
+    /// same name (a `token` with different scopes, an `id`) never see each other's values.
     pub(super) vars: Vec<(String, String)>,
+    /// The slot each name refers to in the scenario being validated.
+    pub(super) slots: HashMap<String, usize>,
     /// Data feeders, read before the steps so templates can refer to them.
     pub(super) feeders: Vec<plan::Feeder>,
     /// Descriptors from `[target] proto`, for gRPC steps.
@@ -67,7 +72,8 @@ pub(super) struct Validator<'a> {
 /// Resolves names against the variables visible at one step.
 pub(super) struct StepScope<'v> {
     pub(super) feeders: &'v [plan::Feeder],
-    pub(super) vars: &'v [(String, String)],
+    /// The slot of each name in this step's scenario.
+    pub(super) slots: &'v HashMap<String, usize>,
     pub(super) visible: &'v HashSet<String>,
     pub(super) env: Env<'v>,
 }
@@ -75,7 +81,7 @@ pub(super) struct StepScope<'v> {
 impl Resolver for StepScope<'_> {
     fn var(&mut self, name: &str) -> Result<usize, String> {
         if self.visible.contains(name)
-            && let Some(slot) = self.vars.iter().position(|(n, _)| n == name)
+            && let Some(&slot) = self.slots.get(name)
         {
             return Ok(slot);
         }
@@ -125,15 +131,41 @@ pub(super) fn scalar_to_string(value: &toml::Value) -> Option<String> {
 }
 
 impl Validator<'_> {
-    /// The variable slot an `extract` writes to: the existing one of that name, or a new one
-    /// (empty until a step sets it).
+    /// The variable slot an `extract` writes to: the scenario's own slot of that name, made
+    /// by [`Validator::scenario_slots`] before its steps.
     pub(super) fn extracted_slot(&mut self, name: &str) -> usize {
-        match self.vars.iter().position(|(n, _)| n == name) {
-            Some(slot) => slot,
-            None => {
-                self.vars.push((name.to_string(), String::new()));
-                self.vars.len() - 1
-            }
+        match self.slots.get(name) {
+            Some(&slot) => slot,
+            None => self.new_slot(name, String::new()),
+        }
+    }
+
+    fn new_slot(&mut self, name: &str, initial: String) -> usize {
+        self.vars.push((name.to_string(), initial));
+        let slot = self.vars.len() - 1;
+        self.slots.insert(name.to_string(), slot);
+        slot
+    }
+
+    /// Points [`Validator::slots`] at one scenario: the shared `[vars]` (`globals`), and a new
+    /// slot for each name the scenario extracts anywhere — starting from the `[vars]` value of
+    /// that name, if any — so every step of the scenario, before or after the extract, reads
+    /// the scenario's own value.
+    fn scenario_slots(&mut self, globals: &HashMap<String, usize>, scenario: &file::RawScenario) {
+        self.slots = globals.clone();
+        let mut extracted: Vec<&String> = scenario
+            .steps
+            .iter()
+            .flat_map(|step| step.get_ref().extract.keys())
+            .collect();
+        extracted.sort_unstable();
+        extracted.dedup();
+        for name in extracted {
+            let initial = globals
+                .get(name)
+                .map(|&g| self.vars[g].1.clone())
+                .unwrap_or_default();
+            self.new_slot(name, initial);
         }
     }
 
@@ -264,9 +296,10 @@ impl Validator<'_> {
         // [vars], then --var overrides.
         for (name, value) in &raw.vars {
             let empty = HashSet::new();
+            let no_slots = HashMap::new();
             let mut scope = StepScope {
                 feeders: &[],
-                vars: &[],
+                slots: &no_slots,
                 visible: &empty,
                 env: self.env,
             };
@@ -372,9 +405,17 @@ impl Validator<'_> {
         }
         let mut step_names: Vec<(String, String)> = Vec::new(); // name, location
         let mut plans = Vec::new();
+        // [vars] and --var: the only names every scenario sees.
+        let globals: HashMap<String, usize> = self
+            .vars
+            .iter()
+            .enumerate()
+            .map(|(slot, (name, _))| (name.clone(), slot))
+            .collect();
         for scenario in raw {
             let span = scenario.span();
             let scenario = scenario.get_ref();
+            self.scenario_slots(&globals, scenario);
             let weight = scenario.weight.unwrap_or(1);
             if weight == 0 {
                 self.error(
@@ -385,7 +426,7 @@ impl Validator<'_> {
             if scenario.steps.is_empty() {
                 self.error(span.clone(), format!("scenario {:?} has no steps", scenario.name));
             }
-            let mut visible: HashSet<String> = self.vars.iter().map(|(n, _)| n.clone()).collect();
+            let mut visible: HashSet<String> = globals.keys().cloned().collect();
             let mut steps = Vec::new();
             for step in &scenario.steps {
                 let plan = self.step(step.get_ref(), step.span(), &mut visible);
