@@ -91,9 +91,7 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "thresholds:");
         for t in &report.thresholds {
             let observed = match t.observed {
-                Some(v) if t.condition.contains("ms") || t.condition.ends_with('s') => {
-                    format!("{:.2}ms", v / 1000.0)
-                }
+                Some(v) if t.is_duration() => format!("{:.2}ms", v / 1000.0),
                 Some(v) if t.condition.trim_start().starts_with("count") => format!("{v:.0}"),
                 Some(v) => format!("{v:.4}"),
                 None => "no data".into(),

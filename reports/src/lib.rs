@@ -274,6 +274,19 @@ pub struct ThresholdOutcome {
     pub passed: bool,
 }
 
+impl ThresholdOutcome {
+    /// Whether `observed` is a duration in microseconds: any aggregate but `count` of a latency
+    /// metric (`http_req_duration`, `grpc_req_duration`, `event_latency`), whatever its tags.
+    /// Every renderer asks this one question, so a value is shown in ms in all of them or none.
+    pub fn is_duration(&self) -> bool {
+        let metric = self.metric.split('{').next().unwrap_or_default();
+        matches!(
+            metric,
+            "http_req_duration" | "grpc_req_duration" | "event_latency"
+        ) && !self.condition.trim_start().starts_with("count")
+    }
+}
+
 /// Where the run was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Environment {
@@ -381,6 +394,56 @@ mod tests {
         bad["total"]["histogram"] = "AAAA".into();
         let err = Report::from_json(&bad.to_string()).unwrap_err().to_string();
         assert!(err.contains("total: histogram does not decode"), "{err}");
+    }
+
+    /// The HTML report showed `event_latency` as a bare 151679.0000 (it looked for "duration"
+    /// in the metric name); the console looked at the condition. All three renderers now ask
+    /// `is_duration` and show milliseconds.
+    #[test]
+    fn every_renderer_shows_latency_thresholds_in_ms_and_counts_as_counts() {
+        let mut report = crate::testing::run(&[1_000, 2_000], 0);
+        let outcome = |metric: &str, condition: &str, observed: f64| ThresholdOutcome {
+            metric: metric.into(),
+            condition: condition.into(),
+            observed: Some(observed),
+            passed: true,
+        };
+        report.thresholds = vec![
+            outcome(
+                "event_latency{step:processed by partner}",
+                "p(99) < 2s",
+                151_679.0,
+            ),
+            outcome("grpc_req_duration", "avg < 1s", 2_500.0),
+            outcome("http_req_duration{step:list}", "count > 10", 42.0),
+            outcome("events_lost", "count == 0", 0.0),
+        ];
+        assert_eq!(
+            report
+                .thresholds
+                .iter()
+                .map(ThresholdOutcome::is_duration)
+                .collect::<Vec<_>>(),
+            [true, true, false, false]
+        );
+        let html = crate::html::render(&report);
+        let console = crate::console::render(&report);
+        let markdown = crate::markdown::render(&report);
+        assert!(
+            html.contains(">151.68 ms<") && html.contains(">2.50 ms<"),
+            "{html}"
+        );
+        assert!(
+            console.contains("(observed 151.68ms)") && console.contains("(observed 2.50ms)"),
+            "{console}"
+        );
+        assert!(
+            markdown.contains("| 151.68 ms |") && markdown.contains("| 2.50 ms |"),
+            "{markdown}"
+        );
+        for text in [&html, &console, &markdown] {
+            assert!(!text.contains("151679") && !text.contains("0.04 ms") && !text.contains("0.04ms"));
+        }
     }
 
     #[test]

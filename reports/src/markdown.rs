@@ -73,11 +73,7 @@ pub fn render(report: &Report) -> String {
         for t in &report.thresholds {
             let observed = match t.observed {
                 None => "no data".to_string(),
-                Some(v)
-                    if t.metric.contains("duration") && !t.condition.trim_start().starts_with("count") =>
-                {
-                    format!("{:.2} ms", v / 1000.0)
-                }
+                Some(v) if t.is_duration() => format!("{:.2} ms", v / 1000.0),
                 Some(v) => format!("{v:.4}"),
             };
             let mark = if t.passed { "pass" } else { "**FAIL**" };

@@ -102,16 +102,11 @@ pub(super) fn run(out: &mut String, report: &Report) {
     out.push_str("</table>\n");
 }
 
-/// Whether a threshold's observed value is a duration (microseconds).
-fn is_duration(t: &ThresholdOutcome) -> bool {
-    t.metric.contains("duration") && !t.condition.trim_start().starts_with("count")
-}
-
 fn observed(t: &ThresholdOutcome) -> String {
     let condition = t.condition.trim_start();
     match t.observed {
         None => "no data".to_string(),
-        Some(v) if is_duration(t) => format!("{:.2} ms", v / 1000.0),
+        Some(v) if t.is_duration() => format!("{:.2} ms", v / 1000.0),
         Some(v) if condition.starts_with("count") => format!("{v:.0}"),
         Some(v) if condition.starts_with("rate") => format!("{v:.4} ({:.2}%)", v * 100.0),
         Some(v) => format!("{v:.4}"),
