@@ -80,8 +80,9 @@ pub async fn run(args: DemoArgs) -> Result<Verdict, CliError> {
             return Err(e).run_failed_with(|| "the contract suite could not run");
         }
     };
-    let events = stack.partner.as_ref().filter(|_| stack.events.is_some());
-    let (plan, parts) = match demo_plan(&stack, events, args.users, args.duration) {
+    // partner, when the events leg runs
+    let partner = stack.partner.as_ref().filter(|_| stack.events.is_some());
+    let (plan, parts) = match demo_plan(&stack, partner, args.users, args.duration) {
         Ok(planned) => planned,
         Err(e) => {
             let _ = stack.shutdown().await;
