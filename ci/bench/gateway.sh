@@ -38,6 +38,7 @@ UPSTREAM=${4:-movie}
 [[ $UPSTREAM == movie || $UPSTREAM == readyz ]] || { echo "UPSTREAM must be movie or readyz, not $UPSTREAM" >&2; exit 2; }
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/reltarget}
 WORK=$(mktemp -d /tmp/gauntlet-gwbench.XXXXXX)
+source ci/bench/lib.sh
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -128,22 +129,7 @@ PIDS+=($!)
 GATEWAY_PID=$!
 wait_up "http://127.0.0.1:$GATEWAY_PORT/readyz"
 
-mkdir -p "$WORK/nginx/logs"
-cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 120s;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
+bench_nginx_conf "$(cat <<CONF
   # A client's own request id is kept, else one is made (as the gateway does).
   map \$http_x_request_id \$forwarded_request_id {
     "" \$request_id;
@@ -175,8 +161,8 @@ http {
     location /api/ { proxy_pass http://catalog/v1/; }
     location /probe/ { proxy_pass http://catalog/; }
   }
-}
 CONF
+)"
 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
 PIDS+=($!)
 NGINX_PID=$!

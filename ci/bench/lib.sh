@@ -1,6 +1,6 @@
 # Shared by the benchmarks that drive a trivial local HTTP target (generator.sh, memory.sh,
-# instructions.sh): source it after setting WORK (a temp dir the script removes) and a cleanup
-# trap that calls bench_cleanup.
+# instructions.sh) and gateway.sh's nginx config: source it after setting WORK (a temp dir the
+# script removes) and a cleanup trap that calls bench_cleanup.
 
 NGINX_PID=""
 
@@ -26,13 +26,9 @@ bench_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# bench_nginx [CPU]: nginx with one worker on a free loopback port (pinned to CPU when given),
-# answering `200 ok` to everything and its request count at /status (stub_status), keep-alive
-# without limits, no access log. Sets NGINX_PID and URL; returns once it answers.
-bench_nginx() {
-  local port pin=()
-  port=$(bench_free_port)
-  [[ -z "${1:-}" ]] || pin=(taskset -c "$1")
+# bench_nginx_conf HTTP: writes $WORK/nginx/nginx.conf: one worker, keep-alive without limits,
+# no access log, temp paths under $WORK, and HTTP (the servers, upstreams, maps) inside http {}.
+bench_nginx_conf() {
   mkdir -p "$WORK/nginx/logs"
   cat > "$WORK/nginx/nginx.conf" <<CONF
 worker_processes 1;
@@ -49,13 +45,23 @@ http {
   fastcgi_temp_path $WORK/nginx/fastcgi;
   uwsgi_temp_path $WORK/nginx/uwsgi;
   scgi_temp_path $WORK/nginx/scgi;
-  server {
-    listen 127.0.0.1:$port;
-    location = /status { stub_status; }
-    location / { return 200 "ok"; }
-  }
+$1
 }
 CONF
+}
+
+# bench_nginx [CPU]: nginx (bench_nginx_conf) on a free loopback port (pinned to CPU when
+# given), answering `200 ok` to everything and its request count at /status (stub_status).
+# Sets NGINX_PID and URL; returns once it answers.
+bench_nginx() {
+  local port pin=()
+  port=$(bench_free_port)
+  [[ -z "${1:-}" ]] || pin=(taskset -c "$1")
+  bench_nginx_conf "  server {
+    listen 127.0.0.1:$port;
+    location = /status { stub_status; }
+    location / { return 200 \"ok\"; }
+  }"
   "${pin[@]}" nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
   NGINX_PID=$!
   URL="http://127.0.0.1:$port"
