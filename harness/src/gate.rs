@@ -221,23 +221,55 @@ pub fn reevaluate(report: &mut gauntlet_reports::Report) -> Result<(), String> {
     report.verdict = verdict(
         report.verdict == Verdict::Interrupted,
         report.aborted_by.is_some(),
+        !report.panics.is_empty(),
         &report.thresholds,
         report.total.requests,
     );
     Ok(())
 }
 
-/// A run's verdict, in one place for a run and a merge: interrupted wins; a run that measured
-/// no request at all has nothing to judge (its thresholds would hold vacuously), so it is
-/// `NoData`, never a pass; otherwise every threshold must hold and nothing aborted the run.
-pub fn verdict(interrupted: bool, aborted: bool, thresholds: &[ThresholdOutcome], requests: u64) -> Verdict {
+/// A run's verdict, in one place for a run and a merge: interrupted wins; a virtual user that
+/// panicked fails the run (its share of the load is missing from the numbers); a run that
+/// measured no request at all has nothing to judge (its thresholds would hold vacuously), so
+/// it is `NoData`, never a pass; otherwise every threshold must hold and nothing aborted it.
+pub fn verdict(
+    interrupted: bool,
+    aborted: bool,
+    panicked: bool,
+    thresholds: &[ThresholdOutcome],
+    requests: u64,
+) -> Verdict {
     if interrupted {
         Verdict::Interrupted
+    } else if panicked {
+        Verdict::Failed
     } else if requests == 0 {
         Verdict::NoData
     } else if !aborted && thresholds.iter().all(|t| t.passed) {
         Verdict::Passed
     } else {
         Verdict::Failed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panicked user fails a run whose thresholds all held, and one that measured nothing;
+    /// only an interrupt outranks it.
+    #[test]
+    fn a_panicked_user_fails_the_run() {
+        let held = [ThresholdOutcome {
+            metric: "http_req_failed".into(),
+            condition: "rate < 0.1".into(),
+            observed: Some(0.0),
+            passed: true,
+        }];
+        assert_eq!(verdict(false, false, false, &held, 10), Verdict::Passed);
+        assert_eq!(verdict(false, false, true, &held, 10), Verdict::Failed);
+        assert_eq!(verdict(false, false, true, &held, 0), Verdict::Failed);
+        assert_eq!(verdict(false, false, false, &held, 0), Verdict::NoData);
+        assert_eq!(verdict(true, false, true, &held, 10), Verdict::Interrupted);
     }
 }

@@ -240,6 +240,7 @@ pub fn build(plan: &RunPlan, result: &RunResult) -> Report {
     let verdict = gate::verdict(
         result.interrupted,
         result.aborted_by.is_some(),
+        !result.panics.is_empty(),
         &thresholds,
         total.requests,
     );
@@ -258,6 +259,7 @@ pub fn build(plan: &RunPlan, result: &RunResult) -> Report {
         iterations: result.stats.iterations,
         late_starts: result.stats.late_starts,
         aborted_by: result.aborted_by.clone(),
+        panics: result.panics.clone(),
         contract: plan.contract.as_ref().map(|c| contract_report(c, &measured)),
         total: step_report(
             "all",

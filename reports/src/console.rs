@@ -107,6 +107,13 @@ pub fn render(report: &Report) -> String {
     if let Some(rule) = &report.aborted_by {
         let _ = writeln!(out, "aborted early: {rule} failed (abort_on_fail)");
     }
+    for p in &report.panics {
+        let _ = writeln!(
+            out,
+            "{} virtual user(s) panicked (a gauntlet defect, please report it): {}",
+            p.users, p.message
+        );
+    }
     let _ = writeln!(out, "verdict: {}", report.verdict);
     out
 }

@@ -32,10 +32,17 @@ pub fn render(report: &Report) -> String {
         }
         cases.push_str("</testcase>\n");
     }
-    if matches!(report.verdict, Verdict::Interrupted | Verdict::NoData) || report.aborted_by.is_some() {
+    if matches!(report.verdict, Verdict::Interrupted | Verdict::NoData)
+        || report.aborted_by.is_some()
+        || !report.panics.is_empty()
+    {
         count += 1;
         failures += 1;
         let why = match (&report.aborted_by, report.verdict) {
+            _ if !report.panics.is_empty() => {
+                let users: u64 = report.panics.iter().map(|p| p.users).sum();
+                format!("{users} virtual user(s) panicked: {}", report.panics[0].message)
+            }
             (Some(rule), _) => format!("stopped early: {rule}"),
             (None, Verdict::NoData) => "no request was measured".to_string(),
             (None, _) => "interrupted".to_string(),

@@ -77,6 +77,11 @@ pub struct Report {
     /// The `abort_on_fail` threshold (`metric condition`) that stopped the run early, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted_by: Option<String>,
+    /// Virtual users that ended in a panic, by message: a defect in gauntlet, never the
+    /// target's doing. Any makes the verdict `failed`: what those users would have sent is
+    /// missing from the numbers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub panics: Vec<PanicReport>,
     /// Passive contract checking, when the scenario named an OpenAPI document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contract: Option<ContractReport>,
@@ -111,6 +116,36 @@ pub struct LoadSummary {
     /// Planned iterations per user (when the run is count-bound).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iterations_per_user: Option<u64>,
+}
+
+/// Virtual users that panicked with one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PanicReport {
+    /// The panic's message (`<non-string panic payload>` when it had none).
+    pub message: String,
+    /// How many users ended with it.
+    pub users: u64,
+}
+
+/// At most this many distinct panic messages are kept; users that panicked with yet another
+/// message are counted under one more entry, `other panics`.
+pub const MAX_PANIC_MESSAGES: usize = 10;
+
+/// Adds `users` users that panicked with `message` to `panics`.
+pub fn add_panics(panics: &mut Vec<PanicReport>, message: &str, users: u64) {
+    let known = panics.iter().any(|p| p.message == message);
+    let message = if known || panics.len() < MAX_PANIC_MESSAGES {
+        message
+    } else {
+        "other panics"
+    };
+    match panics.iter_mut().find(|p| p.message == message) {
+        Some(p) => p.users = p.users.saturating_add(users),
+        None => panics.push(PanicReport {
+            message: message.to_string(),
+            users,
+        }),
+    }
 }
 
 /// Responses checked against an OpenAPI document during the run.

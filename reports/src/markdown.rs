@@ -108,5 +108,8 @@ pub fn render(report: &Report) -> String {
     if let Some(rule) = &report.aborted_by {
         let _ = writeln!(out, "\nStopped early: `{rule}` failed (abort_on_fail).");
     }
+    for p in &report.panics {
+        let _ = writeln!(out, "\n{} virtual user(s) panicked: `{}`", p.users, p.message);
+    }
     out
 }

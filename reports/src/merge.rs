@@ -159,6 +159,9 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
             merged.started_at = r.started_at.clone();
         }
         merged.aborted_by = merged.aborted_by.or_else(|| r.aborted_by.clone());
+        for p in &r.panics {
+            crate::add_panics(&mut merged.panics, &p.message, p.users);
+        }
         merged.contract = match (merged.contract.take(), &r.contract) {
             (Some(mut mine), Some(theirs)) => {
                 add(&mut mine.checked, theirs.checked)?;
@@ -275,5 +278,35 @@ mod tests {
         for order in [[shard("1/2"), stopped.clone()], [stopped.clone(), shard("1/2")]] {
             assert_eq!(merge(&order).unwrap().verdict, crate::Verdict::Interrupted);
         }
+    }
+
+    /// Panicked users of every shard are in the merge, summed by message.
+    #[test]
+    fn panics_of_every_shard_are_kept() {
+        let (mut a, mut b) = (shard("1/2"), shard("2/2"));
+        crate::add_panics(&mut a.panics, "boom", 2);
+        crate::add_panics(&mut b.panics, "boom", 1);
+        crate::add_panics(&mut b.panics, "bang", 1);
+        let merged = merge(&[a, b]).unwrap();
+        let got: Vec<_> = merged
+            .panics
+            .iter()
+            .map(|p| (p.message.as_str(), p.users))
+            .collect();
+        assert_eq!(got, [("boom", 3), ("bang", 1)]);
+    }
+
+    /// Distinct messages are kept up to a bound; the rest are counted, not dropped.
+    #[test]
+    fn panic_messages_are_bounded_and_counted() {
+        let mut panics = Vec::new();
+        for i in 0..25 {
+            crate::add_panics(&mut panics, &format!("panic {i}"), 1);
+        }
+        crate::add_panics(&mut panics, "panic 3", 1);
+        assert_eq!(panics.len(), crate::MAX_PANIC_MESSAGES + 1);
+        assert_eq!(panics.iter().map(|p| p.users).sum::<u64>(), 26);
+        assert_eq!(panics[3].users, 2);
+        assert_eq!(panics.last().unwrap().message, "other panics");
     }
 }

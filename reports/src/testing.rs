@@ -74,6 +74,7 @@ pub(crate) fn run_with(windows: &[(u64, u64)], failed: u64) -> Report {
         iterations: 0,
         late_starts: 0,
         aborted_by: None,
+        panics: vec![],
         contract: None,
         total: all,
         steps: vec![step],

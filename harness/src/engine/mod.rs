@@ -19,6 +19,7 @@ use crate::gate::{self, Measured};
 use crate::scenario::plan::RunPlan;
 use crate::stats::Stats;
 use gauntlet_client::FailureKind;
+use gauntlet_reports::{PanicReport, add_panics};
 
 /// The outcome of a run, before it becomes a report.
 #[derive(Debug)]
@@ -35,6 +36,9 @@ pub struct RunResult {
     pub interrupted: bool,
     /// The `abort_on_fail` condition that stopped the run early, as `metric condition`.
     pub aborted_by: Option<String>,
+    /// Virtual users whose task panicked, by message (a defect in gauntlet: the rest of the
+    /// run goes on, and the verdict is failed).
+    pub panics: Vec<PanicReport>,
 }
 
 /// Why a run could not be carried out.
@@ -111,6 +115,7 @@ pub async fn run_with_progress(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut interrupted = false;
     let mut aborted_by: Option<String> = None;
+    let mut panics = Vec::new();
     let abort_rules: Vec<_> = plan
         .thresholds
         .iter()
@@ -121,9 +126,7 @@ pub async fn run_with_progress(
     loop {
         tokio::select! {
             joined = users.join_next() => match joined {
-                Some(Ok(())) => {}
-                Some(Err(err)) if err.is_cancelled() => {}
-                Some(Err(err)) => tracing::error!(error = %err, "virtual user task failed"),
+                Some(ended) => note_panic(ended, &mut panics),
                 None => break,
             },
             _ = tick.tick() => {
@@ -189,5 +192,50 @@ pub async fn run_with_progress(
         windows,
         interrupted,
         aborted_by,
+        panics,
     })
+}
+
+/// Counts a user task that ended in a panic; a task that ended or was aborted is nothing.
+fn note_panic(ended: Result<(), tokio::task::JoinError>, panics: &mut Vec<PanicReport>) {
+    let Err(err) = ended else { return };
+    let Ok(payload) = err.try_into_panic() else { return };
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "<non-string panic payload>".to_string());
+    tracing::error!(%message, "a virtual user panicked; the run goes on without it");
+    add_panics(panics, &message, 1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Users that panic are counted by message; users that end or are aborted are not.
+    #[tokio::test]
+    async fn a_panicking_user_is_counted_by_message() {
+        let mut users = tokio::task::JoinSet::new();
+        for i in 0..3 {
+            users.spawn(async move { panic!("user {} broke", i % 2) });
+        }
+        users.spawn(async { std::panic::panic_any(7u8) });
+        users.spawn(async {});
+        users.spawn(std::future::pending::<()>()).abort();
+        let mut panics = Vec::new();
+        while let Some(ended) = users.join_next().await {
+            note_panic(ended, &mut panics);
+        }
+        panics.sort_by(|a, b| a.message.cmp(&b.message));
+        let got: Vec<_> = panics.iter().map(|p| (p.message.as_str(), p.users)).collect();
+        assert_eq!(
+            got,
+            [
+                ("<non-string panic payload>", 1),
+                ("user 0 broke", 2),
+                ("user 1 broke", 1)
+            ]
+        );
+    }
 }

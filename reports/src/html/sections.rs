@@ -28,6 +28,14 @@ pub(super) fn summary(out: &mut String, report: &Report) {
             escape(rule)
         );
     }
+    for p in &report.panics {
+        let _ = writeln!(
+            out,
+            "<div class=\"banner\">{} virtual user(s) panicked (a gauntlet defect): <code>{}</code></div>",
+            p.users,
+            escape(&p.message)
+        );
+    }
 }
 
 fn verdict_class(verdict: Verdict) -> &'static str {
