@@ -9,10 +9,19 @@ use serde_json::{Map, Value, json};
 pub struct Generator<'a> {
     doc: &'a Value,
     state: u64,
+    /// What is left of [`MAX_VALUE_SIZE`] for the value being generated.
+    budget: usize,
+    /// Set when a value had to be smaller than its schema asks (see [`Generator::oversized`]).
+    oversized: Option<String>,
 }
 
 /// How deep nested schemas are followed (guards against recursive schemas).
 const MAX_DEPTH: usize = 8;
+
+/// The largest value generated, in characters of strings plus one per node: whatever a schema
+/// says (`minLength: 2000000000`, `minItems` nested eight deep), generating stays within
+/// memory and time. A schema that asks for more is noted, not obeyed (issue 20).
+pub const MAX_VALUE_SIZE: usize = 1 << 20;
 
 impl<'a> Generator<'a> {
     /// A generator over the spec `doc` (for `$ref`s), seeded with `seed`.
@@ -20,7 +29,30 @@ impl<'a> Generator<'a> {
         Generator {
             doc,
             state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            budget: MAX_VALUE_SIZE,
+            oversized: None,
         }
+    }
+
+    /// Why the last value generated (by [`Generator::valid`] at depth 0) is smaller than its
+    /// schema asks, if it is: it then does not conform, and should not be sent as valid.
+    pub fn oversized(&self) -> Option<&str> {
+        self.oversized.as_deref()
+    }
+
+    /// Takes `n` from the budget, or notes that `what` asked for more than is left.
+    fn spend(&mut self, n: usize, what: impl FnOnce() -> String) -> usize {
+        if n > self.budget {
+            self.oversized.get_or_insert_with(|| {
+                format!(
+                    "{} (larger than the generator's bound of {MAX_VALUE_SIZE})",
+                    what()
+                )
+            });
+        }
+        let n = n.min(self.budget);
+        self.budget -= n;
+        n
     }
 
     fn next(&mut self) -> u64 {
@@ -68,8 +100,12 @@ impl<'a> Generator<'a> {
 
     /// A valid value for `schema`; `fresh` ignores examples (for variety).
     pub fn valid(&mut self, schema: &'a Value, fresh: bool, depth: usize) -> Value {
+        if depth == 0 {
+            self.budget = MAX_VALUE_SIZE;
+            self.oversized = None;
+        }
         let s = self.resolve(schema);
-        if depth > MAX_DEPTH {
+        if depth > MAX_DEPTH || self.spend(1, || "a value with too many nodes".into()) == 0 {
             return Value::Null;
         }
         if !fresh && let Some(example) = self.example(s) {
@@ -126,7 +162,15 @@ impl<'a> Generator<'a> {
                 let max = s.get("maxItems").and_then(Value::as_u64).unwrap_or(min.max(3));
                 let n = (min.max(1)).min(max.max(min));
                 let items = s.get("items").unwrap_or(&Value::Null);
-                Value::Array((0..n).map(|_| self.valid(items, fresh, depth + 1)).collect())
+                let mut out = Vec::new();
+                for _ in 0..n {
+                    if self.budget == 0 {
+                        self.spend(1, || format!("minItems {min}"));
+                        break;
+                    }
+                    out.push(self.valid(items, fresh, depth + 1));
+                }
+                Value::Array(out)
             }
             "integer" => {
                 let low = s.get("minimum").and_then(Value::as_i64).unwrap_or(1);
@@ -135,7 +179,14 @@ impl<'a> Generator<'a> {
                     .and_then(Value::as_i64)
                     .unwrap_or(low.saturating_add(100))
                     .max(low);
-                json!(low + self.below((high - low) as u64 + 1) as i64)
+                // The whole i64 range has 2^64 values: one more than a u64 counts.
+                let span = high.abs_diff(low);
+                let offset = if span == u64::MAX {
+                    self.next()
+                } else {
+                    self.below(span + 1)
+                };
+                json!(low.wrapping_add_unsigned(offset))
             }
             "number" => {
                 let low = s.get("minimum").and_then(Value::as_f64).unwrap_or(0.0);
@@ -167,6 +218,7 @@ impl<'a> Generator<'a> {
             .and_then(Value::as_u64)
             .map_or(min.max(12), |m| m as usize);
         let len = min.max(3).min(max.max(min));
+        let len = self.spend(len, || format!("minLength {min}"));
         // Letters only: fits most `pattern`s of names and identifiers.
         (0..len).map(|_| (b'a' + self.below(26) as u8) as char).collect()
     }
@@ -209,7 +261,11 @@ impl<'a> Generator<'a> {
                 v.insert(name.clone(), json!(min - 1.0));
                 out.push((format!("{name} below its minimum {min}"), Value::Object(v)));
             }
-            if let Some(max) = p.get("maxLength").and_then(Value::as_u64) {
+            if let Some(max) = p
+                .get("maxLength")
+                .and_then(Value::as_u64)
+                .filter(|max| *max < MAX_VALUE_SIZE as u64)
+            {
                 let mut v = object.clone();
                 v.insert(name.clone(), json!("x".repeat(max as usize + 1)));
                 out.push((format!("{name} longer than {max}"), Value::Object(v)));
@@ -259,6 +315,54 @@ mod tests {
         assert!(variants.len() >= 6, "{variants:?}");
         for (what, v) in &variants {
             assert!(!validator.is_valid(v), "{what}: {v} should be invalid");
+        }
+    }
+
+    /// Issue 20: `minLength: 2000000000` or `minItems: 1000000000` made the generator
+    /// allocate gigabytes (and ignore `--max-time`). Values stay within the bound, and say so.
+    #[test]
+    fn huge_minimums_are_bounded_and_noted() {
+        let doc = json!({});
+        let mut g = Generator::new(&doc, 1);
+        let long = json!({ "type": "string", "minLength": 2_000_000_000u64 });
+        let v = g.valid(&long, true, 0);
+        assert_eq!(v.as_str().unwrap().len(), MAX_VALUE_SIZE - 1);
+        assert!(g.oversized().unwrap().contains("minLength 2000000000"));
+
+        let nested = json!({ "type": "array", "minItems": 1_000_000_000u64, "items":
+            { "type": "array", "minItems": 1_000_000_000u64, "items": { "type": "integer" } } });
+        let v = g.valid(&nested, true, 0);
+        let nodes: usize = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_array().map_or(0, Vec::len) + 1)
+            .sum();
+        assert!(nodes <= MAX_VALUE_SIZE, "{nodes}");
+        assert!(g.oversized().unwrap().contains("minItems 1000000000"));
+
+        // A value within bounds clears the note.
+        let short = json!({ "type": "string", "maxLength": 5 });
+        g.valid(&short, true, 0);
+        assert_eq!(g.oversized(), None);
+        // And no 2 GB "longer than maxLength" variant either.
+        let object = json!({ "type": "object", "properties": { "s": { "type": "string", "maxLength": 2_000_000_000u64 } } });
+        let valid = g.valid(&object, true, 0);
+        assert!(
+            g.invalid(&object, &valid)
+                .iter()
+                .all(|(what, _)| !what.contains("longer"))
+        );
+    }
+
+    /// The whole i64 range as minimum..maximum overflowed `high - low`.
+    #[test]
+    fn an_integer_over_the_whole_range_does_not_overflow() {
+        let doc = json!({});
+        let mut g = Generator::new(&doc, 3);
+        let all = json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX });
+        for _ in 0..100 {
+            assert!(g.valid(&all, true, 0).as_i64().is_some());
         }
     }
 }

@@ -31,8 +31,15 @@ pub struct Violation {
 /// Validates responses against one spec; schema validators are compiled once per schema.
 pub struct ResponseValidator {
     spec: Spec,
+    /// The document, indexed once as a JSON Schema resource at [`SPEC_URI`], so that each
+    /// schema compiles against it by reference: compiling over a copy of the whole document
+    /// per schema made memory grow with the square of the operation count (issue 20).
+    registry: Result<jsonschema::Registry<'static>, String>,
     cache: Mutex<HashMap<String, Result<Arc<jsonschema::Validator>, String>>>,
 }
+
+/// Where the document stands in the registry: every schema is a `$ref` into it.
+const SPEC_URI: &str = "urn:gauntlet:spec";
 
 fn media_essence(content_type: &str) -> String {
     content_type
@@ -81,8 +88,14 @@ fn excerpt(value: &Value) -> String {
 impl ResponseValidator {
     /// A validator for `spec`.
     pub fn new(spec: Spec) -> Self {
+        let registry = jsonschema::Registry::new()
+            .draft(jsonschema::Draft::Draft202012)
+            .add(SPEC_URI, Arc::new(spec.doc.clone()))
+            .and_then(|builder| builder.prepare())
+            .map_err(|e| e.to_string());
         ResponseValidator {
             spec,
+            registry,
             cache: Mutex::default(),
         }
     }
@@ -121,16 +134,19 @@ impl ResponseValidator {
         if let Some(v) = cache.get(pointer) {
             return v.clone();
         }
-        // The whole document plus a top-level `$ref` to the schema, so that the schema's own
-        // `#/components/...` references resolve.
-        let mut root = self.spec.doc.clone();
-        root["$ref"] = Value::String(fragment(pointer));
-        let built = jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft202012)
-            .should_validate_formats(true)
-            .build(&root)
-            .map(Arc::new)
-            .map_err(|e| e.to_string());
+        // An absolute `$ref` into the document; once there, the schema's own
+        // `#/components/...` references resolve against the document.
+        let root = serde_json::json!({ "$ref": format!("{SPEC_URI}{}", fragment(pointer)) });
+        let built = match &self.registry {
+            Ok(registry) => jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft202012)
+                .with_registry(registry)
+                .should_validate_formats(true)
+                .build(&root)
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
+        };
         cache.insert(pointer.to_string(), built.clone());
         built
     }

@@ -66,6 +66,8 @@ pub struct SuiteResult {
     pub findings: Vec<Finding>,
     /// Whether `max_time` cut the suite short.
     pub out_of_time: bool,
+    /// What was left out and why (a schema asking for a value beyond the generator's bound).
+    pub notes: Vec<String>,
 }
 
 /// Why the suite could not run.
@@ -137,6 +139,18 @@ fn needs_credentials(doc: &Value, op_pointer: &str) -> bool {
     }
 }
 
+/// Whether the body just generated had to be cut below its schema's minimums, noting it if
+/// so: such a body does not conform, and sent as valid its rejection would be the generator's
+/// fault reported as the service's.
+fn cut_short(g: &Generator, notes: &mut Vec<String>, operation: &str) -> bool {
+    let Some(why) = g.oversized() else { return false };
+    let note = format!("{operation}: generated bodies not sent: {why}");
+    if !notes.contains(&note) {
+        notes.push(note);
+    }
+    true
+}
+
 /// Runs the suite.
 pub async fn run(validator: &ResponseValidator, options: &SuiteOptions) -> Result<SuiteResult, SuiteError> {
     let spec = validator.spec();
@@ -173,16 +187,23 @@ pub async fn run(validator: &ResponseValidator, options: &SuiteOptions) -> Resul
         let example_body = body_example
             .clone()
             .or_else(|| body_schema.map(|s| g.valid(s, false, 0)));
-        let mut cases = vec![build_case(
-            &mut g,
-            &params,
-            false,
-            example_body,
-            Intent::Positive,
-            "from the spec's examples".into(),
-        )];
-        for i in 0..options.max_examples {
+        let cut = body_example.is_none() && body_schema.is_some() && cut_short(&g, &mut result.notes, &op.id);
+        let mut cases = Vec::new();
+        if !cut {
+            cases.push(build_case(
+                &mut g,
+                &params,
+                false,
+                example_body.clone(),
+                Intent::Positive,
+                "from the spec's examples".into(),
+            ));
+        }
+        for i in 0..if cut { 0 } else { options.max_examples } {
             let body = body_schema.map(|s| g.valid(s, true, 0));
+            if body.is_some() && cut_short(&g, &mut result.notes, &op.id) {
+                break;
+            }
             cases.push(build_case(
                 &mut g,
                 &params,
@@ -210,12 +231,11 @@ pub async fn run(validator: &ResponseValidator, options: &SuiteOptions) -> Resul
             }
         }
         if needs_credentials(doc, &op_pointer) {
-            let body = cases[0].body.clone();
             cases.push(build_case(
                 &mut g,
                 &params,
                 false,
-                body,
+                example_body,
                 Intent::NoCredentials,
                 "without credentials".into(),
             ));

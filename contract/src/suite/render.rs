@@ -28,6 +28,9 @@ pub fn render(result: &SuiteResult, spec: &str) -> String {
             );
         }
     }
+    for note in &result.notes {
+        let _ = writeln!(out, "  note: {note}");
+    }
     if result.out_of_time {
         out.push_str("  (stopped at --max-time: not every operation was exercised)\n");
     }
