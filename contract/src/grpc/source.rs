@@ -85,32 +85,43 @@ fn compile(files: &[PathBuf], import_paths: &[PathBuf]) -> Result<DescriptorPool
     })
 }
 
-/// A protox error at `file:line:col`: protox reports a file name relative to an import path
-/// and a byte offset (a miette label), so both are resolved here.
 fn located(error: &protox::Error, files: &[PathBuf], includes: &[PathBuf]) -> ConformanceError {
+    let (location, message) = locate_protox_error(error, includes);
+    ConformanceError::Invalid {
+        location: location.unwrap_or_else(|| files[0].display().to_string()),
+        message,
+    }
+}
+
+/// Where a protox error is, as `file:line:col` (or the file alone when protox gives no
+/// offset; `None` when it names no file found under `includes`), and its message with its
+/// help. protox reports a file name relative to an import path and a byte offset (a miette
+/// label), so both are resolved here. Used by every command that compiles .proto files.
+pub fn locate_protox_error(error: &protox::Error, includes: &[impl AsRef<Path>]) -> (Option<String>, String) {
     let offset = error
         .labels()
         .and_then(|mut labels| labels.next())
         .map(|label| label.offset());
-    let path = error
-        .file()
-        .and_then(|name| includes.iter().map(|dir| dir.join(name)).find(|p| p.is_file()));
+    let path = error.file().and_then(|name| {
+        includes
+            .iter()
+            .map(|dir| dir.as_ref().join(name))
+            .find(|p| p.is_file())
+    });
     let location = match (path, offset) {
-        (Some(path), Some(offset)) => match std::fs::read_to_string(&path) {
+        (Some(path), Some(offset)) => Some(match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let (line, col) = line_col(&text, offset);
                 format!("{}:{line}:{col}", path.display())
             }
             Err(_) => path.display().to_string(),
-        },
-        (Some(path), None) => path.display().to_string(),
-        (None, _) => error
-            .file()
-            .map_or_else(|| files[0].display().to_string(), str::to_string),
+        }),
+        (Some(path), None) => Some(path.display().to_string()),
+        (None, _) => error.file().map(str::to_string),
     };
     let mut message = error.to_string();
     if let Some(help) = error.help() {
         message.push_str(&format!(" ({help})"));
     }
-    ConformanceError::Invalid { location, message }
+    (location, message)
 }

@@ -85,7 +85,15 @@ impl Validator<'_> {
                 }
             },
             Err(e) => {
-                self.error(span, format!("proto (root {}): {e}", root.display()));
+                // At the .proto's own line and column when protox names them; the gRPC steps
+                // then say nothing more (their methods are unknown for this one reason).
+                let (location, message) = gauntlet_contract::grpc::source::locate_protox_error(&e, &[&root]);
+                let message = format!("{message} (compiling [target] proto, root {})", root.display());
+                match location {
+                    Some(location) => self.error_elsewhere(span, location, message),
+                    None => self.error(span, message),
+                }
+                self.protos_failed = true;
                 None
             }
         }
@@ -94,6 +102,9 @@ impl Validator<'_> {
     fn method(&mut self, spec: &Spanned<String>) -> Option<GrpcMethod> {
         let text = spec.get_ref().trim().trim_start_matches('/');
         let Some(pool) = &self.protos else {
+            if self.protos_failed {
+                return None;
+            }
             self.error(
                 spec.span(),
                 "gRPC steps need descriptors: add `proto = [...]` (or `reflection = true`) to [target]",

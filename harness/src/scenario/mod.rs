@@ -11,6 +11,7 @@ mod grpc_step;
 mod http_step;
 mod load;
 pub mod plan;
+mod read;
 pub mod template;
 mod thresholds;
 mod validate;
@@ -73,10 +74,11 @@ pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path, env: Env<'_>, overrides: &Overrides) -> Result<RunPlan, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Unreadable {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Unreadable {
         path: path.display().to_string(),
         source,
     })?;
+    let text = String::from_utf8(bytes).map_err(|e| not_utf8(&path.display().to_string(), &e))?;
     let default_name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -107,6 +109,22 @@ pub fn from_str_in(
     overrides: &Overrides,
 ) -> Result<RunPlan, LoadError> {
     validate::validate(text, origin, default_name, base_dir, env, overrides)
+}
+
+/// A file that is not UTF-8 (TOML must be), at its first bad byte.
+fn not_utf8(origin: &str, e: &std::string::FromUtf8Error) -> LoadError {
+    let bytes = e.as_bytes();
+    let good = e.utf8_error().valid_up_to();
+    // Up to `good` the text is valid, so its line and column are counted as usual.
+    let before = std::str::from_utf8(&bytes[..good]).unwrap_or_default();
+    let (line, col) = gauntlet_contract::text::line_col(before, good);
+    LoadError::Invalid(vec![ScenarioError {
+        location: format!("{origin}:{line}:{col}"),
+        message: format!(
+            "byte 0x{:02X} is not UTF-8: a scenario file must be UTF-8 text (re-save it as UTF-8)",
+            bytes[good]
+        ),
+    }])
 }
 
 #[cfg(test)]

@@ -35,15 +35,24 @@ pub(super) fn validate(
         slots: HashMap::new(),
         feeders: Vec::new(),
         protos: None,
+        quiet: Vec::new(),
+        protos_failed: false,
     };
-    let raw: RawFile = match toml::from_str(text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let at = e.span().unwrap_or(0..0);
-            v.error(at, e.message().trim_end().to_string());
-            return Err(LoadError::Invalid(v.errors));
-        }
+    let read = super::read::read(text);
+    for e in read.errors {
+        v.error(e.span, e.message);
+    }
+    let Some(raw) = read.raw else {
+        return Err(LoadError::Invalid(v.errors));
     };
+    // The rest of a table whose lines were stepped over is not checked: its mistakes would be
+    // follow-ons of the one already reported (a step "without a request" whose request had
+    // the wrong type).
+    v.quiet = read
+        .masked
+        .iter()
+        .map(|lines| super::read::section(text, lines.start))
+        .collect();
     let plan = v.plan(raw, default_name, base_dir, overrides);
     if v.errors.is_empty() {
         Ok(plan)
@@ -67,6 +76,10 @@ pub(super) struct Validator<'a> {
     pub(super) feeders: Vec<plan::Feeder>,
     /// Descriptors from `[target] proto`, for gRPC steps.
     pub(super) protos: Option<prost_reflect::DescriptorPool>,
+    /// Tables where no further mistake is reported (see `read`).
+    pub(super) quiet: Vec<Range<usize>>,
+    /// `[target] proto` did not compile (already reported): gRPC steps say nothing more.
+    pub(super) protos_failed: bool,
 }
 
 /// Resolves names against the variables visible at one step.
@@ -229,6 +242,19 @@ impl Validator<'_> {
 
     pub(super) fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         let location = self.location(span.start);
+        self.error_elsewhere(span, location, message);
+    }
+
+    /// A mistake found through the value at `span` but located in another file (a `.proto`).
+    pub(super) fn error_elsewhere(
+        &mut self,
+        span: Range<usize>,
+        location: String,
+        message: impl Into<String>,
+    ) {
+        if self.quiet.iter().any(|table| table.contains(&span.start)) {
+            return;
+        }
         self.errors.push(ScenarioError {
             location,
             message: message.into(),

@@ -3,11 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use miette::Diagnostic as _;
 use prost_reflect::{DescriptorPool, FileDescriptor};
 
 use crate::diff::DiffError;
-use crate::text::line_col;
 
 /// One compiled side: the pool and which of its files belong to the module (not imports
 /// such as `google/protobuf/*.proto` that come from protox's bundled well-known types).
@@ -102,33 +100,13 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()
     Ok(())
 }
 
-/// A protox error as `file:line:col: message`: protox reports byte offsets through miette,
-/// so the line and column are worked out from the file's text.
+/// A protox error as `file:line:col: message`.
 fn invalid(root: &Path, error: &protox::Error) -> DiffError {
-    let file = error.file().map(str::to_string);
-    let offset = error
-        .labels()
-        .and_then(|mut labels| labels.next())
-        .map(|label| label.offset());
-    let location = match (&file, offset) {
-        (Some(file), Some(offset)) => {
-            let path = root.join(file);
-            match std::fs::read_to_string(&path) {
-                Ok(text) => {
-                    let (line, col) = line_col(&text, offset);
-                    format!("{}:{line}:{col}", path.display())
-                }
-                Err(_) => path.display().to_string(),
-            }
-        }
-        (Some(file), None) => root.join(file).display().to_string(),
-        (None, _) => root.display().to_string(),
-    };
-    let mut message = error.to_string();
-    if let Some(help) = error.help() {
-        message.push_str(&format!(" ({help})"));
+    let (location, message) = crate::grpc::source::locate_protox_error(error, &[root]);
+    DiffError::InvalidProto {
+        location: location.unwrap_or_else(|| root.display().to_string()),
+        message,
     }
-    DiffError::InvalidProto { location, message }
 }
 
 #[cfg(test)]
