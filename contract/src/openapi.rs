@@ -153,12 +153,27 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The largest document read. The largest public API descriptions are a few MiB; one far
+/// beyond this is a mistake (a log, a dump), and parsing it would cost gigabytes (issue 20).
+pub const MAX_SPEC_BYTES: u64 = 64 << 20;
+
 /// Reads and checks an OpenAPI 3.0/3.1 document (YAML or JSON).
 pub fn load(path: &Path) -> Result<Spec, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Unreadable {
+    let unreadable = |source| SpecError::Unreadable {
         path: path.display().to_string(),
         source,
-    })?;
+    };
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    if size > MAX_SPEC_BYTES {
+        return Err(SpecError::Invalid {
+            location: path.display().to_string(),
+            message: format!(
+                "{size} bytes: larger than the {} MiB an OpenAPI document may be here",
+                MAX_SPEC_BYTES >> 20
+            ),
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(unreadable)?;
     parse(&text, path)
 }
 
@@ -391,6 +406,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("no `openapi` version field"), "{err}");
+    }
+
+    /// A document far beyond any real API description is refused before it is parsed (a
+    /// sparse file: nothing is written to disk).
+    #[test]
+    fn a_document_beyond_the_size_bound_is_refused_unread() {
+        let path = std::env::temp_dir().join(format!("gauntlet-huge-{}.yaml", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_SPEC_BYTES + 1).unwrap();
+        let err = load(&path).err().unwrap().to_string();
+        let _ = std::fs::remove_file(&path);
+        assert!(err.contains("larger than the 64 MiB"), "{err}");
     }
 
     /// Issue 20: a response schema `$ref` to a missing component validated anything:
