@@ -38,7 +38,9 @@ pub(super) fn validate(
         quiet: Vec::new(),
         protos_failed: false,
     };
-    let read = super::read::read(text);
+    let mut read = super::read::read(text);
+    // Serde finds them in the order of its fields, not the file's.
+    read.errors.sort_by_key(|e| e.span.start);
     for e in read.errors {
         v.error(e.span, e.message);
     }
