@@ -7,6 +7,7 @@ mod contract_diff;
 mod contract_grpc;
 mod engine;
 mod k8s_shards;
+mod misbehaving;
 mod run;
 mod scenarios;
 mod stack_up;
