@@ -6,14 +6,14 @@
 mod target;
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gauntlet_harness::scenario::{self, Overrides};
 use gauntlet_reports::Report;
 
 use self::target::Mode;
+use crate::support;
 
 /// How long a run against a failing mode lasts.
 const DURATION: Duration = Duration::from_secs(1);
@@ -178,39 +178,10 @@ async fn peak_rss_of_a_run(mode: Mode) -> (u64, serde_json::Value) {
     .unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
     command.arg("run").arg(&scenario).arg("--out").arg(&report);
-    let peak = tokio::task::spawn_blocking(move || peak_rss_kib(command))
-        .await
-        .unwrap();
-    let report = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    (peak, report)
-}
-
-/// Runs `command` to its end, reading its VmHWM (the kernel's high-water mark of its resident
-/// set, which only grows) every 10 ms; the last value read is its peak.
-fn peak_rss_kib(mut command: Command) -> u64 {
-    let child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn gauntlet");
-    let status_file = Path::new("/proc").join(child.id().to_string()).join("status");
-    let mut child = child;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut peak = 0;
-    while child.try_wait().unwrap().is_none() {
-        if let Some(kib) = std::fs::read_to_string(&status_file)
-            .ok()
-            .and_then(|status| vm_hwm_kib(&status))
-        {
-            peak = peak.max(kib);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("gauntlet run did not end within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let output = child.wait_with_output().unwrap();
+    let (peak, output) =
+        tokio::task::spawn_blocking(move || support::peak_rss_kib(command, Duration::from_secs(30)))
+            .await
+            .unwrap();
     assert!(
         matches!(output.status.code(), Some(0 | 1)),
         "gauntlet run: {}\nstdout:\n{}\nstderr:\n{}",
@@ -218,13 +189,8 @@ fn peak_rss_kib(mut command: Command) -> u64 {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    peak
-}
-
-/// `VmHWM:   12345 kB` in /proc/PID/status.
-fn vm_hwm_kib(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    let report = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    (peak, report)
 }
 
 /// Checks the bound and that the report counted every request as `body_too_large`.

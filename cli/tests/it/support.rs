@@ -134,3 +134,37 @@ pub async fn token(iam: &str, username: &str, password: &str) -> String {
     let body: serde_json::Value = r.json().await.unwrap();
     body["access_token"].as_str().unwrap().to_string()
 }
+
+/// Runs `command` to its end (killed, and a panic, past `limit`), reading its VmHWM (the
+/// kernel's high-water mark of its resident set, which only grows) every 10 ms: its peak RSS
+/// in KiB, and its output.
+pub fn peak_rss_kib(mut command: Command, limit: Duration) -> (u64, std::process::Output) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn gauntlet");
+    let status_file = Path::new("/proc").join(child.id().to_string()).join("status");
+    let deadline = std::time::Instant::now() + limit;
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        if let Some(kib) = std::fs::read_to_string(&status_file)
+            .ok()
+            .and_then(|status| vm_hwm_kib(&status))
+        {
+            peak = peak.max(kib);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{command:?} did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (peak, child.wait_with_output().unwrap())
+}
+
+/// `VmHWM:   12345 kB` in /proc/PID/status.
+fn vm_hwm_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
