@@ -164,7 +164,7 @@ async fn contract_suite(stack: &stack_local::RunningStack, out: &Path) -> Result
 
 /// A password-grant token for the seeded admin, from iam through the gateway.
 async fn admin_token(stack: &stack_local::RunningStack) -> Result<String, String> {
-    use gauntlet_client::http::{Connections, Outgoing};
+    use gauntlet_client::http::{Connections, Outgoing, Reads};
     use gauntlet_client::url::percent_encode;
     let (user, password) = &stack.admin;
     let mut form = String::from("grant_type=password&username=");
@@ -182,7 +182,7 @@ async fn admin_token(stack: &stack_local::RunningStack) -> Result<String, String
         body: bytes::Bytes::from(form),
     };
     let (exchange, _) = Connections::default()
-        .send(&authority, &request, Duration::from_secs(10), None, false)
+        .send(&authority, &request, Duration::from_secs(10), None, Reads::BODY)
         .await
         .map_err(|f| format!("token request failed ({})", f.kind.as_str()))?;
     let body: serde_json::Value = serde_json::from_slice(&exchange.body).map_err(|e| e.to_string())?;

@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 
 use gauntlet_http1::{BodyFraming, ChunkedDecoder, Decoded};
 
-use super::{Exchange, Outgoing};
+use super::{Exchange, Outgoing, Reads};
 
 /// Most room reserved at once for a body of announced length.
 const MAX_RESERVE: usize = 1024 * 1024;
@@ -78,7 +78,7 @@ impl Connection {
         &mut self,
         authority: &str,
         request: &Outgoing,
-        want_headers: bool,
+        reads: Reads,
         max_body: usize,
     ) -> std::io::Result<Exchange> {
         (self.sent, self.answered) = (false, !self.input.is_empty());
@@ -87,16 +87,17 @@ impl Connection {
         self.stream.write_all(&self.output).await?;
         self.sent = true;
         loop {
-            let (status, headers, framing) = self.read_head(&request.method, want_headers).await?;
+            let (status, headers, framing) = self.read_head(&request.method, reads.headers).await?;
             // Interim responses (100 Continue, 103 Early Hints) precede the real one.
             if (100..200).contains(&status) && status != 101 {
                 continue;
             }
-            let body = self.read_body(framing, max_body).await?;
+            let body = self.read_body(framing, max_body, reads.body).await?;
             return Ok(Exchange {
                 status,
                 headers,
-                body,
+                body_len: body.len as u64,
+                body: body.join(),
             });
         }
     }
@@ -161,48 +162,57 @@ impl Connection {
         Ok((head.status, headers, framing))
     }
 
-    async fn read_body(&mut self, framing: Framing, max_body: usize) -> std::io::Result<Bytes> {
+    /// Reads the body; `keep`: keep its bytes, else only count them.
+    async fn read_body(&mut self, framing: Framing, max_body: usize, keep: bool) -> std::io::Result<Pieces> {
+        let mut body = Pieces::new(keep);
         match framing {
-            Framing::None => Ok(Bytes::new()),
+            Framing::None => {}
             // Announced too large: refused before a byte of it is read.
-            Framing::Length(n) if n > max_body => Err(too_large()),
-            Framing::Length(n) => {
+            Framing::Length(n) if n > max_body => return Err(too_large()),
+            Framing::Length(n) if keep => {
                 while self.input.len() < n {
                     // Grown as the body arrives: a length the target announces but never
                     // sends (or a huge one) must not allocate it all up front.
                     self.input.reserve((n - self.input.len()).min(MAX_RESERVE));
                     self.fill().await?;
                 }
-                Ok(self.input.split_to(n).freeze())
+                body.push(self.input.split_to(n).freeze(), max_body)?;
             }
-            Framing::UntilClose => {
-                let mut body = Pieces::default();
+            Framing::Length(n) => {
+                let mut left = n;
                 loop {
-                    if !self.input.is_empty() {
-                        body.push(self.input.split().freeze(), max_body)?;
+                    let here = left.min(self.input.len());
+                    self.input.advance(here);
+                    body.len += here;
+                    left -= here;
+                    if left == 0 {
+                        break;
                     }
-                    match self.fill().await {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-                        Err(e) => return Err(e),
+                    self.fill().await?;
+                }
+            }
+            Framing::UntilClose => loop {
+                if !self.input.is_empty() {
+                    body.push(self.input.split().freeze(), max_body)?;
+                }
+                match self.fill().await {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                    Err(e) => return Err(e),
+                }
+            },
+            Framing::Chunked => {
+                let mut decoder = ChunkedDecoder::default();
+                loop {
+                    match decoder.decode(&mut self.input)? {
+                        Decoded::Data(data) => body.push(data, max_body)?,
+                        Decoded::NeedMore => self.fill().await?,
+                        Decoded::End => break,
                     }
                 }
-                Ok(body.join())
-            }
-            Framing::Chunked => self.read_chunked(max_body).await,
-        }
-    }
-
-    async fn read_chunked(&mut self, max_body: usize) -> std::io::Result<Bytes> {
-        let mut decoder = ChunkedDecoder::default();
-        let mut body = Pieces::default();
-        loop {
-            match decoder.decode(&mut self.input)? {
-                Decoded::Data(data) => body.push(data, max_body)?,
-                Decoded::NeedMore => self.fill().await?,
-                Decoded::End => return Ok(body.join()),
             }
         }
+        Ok(body)
     }
 }
 
@@ -213,8 +223,10 @@ impl Connection {
 /// visited. An endless chunked body cost a user about 70 MiB of RSS with a 16 MiB `max_body`.
 /// Pieces are the read buffers' own small allocations, which the allocator reuses; a body
 /// over `max_body` is dropped without ever having been one large allocation.
-#[derive(Default)]
+/// A body the caller will not read is only counted: its pieces are dropped as they come.
 struct Pieces {
+    /// Whether the bytes are kept.
+    keep: bool,
     /// The first piece: most bodies arrive in one, which is then the body, with no copy.
     first: Option<Bytes>,
     rest: Vec<Bytes>,
@@ -222,12 +234,24 @@ struct Pieces {
 }
 
 impl Pieces {
+    fn new(keep: bool) -> Self {
+        Pieces {
+            keep,
+            first: None,
+            rest: Vec::new(),
+            len: 0,
+        }
+    }
+
     /// Adds `piece`; an error when the body would be over `max_body`.
     fn push(&mut self, piece: Bytes, max_body: usize) -> std::io::Result<()> {
         if self.len + piece.len() > max_body {
             return Err(too_large());
         }
         self.len += piece.len();
+        if !self.keep {
+            return Ok(());
+        }
         match self.first {
             None => self.first = Some(piece),
             Some(_) => self.rest.push(piece),

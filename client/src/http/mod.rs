@@ -42,8 +42,34 @@ pub struct Exchange {
     pub status: u16,
     /// Headers (left empty when the caller said it would not read them).
     pub headers: HeaderMap,
-    /// Body.
+    /// Body (left empty when the caller said it would not read it).
     pub body: Bytes,
+    /// The body's length as received, kept or not.
+    pub body_len: u64,
+}
+
+/// What of a response the caller will read; the rest is read off the wire and counted, never
+/// kept. A load step that checks only the status keeps no body: memory per user stays a read
+/// buffer, whatever the target sends (up to `max_body`, which holds either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reads {
+    /// Fill [`Exchange::headers`].
+    pub headers: bool,
+    /// Fill [`Exchange::body`].
+    pub body: bool,
+}
+
+impl Reads {
+    /// Headers and body.
+    pub const ALL: Reads = Reads {
+        headers: true,
+        body: true,
+    };
+    /// The body only.
+    pub const BODY: Reads = Reads {
+        headers: false,
+        body: true,
+    };
 }
 
 /// A failed attempt: its kind, and how long it took when it was timed.
@@ -88,14 +114,14 @@ impl Connections {
 
     /// Sends `request` to `authority` and reads the whole response, within `timeout`. The
     /// latency runs from `measure_from` when given (a paced start that was missed), else from
-    /// the moment the request is written. `want_headers`: fill [`Exchange::headers`].
+    /// the moment the request is written. `reads`: what of the response to keep.
     pub async fn send(
         &mut self,
         authority: &str,
         request: &Outgoing,
         timeout: Duration,
         measure_from: Option<Instant>,
-        want_headers: bool,
+        reads: Reads,
     ) -> Result<(Exchange, Duration), Failed> {
         let start = measure_from.unwrap_or_else(Instant::now);
         let deadline = tokio::time::Instant::now() + timeout;
@@ -139,7 +165,7 @@ impl Connections {
             let outcome = {
                 let exchange = self.open[index]
                     .1
-                    .exchange(authority, request, want_headers, self.max_body);
+                    .exchange(authority, request, reads, self.max_body);
                 tokio::pin!(exchange);
                 loop {
                     tokio::select! {
@@ -280,10 +306,38 @@ mod tests {
     }
 
     async fn send(c: &mut Connections, addr: &str, request: &Outgoing) -> Result<Exchange, FailureKind> {
-        c.send(addr, request, Duration::from_secs(5), None, true)
+        c.send(addr, request, Duration::from_secs(5), None, Reads::ALL)
             .await
             .map(|(e, _)| e)
             .map_err(|f| f.kind)
+    }
+
+    /// A body the caller does not read is read off the wire and counted, in every framing,
+    /// and the connection stays usable after it.
+    #[tokio::test]
+    async fn a_body_not_read_is_counted_and_not_kept() {
+        let (addr, server) = scripted(vec![vec![
+            Some("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"),
+            Some(
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\nwiki\r\n6\r\npedia!\r\n0\r\n\r\n",
+            ),
+            Some("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"),
+        ]])
+        .await;
+        let mut c = Connections::default();
+        let nothing = Reads {
+            headers: false,
+            body: false,
+        };
+        for expected in [5, 10, 2] {
+            let (exchange, _) = c
+                .send(&addr, &get("/"), Duration::from_secs(5), None, nothing)
+                .await
+                .unwrap();
+            assert_eq!((exchange.status, exchange.body_len), (200, expected));
+            assert!(exchange.body.is_empty() && exchange.headers.is_empty());
+        }
+        assert_eq!(server.await.unwrap().len(), 3, "all three on one connection");
     }
 
     #[tokio::test]
@@ -409,7 +463,7 @@ mod tests {
         for addr in cases {
             let mut c = Connections::with_max_body(64 * 1024);
             let failed = c
-                .send(&addr, &get("/"), Duration::from_secs(5), None, false)
+                .send(&addr, &get("/"), Duration::from_secs(5), None, Reads::BODY)
                 .await
                 .unwrap_err();
             assert_eq!(failed.kind, FailureKind::BodyTooLarge, "{addr}");
@@ -505,7 +559,13 @@ mod tests {
         for _ in 0..2 {
             let started = Instant::now();
             let failed = c
-                .send(&silent_addr, &get("/"), Duration::from_millis(150), None, false)
+                .send(
+                    &silent_addr,
+                    &get("/"),
+                    Duration::from_millis(150),
+                    None,
+                    Reads::BODY,
+                )
                 .await
                 .unwrap_err();
             assert_eq!(failed.kind, FailureKind::Timeout);
@@ -515,7 +575,13 @@ mod tests {
         }
         // Nothing listening: a connect failure, untimed.
         let refused = c
-            .send("127.0.0.1:1", &get("/"), Duration::from_secs(1), None, false)
+            .send(
+                "127.0.0.1:1",
+                &get("/"),
+                Duration::from_secs(1),
+                None,
+                Reads::BODY,
+            )
             .await
             .unwrap_err();
         assert_eq!((refused.kind, refused.elapsed), (FailureKind::Connect, None));

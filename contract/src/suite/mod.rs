@@ -18,7 +18,7 @@ use crate::generate::Generator;
 use crate::openapi::{Operation, escape_pointer};
 use crate::validate::ResponseValidator;
 use gauntlet_client::FailureKind;
-use gauntlet_client::http::{Connections, Outgoing};
+use gauntlet_client::http::{Connections, Outgoing, Reads};
 use gauntlet_client::url::{percent_encode, push_query_pair, split_url};
 
 /// How the suite runs.
@@ -289,7 +289,7 @@ pub async fn run(validator: &ResponseValidator, options: &SuiteOptions) -> Resul
             };
             result.requests += 1;
             let exchange = match connections
-                .send(&authority, &request, options.timeout, None, true)
+                .send(&authority, &request, options.timeout, None, Reads::ALL)
                 .await
             {
                 Ok((exchange, _)) => exchange,

@@ -33,6 +33,25 @@ impl Outcome {
     }
 }
 
+/// Whether judging a step's responses reads their bodies (else the client only counts them).
+pub fn reads_body(step: &HttpStep) -> bool {
+    !step.checks.body.is_empty()
+        || !step.checks.matches.is_empty()
+        || step
+            .extract
+            .iter()
+            .any(|(_, from)| matches!(from, ExtractFrom::JsonPointer(_)))
+}
+
+/// Whether judging a step's responses reads their headers (else the client skips them).
+pub fn reads_headers(step: &HttpStep) -> bool {
+    !step.checks.headers.is_empty()
+        || step
+            .extract
+            .iter()
+            .any(|(_, from)| matches!(from, ExtractFrom::Header(_)))
+}
+
 /// Applies a step's checks and extractions to its response.
 pub fn judge(step: &HttpStep, exchange: &Exchange, vars: &mut [String]) -> Outcome {
     let mut outcome = Outcome::default();
@@ -49,13 +68,7 @@ pub fn judge(step: &HttpStep, exchange: &Exchange, vars: &mut [String]) -> Outco
     for header in &step.checks.headers {
         outcome.check(exchange.headers.contains_key(header), FailureKind::Check);
     }
-    let needs_json = !step.checks.body.is_empty()
-        || !step.checks.matches.is_empty()
-        || step
-            .extract
-            .iter()
-            .any(|(_, from)| matches!(from, ExtractFrom::JsonPointer(_)));
-    let json: Option<serde_json::Value> = if needs_json {
+    let json: Option<serde_json::Value> = if reads_body(step) {
         serde_json::from_slice(&exchange.body).ok()
     } else {
         None

@@ -8,12 +8,12 @@ use ::http::HeaderValue;
 use ::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use bytes::Bytes;
 use gauntlet_client::FailureKind;
-use gauntlet_client::http::{Failed, Outgoing};
+use gauntlet_client::http::{Failed, Outgoing, Reads};
 use gauntlet_client::random::next_random;
 use gauntlet_client::url::{percent_encode, push_query_pair, split_url};
 use prost_reflect::DynamicMessage;
 
-use crate::engine::judge::{Outcome, judge, judge_grpc};
+use crate::engine::judge::{Outcome, judge, judge_grpc, reads_body, reads_headers};
 use crate::scenario::plan::{AwaitStep, BodyTemplate, ExtractFrom, Feeder, GrpcStep, HttpStep, JsonTemplate};
 use crate::scenario::template::{self, Builtin, Context};
 
@@ -166,7 +166,11 @@ impl VirtualUser {
     pub(super) async fn await_event(&mut self, step: &AwaitStep, stats_index: usize) {
         let start = Instant::now();
         let deadline = start + step.within;
-        let want_headers = reads_headers(&step.request);
+        // The body always: the checks, and the latency the answer may report, are in it.
+        let reads = Reads {
+            headers: reads_headers(&step.request),
+            body: true,
+        };
         loop {
             let Some((other_authority, request)) = self.render_request(&step.request) else {
                 self.record(stats_index, None, 0, &Outcome::failed(FailureKind::Request));
@@ -177,7 +181,7 @@ impl VirtualUser {
             let timeout = self.plan.timeout.min(remaining).max(Duration::from_millis(1));
             let result = self
                 .connections
-                .send(authority, &request, timeout, None, want_headers)
+                .send(authority, &request, timeout, None, reads)
                 .await;
             if let Ok((exchange, _)) = &result
                 && step.request.checks.status.contains(&exchange.status)
@@ -195,7 +199,7 @@ impl VirtualUser {
                         reported.map_or_else(|| start.elapsed(), |ms| Duration::from_secs_f64(ms / 1000.0))
                     }
                 };
-                self.record(stats_index, Some(latency), exchange.body.len() as u64, &outcome);
+                self.record(stats_index, Some(latency), exchange.body_len, &outcome);
                 return;
             }
             let next = Instant::now() + step.every;
@@ -218,10 +222,13 @@ impl VirtualUser {
             other_authority.is_none()
                 && (c.sample >= 1.0 || (next_random(&mut self.rng) % 1_000_000) as f64 / 1e6 < c.sample)
         });
-        let want_headers = checked.is_some() || reads_headers(step);
+        let reads = Reads {
+            headers: checked.is_some() || reads_headers(step),
+            body: checked.is_some() || reads_body(step),
+        };
         let result = self
             .connections
-            .send(authority, &request, self.plan.timeout, intended, want_headers)
+            .send(authority, &request, self.plan.timeout, intended, reads)
             .await;
         // Contract checks run after the timing stopped, and outside the recording lock.
         if let (Some(contract), Ok((exchange, _))) = (checked, &result) {
@@ -257,21 +264,12 @@ impl VirtualUser {
             Err(failed) => (failed.elapsed, 0, Outcome::failed(failed.kind)),
             Ok((exchange, elapsed)) => (
                 Some(*elapsed),
-                exchange.body.len() as u64,
+                exchange.body_len,
                 judge(step, exchange, &mut self.vars),
             ),
         };
         self.record(stats_index, latency, bytes, &outcome);
     }
-}
-
-/// Whether judging a step's responses reads their headers (else the client skips them).
-fn reads_headers(step: &HttpStep) -> bool {
-    !step.checks.headers.is_empty()
-        || step
-            .extract
-            .iter()
-            .any(|(_, from)| matches!(from, ExtractFrom::Header(_)))
 }
 
 /// `METHOD http://host/path?query body-excerpt`, for violation examples.
