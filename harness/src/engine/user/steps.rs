@@ -14,7 +14,7 @@ use gauntlet_client::url::{percent_encode, push_query_pair, split_url};
 use prost_reflect::DynamicMessage;
 
 use crate::engine::judge::{Outcome, judge, judge_grpc, reads_body, reads_headers};
-use crate::scenario::plan::{AwaitStep, BodyTemplate, ExtractFrom, Feeder, GrpcStep, HttpStep, JsonTemplate};
+use crate::scenario::plan::{AwaitStep, BodyTemplate, Feeder, GrpcStep, HttpStep, JsonTemplate};
 use crate::scenario::template::{self, Builtin, Context};
 
 use super::VirtualUser;
