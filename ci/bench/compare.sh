@@ -5,31 +5,18 @@
 # catalog's GET /v1/movies/{id} (the `fetch` step), which must be called a regression of that
 # step and of no other. Prints each verdict and a tally.
 # Usage: bash ci/bench/compare.sh [PAIRS] [SECONDS] [EXTRA_MS]   (GAUNTLET_BIN to skip the build)
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
+# shellcheck source=ci/bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 PAIRS=${1:-3}
 SECS=${2:-8}
 EXTRA=${3:-5}
-WORK=$(mktemp -d /tmp/gauntlet-compare.XXXXXX)
-STACK_PID=""
-cleanup() {
-  if [[ -n "$STACK_PID" ]]; then kill "$STACK_PID" 2>/dev/null || true; wait "$STACK_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/dist/gauntlet}
-[[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --profile dist --quiet -p gauntlet-cli
+bench_start compare
+bench_gauntlet
 
-start_stack() { # [config]
-  local args=(stack up --base-port 0 --data-dir "$WORK/data-$RANDOM")
-  [[ $# -gt 0 ]] && args+=(--config "$1")
-  "$GAUNTLET" "${args[@]}" > "$WORK/stack.out" 2>/dev/null &
-  STACK_PID=$!
-  for _ in $(seq 100); do grep -q "Press Ctrl-C" "$WORK/stack.out" 2>/dev/null && break; sleep 0.1; done
-  GATEWAY=$(awk '$1 == "gateway" {print $2}' "$WORK/stack.out")
+start_stack() { # [ARG...]
+  bench_stack_up "" "$@"
+  GATEWAY=$(bench_stack_url gateway)
 }
-stop_stack() { kill "$STACK_PID"; wait "$STACK_PID" 2>/dev/null || true; STACK_PID=""; }
 # browse at a constant arrival rate (paced): a slower step then does not slow the others'
 # throughput down, as it would in a closed loop, so only the changed step may differ.
 sed 's/^users = 20$/rate = 100\nusers = 10/' scenarios/browse.toml > "$WORK/browse-paced.toml"
@@ -51,12 +38,12 @@ for i in $(seq "$PAIRS"); do
     echo "unchanged stack, pair $i: FALSE ALARM: $(grep REGRESSIONS "$WORK/cmp-$i.txt")"
   fi
 done
-stop_stack
+bench_stack_down
 
 printf '[[catalog.faults]]\nroute = "/v1/movies/{id}"\nmethod = "GET"\nlatency_ms = %s\n' "$EXTRA" > "$WORK/slow.toml"
-start_stack "$WORK/slow.toml"
+start_stack --config "$WORK/slow.toml"
 run "$WORK/slow.json"
-stop_stack
+bench_stack_down
 "$GAUNTLET" compare "$WORK/base.json" "$WORK/slow.json" > "$WORK/cmp-slow.txt" || true
 regressions=$(grep -o 'REGRESSIONS: .*' "$WORK/cmp-slow.txt" || echo "none")
 echo "+${EXTRA} ms on fetch: $regressions"

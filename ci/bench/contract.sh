@@ -3,29 +3,19 @@
 # body; (2) gauntlet's client CPU per request in a load run against the reference catalog,
 # with every response checked (contract_sample = 1.0) and without.
 # Usage: bash ci/bench/contract.sh [SECONDS]   (GAUNTLET_BIN to use a prebuilt binary for (2))
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
+# shellcheck source=ci/bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 SECS=${1:-10}
-WORK=$(mktemp -d /tmp/gauntlet-contract.XXXXXX)
-STACK_PID=""
-cleanup() {
-  if [[ -n "$STACK_PID" ]]; then kill "$STACK_PID" 2>/dev/null || true; wait "$STACK_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-[[ -x /usr/bin/time ]] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
+bench_start contract
+bench_need /usr/bin/time=time
 
 echo "== (1) validator throughput"
 taskset -c 1 cargo run -q --profile dist -p gauntlet-contract --example contract_throughput
 
-GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/dist/gauntlet}
-[[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --profile dist --quiet -p gauntlet-cli
-taskset -c 0 "$GAUNTLET" stack up --base-port 0 --data-dir "$WORK/data" > "$WORK/stack.out" 2>/dev/null &
-STACK_PID=$!
-for _ in $(seq 100); do grep -q "Press Ctrl-C" "$WORK/stack.out" 2>/dev/null && break; sleep 0.1; done
-IAM=$(awk '$1 == "iam" {print $2}' "$WORK/stack.out")
-CATALOG=$(awk '$1 == "catalog" {print $2}' "$WORK/stack.out")
+bench_gauntlet
+bench_stack_up 0
+IAM=$(bench_stack_url iam)
+CATALOG=$(bench_stack_url catalog)
 
 scenario() { # contract_line
   cat <<TOML
@@ -60,7 +50,7 @@ check = { status = [200] }
 TOML
 }
 scenario "" > "$WORK/plain.toml"
-scenario "openapi = \"$ROOT/contracts/openapi/catalog.yaml\"" > "$WORK/checked.toml"
+scenario "openapi = \"$PWD/contracts/openapi/catalog.yaml\"" > "$WORK/checked.toml"
 
 echo "== (2) client CPU per request, 10 users for ${SECS}s against catalog (stack on CPU 0, gauntlet on CPU 1)"
 for variant in plain checked; do

@@ -27,9 +27,8 @@
 # Release binaries are built into $CARGO_TARGET_DIR (default /tmp/reltarget); STACK_BIN_DIR, a
 # folder holding iam, catalog and gateway built elsewhere (e.g. from an earlier commit, to
 # compare two versions of the gateway in one session), is used instead of building.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
+# shellcheck source=ci/bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 CONNS=${1:-50}
 SECS=${2:-6}
 ROUNDS=${3:-8}
@@ -37,23 +36,16 @@ ROUNDS=$((ROUNDS + ROUNDS % 2))
 UPSTREAM=${4:-movie}
 [[ $UPSTREAM == movie || $UPSTREAM == readyz ]] || { echo "UPSTREAM must be movie or readyz, not $UPSTREAM" >&2; exit 2; }
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/reltarget}
-WORK=$(mktemp -d /tmp/gauntlet-gwbench.XXXXXX)
-source ci/bench/lib.sh
+bench_start gwbench
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$WORK"
 }
+# Replaces bench_start's trap: this script starts several processes of its own (PIDS).
 trap cleanup EXIT
-
-need_apt=()
-command -v nginx >/dev/null || need_apt+=(nginx-light)
-command -v wrk >/dev/null || need_apt+=(wrk)
-command -v curl >/dev/null || need_apt+=(curl)
-if ((${#need_apt[@]})); then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+bench_need nginx=nginx-light wrk=wrk curl=curl
 if [[ -n "${STACK_BIN_DIR:-}" ]]; then
   BIN=$STACK_BIN_DIR
 else
@@ -198,7 +190,11 @@ done
 # CPU time (clock ticks, user + system) used so far by PIDs and their children (nginx's worker).
 cpu_ticks() {
   local pids=("$@") total=0 pid
-  for pid in "$@"; do pids+=($(pgrep -P "$pid" || true)); done
+  local children
+  for pid in "$@"; do
+    mapfile -t children < <(pgrep -P "$pid" || true)
+    pids+=("${children[@]}")
+  done
   for pid in $(printf '%s\n' "${pids[@]}" | sort -u); do
     [[ -r /proc/$pid/stat ]] || continue
     total=$((total + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$pid/stat")))

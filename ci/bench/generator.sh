@@ -10,28 +10,22 @@
 #   env PEERS ("wrk oha goose"): the peers to run, e.g. PEERS=wrk for a quick ratio without
 #   building oha and goose (the paced comparison then runs gauntlet alone).
 # A benchmark, not a test: it prints figures and ratios; it does not pass or fail on them.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source=ci/bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 ROOT=$PWD
 CONNS=${1:-50}
 SECS=${2:-10}
 RATE=${3:-20000}
 PACED_SECS=${4:-15}
-WORK=$(mktemp -d /tmp/gauntlet-bench.XXXXXX)
-source ci/bench/lib.sh
-trap 'bench_cleanup; rm -rf "$WORK"' EXIT
+bench_start bench
 bench_need nginx=nginx-light wrk=wrk /usr/bin/time=time curl=curl
 PEERS=${PEERS:-wrk oha goose}
 peer() { [[ " $PEERS " == *" $1 "* ]]; }
 OHA=$(command -v oha || echo "$HOME/.cargo/bin/oha")
 if peer oha && [[ ! -x "$OHA" ]]; then cargo install oha --locked; fi
 # GAUNTLET_BIN / GOOSE_BIN: use binaries built elsewhere instead of building here.
-GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/dist/gauntlet}
 GOOSE=${GOOSE_BIN:-$ROOT/target/bench-goose/release/goose-plain}
-if [[ -z "${GAUNTLET_BIN:-}" ]]; then
-  echo "building gauntlet (dist profile)..." >&2
-  cargo build --profile dist --quiet -p gauntlet-cli
-fi
+bench_gauntlet
 if peer goose && [[ -z "${GOOSE_BIN:-}" ]]; then
   echo "building the goose peer (release)..." >&2
   (cd ci/bench/goose-plain && CARGO_TARGET_DIR=$ROOT/target/bench-goose cargo build --release --quiet)

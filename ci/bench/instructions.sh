@@ -8,17 +8,15 @@
 #
 # Usage: bash ci/bench/instructions.sh GAUNTLET_BIN [GAUNTLET_BIN...]
 #   env USERS (10), LONG (9), SHORT (3). A benchmark, not a test: it prints figures.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+# shellcheck source=ci/bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 (($# >= 1)) || { echo "usage: $0 GAUNTLET_BIN [GAUNTLET_BIN...]" >&2; exit 2; }
 USERS=${USERS:-10}
 LONG=${LONG:-9}
 SHORT=${SHORT:-3}
-WORK=$(mktemp -d /tmp/gauntlet-instr.XXXXXX)
-source ci/bench/lib.sh
-trap 'bench_cleanup; rm -rf "$WORK"' EXIT
+bench_start instr
 bench_need nginx=nginx-light valgrind=valgrind curl=curl
-bench_nginx
+bench_nginx "" # on any CPU: callgrind counts instructions, not time
 
 for secs in "$LONG" "$SHORT"; do
   bench_scenario "$WORK/s$secs.toml" "users = $USERS

@@ -1,12 +1,26 @@
-# Shared by the benchmarks that drive a trivial local HTTP target (generator.sh, memory.sh,
-# instructions.sh) and gateway.sh's nginx config: source it after setting WORK (a temp dir the
-# script removes) and a cleanup trap that calls bench_cleanup.
+# shellcheck shell=bash
+# Shared by the benchmarks (generator.sh, memory.sh, instructions.sh, compare.sh, contract.sh,
+# gateway.sh): their common head. Sourcing it (`source "$(dirname "$0")/lib.sh"`) turns on
+# strict mode and moves to the repository root, where the scripts' paths start; bench_start NAME
+# then makes $WORK and, on exit, removes it and stops what the script started.
+
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 NGINX_PID=""
+STACK_PID=""
 
-# bench_cleanup: stops the nginx this script started, by its PID.
+# bench_start NAME: WORK, a temp dir /tmp/gauntlet-NAME.XXXXXX, and the exit trap that runs
+# bench_cleanup and removes it.
+bench_start() {
+  WORK=$(mktemp -d "/tmp/gauntlet-$1.XXXXXX")
+  trap 'bench_cleanup; rm -rf "$WORK"' EXIT
+}
+
+# bench_cleanup: stops the nginx and the stack this script started, by their PIDs.
 bench_cleanup() {
   if [[ -n "$NGINX_PID" ]]; then kill "$NGINX_PID" 2>/dev/null || true; fi
+  bench_stack_down
 }
 
 # bench_need CMD=PACKAGE...: installs (apt) the packages whose command is missing.
@@ -19,6 +33,39 @@ bench_need() {
   if ((${#missing[@]})); then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
+}
+
+# bench_gauntlet: GAUNTLET, the binary to measure: $GAUNTLET_BIN when set (built elsewhere),
+# else this tree's, built here with the dist profile.
+bench_gauntlet() {
+  GAUNTLET=${GAUNTLET_BIN:-$PWD/target/dist/gauntlet}
+  if [[ -z "${GAUNTLET_BIN:-}" ]]; then
+    echo "building gauntlet (dist profile)..." >&2
+    cargo build --profile dist --quiet -p gauntlet-cli
+  fi
+}
+
+# bench_stack_up CPU [ARG...]: `gauntlet stack up` on free ports (pinned to CPU unless it is
+# empty) with a fresh data dir and ARGs; sets STACK_PID and returns once it printed its URLs
+# (bench_stack_url reads them).
+bench_stack_up() {
+  local pin=()
+  [[ -z "$1" ]] || pin=(taskset -c "$1")
+  shift
+  "${pin[@]}" "$GAUNTLET" stack up --base-port 0 --data-dir "$WORK/data-$RANDOM" "$@" > "$WORK/stack.out" 2>/dev/null &
+  STACK_PID=$!
+  for _ in $(seq 100); do grep -q "Press Ctrl-C" "$WORK/stack.out" 2>/dev/null && break; sleep 0.1; done
+}
+
+# bench_stack_url SERVICE: the URL the running stack printed for SERVICE (iam, catalog, gateway).
+bench_stack_url() {
+  awk -v s="$1" '$1 == s {print $2}' "$WORK/stack.out"
+}
+
+# bench_stack_down: stops the stack bench_stack_up started, if it runs.
+bench_stack_down() {
+  if [[ -n "$STACK_PID" ]]; then kill "$STACK_PID" 2>/dev/null || true; wait "$STACK_PID" 2>/dev/null || true; fi
+  STACK_PID=""
 }
 
 # bench_free_port: a TCP port free on 127.0.0.1 a moment ago.

@@ -5,36 +5,22 @@
 # peak should stay within ~20% of the short one's.
 #
 # Usage: bash ci/bench/memory.sh [RATE] [SHORT_SECS] [LONG_SECS]   (GAUNTLET_BIN to skip the build)
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
+# shellcheck source=ci/bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 RATE=${1:-5000}
 SHORT=${2:-60}
 LONG=${3:-600}
-WORK=$(mktemp -d /tmp/gauntlet-mem.XXXXXX)
-source ci/bench/lib.sh
-trap 'bench_cleanup; rm -rf "$WORK"' EXIT
+bench_start mem
 bench_need nginx=nginx-light /usr/bin/time=time curl=curl
-GAUNTLET=${GAUNTLET_BIN:-$ROOT/target/dist/gauntlet}
-[[ -n "${GAUNTLET_BIN:-}" ]] || cargo build --profile dist --quiet -p gauntlet-cli
+bench_gauntlet
 
 bench_nginx 0
 
 run() {
   local secs=$1
-  cat > "$WORK/run.toml" <<TOML
-[target]
-base_url = "$URL"
-[load]
-rate = $RATE
+  bench_scenario "$WORK/run.toml" "rate = $RATE
 users = 50
-duration = "${secs}s"
-[[scenario]]
-name = "mem"
-[[scenario.step]]
-name = "get"
-request = "GET /"
-TOML
+duration = \"${secs}s\""
   taskset -c 1 /usr/bin/time -f "%M" -o "$WORK/rss" "$GAUNTLET" run "$WORK/run.toml" --quiet --out "$WORK/r.json" >/dev/null
   local kb; kb=$(cat "$WORK/rss")
   local requests; requests=$(python3 -c "import json; print(json.load(open('$WORK/r.json'))['total']['requests'])")

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
@@ -178,16 +179,14 @@ impl TokenVerifier {
             .ok_or_else(|| ApiError::invalid_token(format!("unknown signing key {kid}")))
     }
 
+    /// `GET path` at iam, its 2xx JSON body.
+    async fn get_from_iam<T: DeserializeOwned>(&self, path: &str) -> Result<T, reqwest::Error> {
+        let url = format!("{}{path}", self.config.iam_url);
+        self.http.get(url).send().await?.error_for_status()?.json().await
+    }
+
     async fn fetch_jwks(&self) -> Result<HashMap<String, DecodingKey>, reqwest::Error> {
-        let url = format!("{}/.well-known/jwks.json", self.config.iam_url);
-        let set: JwkSet = self
-            .http
-            .get(url)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let set: JwkSet = self.get_from_iam("/.well-known/jwks.json").await?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
             let Some(kid) = jwk.common.key_id.clone() else {
@@ -205,15 +204,7 @@ impl TokenVerifier {
 
     /// Fetches the revocation list once; returns how many tokens are revoked.
     pub async fn sync_revocations(&self) -> Result<usize, reqwest::Error> {
-        let url = format!("{}/v1/revocations", self.config.iam_url);
-        let list: RevocationList = self
-            .http
-            .get(url)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let list: RevocationList = self.get_from_iam("/v1/revocations").await?;
         let set: HashSet<String> = list.revoked.into_iter().map(|r| r.jti).collect();
         let n = set.len();
         *self.revoked.write().unwrap_or_else(|p| p.into_inner()) = set;

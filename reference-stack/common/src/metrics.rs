@@ -16,18 +16,73 @@ const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
+/// A Prometheus histogram: how many observations fell at or under each of fixed upper bounds
+/// (cumulative), their count and their sum. The request durations here; partner's event
+/// latencies.
+pub struct Histogram<const N: usize> {
+    bounds: &'static [f64; N],
+    counts: [u64; N],
     count: u64,
     sum: f64,
 }
 
+impl<const N: usize> Histogram<N> {
+    /// An empty histogram with these bucket upper bounds (ascending).
+    pub const fn new(bounds: &'static [f64; N]) -> Self {
+        Histogram {
+            bounds,
+            counts: [0; N],
+            count: 0,
+            sum: 0.0,
+        }
+    }
+
+    /// Records one observation.
+    pub fn observe(&mut self, value: f64) {
+        self.count += 1;
+        self.sum += value;
+        for (count, bound) in self.counts.iter_mut().zip(self.bounds) {
+            if value <= *bound {
+                *count += 1;
+            }
+        }
+    }
+
+    /// Appends the family `name`'s sample lines (`_bucket` by `le`, `_sum`, `_count`) with
+    /// `labels` (`key="value",...`; empty for none) to `out`, in the Prometheus text format.
+    pub fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let le_after = if labels.is_empty() { "" } else { "," };
+        for (bound, count) in self.bounds.iter().zip(self.counts) {
+            let _ = writeln!(out, "{name}_bucket{{{labels}{le_after}le=\"{bound}\"}} {count}");
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{le_after}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let braced = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(out, "{name}_sum{braced} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{braced} {}", self.count);
+    }
+}
+
 /// Requests of one method on one route: counts by status, and their durations.
-#[derive(Default)]
 struct RouteStats {
     by_status: BTreeMap<u16, u64>,
-    durations: Histogram,
+    durations: Histogram<{ BUCKETS.len() }>,
+}
+
+impl Default for RouteStats {
+    fn default() -> Self {
+        RouteStats {
+            by_status: BTreeMap::new(),
+            durations: Histogram::new(&BUCKETS),
+        }
+    }
 }
 
 /// By method, then route: nested so that a request is counted by looking its names up as
@@ -63,14 +118,7 @@ impl Metrics {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let stats = named(named(&mut inner.by_method, method), route);
         *stats.by_status.entry(status).or_default() += 1;
-        let hist = &mut stats.durations;
-        hist.count += 1;
-        hist.sum += seconds;
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                hist.counts[i] += 1;
-            }
-        }
+        stats.durations.observe(seconds);
     }
 
     /// Adds a service's own families to every rendering of `/metrics`.
@@ -104,21 +152,9 @@ impl Metrics {
         }
         out.push_str("# HELP http_request_duration_seconds Time to produce the response.\n");
         out.push_str("# TYPE http_request_duration_seconds histogram\n");
-        for (method, route, RouteStats { durations: h, .. }) in routes() {
+        for (method, route, RouteStats { durations, .. }) in routes() {
             let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
-            for (bound, count) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(
-                    out,
-                    "http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(out, "http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
-            let _ = writeln!(out, "http_request_duration_seconds_count{{{labels}}} {}", h.count);
+            durations.render(&mut out, "http_request_duration_seconds", &labels);
         }
         drop(inner);
         let collectors = self.collectors.lock().unwrap_or_else(|p| p.into_inner()).clone();

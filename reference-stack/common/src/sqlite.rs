@@ -43,6 +43,15 @@ impl SharedConnection {
         }
     }
 
+    /// Opens the database at `path` as [`open`] does, creates the service's tables with
+    /// `schema` (statements that must be idempotent: `CREATE TABLE IF NOT EXISTS`), and shares
+    /// the connection: a one-connection service's whole start-up.
+    pub fn open_with_schema(path: &Path, schema: &str) -> rusqlite::Result<Self> {
+        let conn = open(path)?;
+        conn.execute_batch(schema)?;
+        Ok(SharedConnection::new(conn))
+    }
+
     /// The connection, on this thread: for a quick read outside a request (metrics).
     pub fn lock(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())

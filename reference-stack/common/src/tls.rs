@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 pub use tokio_rustls::TlsAcceptor;
 
 mod client;
+#[cfg(any(test, feature = "tls-probe"))]
+pub mod probe;
 mod serve;
 #[cfg(test)]
 mod tests;

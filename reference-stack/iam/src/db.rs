@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use rusqlite::{ErrorCode, OptionalExtension, params};
 
 use stack_common::ApiError;
-use stack_common::sqlite::{self, SharedConnection};
+use stack_common::sqlite::SharedConnection;
 
 /// A user row.
 #[derive(Debug, Clone)]
@@ -50,8 +50,8 @@ pub struct Db {
 impl Db {
     /// Opens (creating if needed) `iam.db` in `dir`.
     pub fn open(dir: &Path) -> rusqlite::Result<Db> {
-        let conn = sqlite::open(&dir.join("iam.db"))?;
-        conn.execute_batch(
+        let conn = SharedConnection::open_with_schema(
+            &dir.join("iam.db"),
             "CREATE TABLE IF NOT EXISTS users (
                 id TEXT PRIMARY KEY,
                 username TEXT NOT NULL UNIQUE,
@@ -66,17 +66,7 @@ impl Db {
                 jti TEXT PRIMARY KEY,
                 exp INTEGER NOT NULL);",
         )?;
-        Ok(Db {
-            conn: SharedConnection::new(conn),
-        })
-    }
-
-    /// Runs `f` with the connection on a blocking thread.
-    async fn call<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
-    ) -> Result<R, ApiError> {
-        self.conn.call(move |c| f(c)).await
+        Ok(Db { conn })
     }
 
     /// Whether the database answers.
@@ -86,111 +76,118 @@ impl Db {
 
     /// Inserts a user unless the name is taken.
     pub async fn insert_user(&self, user: UserRow) -> Result<Inserted, ApiError> {
-        self.call(move |c| {
-            let result = c.execute(
-                "INSERT INTO users (id, username, password_hash, scopes, created_at)
+        self.conn
+            .call(move |c| {
+                let result = c.execute(
+                    "INSERT INTO users (id, username, password_hash, scopes, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    user.id,
-                    user.username,
-                    user.password_hash,
-                    user.scopes,
-                    user.created_at
-                ],
-            );
-            match result {
-                Ok(_) => Ok(Inserted::Yes),
-                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
-                    Ok(Inserted::UsernameTaken)
+                    params![
+                        user.id,
+                        user.username,
+                        user.password_hash,
+                        user.scopes,
+                        user.created_at
+                    ],
+                );
+                match result {
+                    Ok(_) => Ok(Inserted::Yes),
+                    Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
+                        Ok(Inserted::UsernameTaken)
+                    }
+                    Err(e) => Err(e),
                 }
-                Err(e) => Err(e),
-            }
-        })
-        .await
+            })
+            .await
     }
 
     /// The user with this name.
     pub async fn user_by_name(&self, username: String) -> Result<Option<UserRow>, ApiError> {
-        self.call(move |c| {
-            c.query_row(
-                "SELECT id, username, password_hash, scopes, created_at FROM users WHERE username = ?1",
-                [username],
-                |r| {
-                    Ok(UserRow {
-                        id: r.get(0)?,
-                        username: r.get(1)?,
-                        password_hash: r.get(2)?,
-                        scopes: r.get(3)?,
-                        created_at: r.get(4)?,
-                    })
-                },
-            )
-            .optional()
-        })
-        .await
+        self.conn
+            .call(move |c| {
+                c.query_row(
+                    "SELECT id, username, password_hash, scopes, created_at FROM users WHERE username = ?1",
+                    [username],
+                    |r| {
+                        Ok(UserRow {
+                            id: r.get(0)?,
+                            username: r.get(1)?,
+                            password_hash: r.get(2)?,
+                            scopes: r.get(3)?,
+                            created_at: r.get(4)?,
+                        })
+                    },
+                )
+                .optional()
+            })
+            .await
     }
 
     /// Creates or replaces a registered client.
     pub async fn upsert_client(&self, client_id: String, row: ClientRow) -> Result<(), ApiError> {
-        self.call(move |c| {
-            c.execute(
-                "INSERT INTO clients (client_id, secret_hash, scopes) VALUES (?1, ?2, ?3)
+        self.conn
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO clients (client_id, secret_hash, scopes) VALUES (?1, ?2, ?3)
                  ON CONFLICT(client_id) DO UPDATE SET secret_hash = ?2, scopes = ?3",
-                params![client_id, row.secret_hash, row.scopes],
-            )
-            .map(|_| ())
-        })
-        .await
+                    params![client_id, row.secret_hash, row.scopes],
+                )
+                .map(|_| ())
+            })
+            .await
     }
 
     /// The registered client with this id.
     pub async fn client(&self, client_id: String) -> Result<Option<ClientRow>, ApiError> {
-        self.call(move |c| {
-            c.query_row(
-                "SELECT secret_hash, scopes FROM clients WHERE client_id = ?1",
-                [client_id],
-                |r| {
-                    Ok(ClientRow {
-                        secret_hash: r.get(0)?,
-                        scopes: r.get(1)?,
-                    })
-                },
-            )
-            .optional()
-        })
-        .await
+        self.conn
+            .call(move |c| {
+                c.query_row(
+                    "SELECT secret_hash, scopes FROM clients WHERE client_id = ?1",
+                    [client_id],
+                    |r| {
+                        Ok(ClientRow {
+                            secret_hash: r.get(0)?,
+                            scopes: r.get(1)?,
+                        })
+                    },
+                )
+                .optional()
+            })
+            .await
     }
 
     /// Records a revocation (idempotent) and forgets revocations that have expired.
     pub async fn revoke(&self, jti: String, exp: i64, now: i64) -> Result<(), ApiError> {
-        self.call(move |c| {
-            c.execute(
-                "INSERT OR IGNORE INTO revocations (jti, exp) VALUES (?1, ?2)",
-                params![jti, exp],
-            )?;
-            c.execute("DELETE FROM revocations WHERE exp <= ?1", [now])?;
-            Ok(())
-        })
-        .await
+        self.conn
+            .call(move |c| {
+                c.execute(
+                    "INSERT OR IGNORE INTO revocations (jti, exp) VALUES (?1, ?2)",
+                    params![jti, exp],
+                )?;
+                c.execute("DELETE FROM revocations WHERE exp <= ?1", [now])?;
+                Ok(())
+            })
+            .await
     }
 
     /// Whether `jti` is revoked.
     pub async fn is_revoked(&self, jti: String) -> Result<bool, ApiError> {
-        self.call(move |c| {
-            c.query_row("SELECT 1 FROM revocations WHERE jti = ?1", [jti], |_| Ok(()))
-                .optional()
-                .map(|r| r.is_some())
-        })
-        .await
+        self.conn
+            .call(move |c| {
+                c.query_row("SELECT 1 FROM revocations WHERE jti = ?1", [jti], |_| Ok(()))
+                    .optional()
+                    .map(|r| r.is_some())
+            })
+            .await
     }
 
     /// Revoked tokens that have not expired yet: `(jti, exp)`.
     pub async fn live_revocations(&self, now: i64) -> Result<Vec<(String, i64)>, ApiError> {
-        self.call(move |c| {
-            let mut stmt = c.prepare("SELECT jti, exp FROM revocations WHERE exp > ?1 ORDER BY exp")?;
-            let rows = stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect()
-        })
-        .await
+        self.conn
+            .call(move |c| {
+                let mut stmt = c.prepare("SELECT jti, exp FROM revocations WHERE exp > ?1 ORDER BY exp")?;
+                let rows = stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect()
+            })
+            .await
     }
 }

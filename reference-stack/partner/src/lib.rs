@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use stack_common::metrics::Metrics;
+use stack_common::metrics::{Histogram, Metrics};
 use tokio::sync::watch;
 
 pub use config::PartnerConfig;
@@ -49,7 +49,7 @@ struct Inner {
     http: client::HttpClient,
     tokens: token::TokenSource,
     metrics: Metrics,
-    latencies: Mutex<LatencyHistogram>,
+    latencies: Mutex<Histogram<{ LATENCY_BUCKETS.len() }>>,
 }
 
 impl AppState {
@@ -90,7 +90,7 @@ pub fn open(config: PartnerConfig) -> anyhow::Result<AppState> {
             http,
             tokens,
             metrics: Metrics::default(),
-            latencies: Mutex::new(LatencyHistogram::default()),
+            latencies: Mutex::new(Histogram::new(&LATENCY_BUCKETS)),
             config,
         }),
     };
@@ -157,25 +157,6 @@ const LATENCY_BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
-#[derive(Default)]
-struct LatencyHistogram {
-    counts: [u64; LATENCY_BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
-
-impl LatencyHistogram {
-    fn observe(&mut self, seconds: f64) {
-        self.count += 1;
-        self.sum += seconds;
-        for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                self.counts[i] += 1;
-            }
-        }
-    }
-}
-
 fn render_metrics(inner: &Inner) -> String {
     let s = inner.stats.view(*inner.paused.borrow());
     let mut out = String::new();
@@ -219,18 +200,6 @@ fn render_metrics(inner: &Inner) -> String {
     let h = inner.latencies.lock().unwrap_or_else(|p| p.into_inner());
     out.push_str("# HELP partner_event_latency_seconds From catalog's commit to partner's record.\n");
     out.push_str("# TYPE partner_event_latency_seconds histogram\n");
-    for (bound, count) in LATENCY_BUCKETS.iter().zip(h.counts) {
-        let _ = writeln!(
-            out,
-            "partner_event_latency_seconds_bucket{{le=\"{bound}\"}} {count}"
-        );
-    }
-    let _ = writeln!(
-        out,
-        "partner_event_latency_seconds_bucket{{le=\"+Inf\"}} {}",
-        h.count
-    );
-    let _ = writeln!(out, "partner_event_latency_seconds_sum {}", h.sum);
-    let _ = writeln!(out, "partner_event_latency_seconds_count {}", h.count);
+    h.render(&mut out, "partner_event_latency_seconds", "");
     out
 }

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 use stack_common::ApiError;
-use stack_common::sqlite::{self, SharedConnection};
+use stack_common::sqlite::SharedConnection;
 
 /// One processed event, as `GET /v1/events/{event_id}` shows it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -70,10 +70,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ProcessedEvent> {
 impl Store {
     /// Opens (creating if needed) `partner.db` in `dir`.
     pub fn open(dir: &Path) -> rusqlite::Result<Store> {
-        // synchronous = FULL (sqlite::open): the idempotency row must be durable before the
+        // synchronous = FULL (sqlite::open, via open_with_schema): the idempotency row must be durable before the
         // ack that it licenses.
-        let conn = sqlite::open(&dir.join("partner.db"))?;
-        conn.execute_batch(
+        let conn = SharedConnection::open_with_schema(
+            &dir.join("partner.db"),
             "CREATE TABLE IF NOT EXISTS events (
                 event_id TEXT PRIMARY KEY,
                 type TEXT NOT NULL,
@@ -84,16 +84,7 @@ impl Store {
                 fetch_status INTEGER,
                 fetch_error TEXT);",
         )?;
-        Ok(Store {
-            conn: SharedConnection::new(conn),
-        })
-    }
-
-    async fn with<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
-    ) -> Result<R, ApiError> {
-        self.conn.call(move |c| f(c)).await
+        Ok(Store { conn })
     }
 
     /// Whether the database answers.
@@ -103,47 +94,52 @@ impl Store {
 
     /// Whether this event was processed already.
     pub async fn contains(&self, event_id: String) -> Result<bool, ApiError> {
-        self.with(move |c| {
-            c.query_row("SELECT 1 FROM events WHERE event_id = ?1", [event_id], |_| Ok(()))
-                .optional()
-                .map(|r| r.is_some())
-        })
-        .await
+        self.conn
+            .call(move |c| {
+                c.query_row("SELECT 1 FROM events WHERE event_id = ?1", [event_id], |_| Ok(()))
+                    .optional()
+                    .map(|r| r.is_some())
+            })
+            .await
     }
 
     /// Records a processed event; `false` when it was recorded already (a duplicate that
     /// raced past [`Store::contains`]).
     pub async fn record(&self, event: ProcessedEvent) -> Result<bool, ApiError> {
-        self.with(move |c| {
-            c.execute(
-                &format!("INSERT OR IGNORE INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-                params![
-                    event.event_id,
-                    event.kind,
-                    event.movie_id,
-                    event.committed_at,
-                    event.processed_at,
-                    event.latency_ms,
-                    event.fetch_status,
-                    event.fetch_error
-                ],
-            )
-            .map(|n| n == 1)
-        })
-        .await
+        self.conn
+            .call(move |c| {
+                c.execute(
+                    &format!(
+                        "INSERT OR IGNORE INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                    ),
+                    params![
+                        event.event_id,
+                        event.kind,
+                        event.movie_id,
+                        event.committed_at,
+                        event.processed_at,
+                        event.latency_ms,
+                        event.fetch_status,
+                        event.fetch_error
+                    ],
+                )
+                .map(|n| n == 1)
+            })
+            .await
     }
 
     /// The processed event with this id.
     pub async fn get(&self, event_id: String) -> Result<Option<ProcessedEvent>, ApiError> {
-        self.with(move |c| {
-            c.query_row(
-                &format!("SELECT {COLUMNS} FROM events WHERE event_id = ?1"),
-                [event_id],
-                from_row,
-            )
-            .optional()
-        })
-        .await
+        self.conn
+            .call(move |c| {
+                c.query_row(
+                    &format!("SELECT {COLUMNS} FROM events WHERE event_id = ?1"),
+                    [event_id],
+                    from_row,
+                )
+                .optional()
+            })
+            .await
     }
 
     /// One page of processed events in processing order, after `cursor`.
@@ -157,32 +153,33 @@ impl Store {
                 .and_then(|s| s.parse::<i64>().ok())
                 .ok_or_else(|| ApiError::invalid_request("cursor is not one this service issued"))?,
         };
-        self.with(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS}, rowid FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
-            ))?;
-            let rows = stmt
-                .query_map(params![after, i64::from(limit) + 1], |r| {
-                    Ok((from_row(r)?, r.get::<_, i64>(8)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let more = rows.len() > limit as usize;
-            let mut last = None;
-            let items = rows
-                .into_iter()
-                .take(limit as usize)
-                .map(|(e, rowid)| {
-                    last = Some(rowid);
-                    e
-                })
-                .collect();
-            let next_cursor = if more {
-                last.map(|l| URL_SAFE_NO_PAD.encode(l.to_string()))
-            } else {
-                None
-            };
-            Ok(EventPage { items, next_cursor })
-        })
-        .await
+        self.conn
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLUMNS}, rowid FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
+                ))?;
+                let rows = stmt
+                    .query_map(params![after, i64::from(limit) + 1], |r| {
+                        Ok((from_row(r)?, r.get::<_, i64>(8)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let more = rows.len() > limit as usize;
+                let mut last = None;
+                let items = rows
+                    .into_iter()
+                    .take(limit as usize)
+                    .map(|(e, rowid)| {
+                        last = Some(rowid);
+                        e
+                    })
+                    .collect();
+                let next_cursor = if more {
+                    last.map(|l| URL_SAFE_NO_PAD.encode(l.to_string()))
+                } else {
+                    None
+                };
+                Ok(EventPage { items, next_cursor })
+            })
+            .await
     }
 }

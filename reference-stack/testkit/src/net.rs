@@ -28,3 +28,16 @@ pub fn client() -> reqwest::Client {
         .build()
         .expect("an HTTP client")
 }
+
+/// The body of `GET url` as text, whatever the status: for what a test reads rather than
+/// checks the exchange of (`/metrics`). Panics, failing the test, when the request fails.
+pub async fn get_text(http: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    let response = http.get(url).send().await.expect("a GET");
+    response.text().await.expect("a body")
+}
+
+/// The body of `GET url` as JSON, whatever the status (see [`get_text`]).
+pub async fn get_json(http: &reqwest::Client, url: impl reqwest::IntoUrl) -> serde_json::Value {
+    let response = http.get(url).send().await.expect("a GET");
+    response.json().await.expect("a JSON body")
+}

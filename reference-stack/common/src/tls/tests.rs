@@ -3,18 +3,15 @@
 //! and HTTP/2, with and without a client certificate.
 
 use axum::Router;
-use axum::http::Request;
 use axum::routing::get;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
-use rustls::pki_types::ServerName;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use super::probe::{connector, fetch, refusal};
 use super::*;
 
 /// A CA that signs leaf certificates into a temporary directory.
@@ -105,77 +102,6 @@ async fn serve_tls(tls: &ServerTls) -> Running {
     }
 }
 
-/// A client trusting `ca`, presenting `identity` (cert, key) if any, offering `alpn`.
-fn client(ca: &Path, identity: Option<(&Path, &Path)>, alpn: &[u8]) -> tokio_rustls::TlsConnector {
-    let mut config = client_config(ca, identity).unwrap();
-    config.alpn_protocols = vec![alpn.to_vec()];
-    tokio_rustls::TlsConnector::from(Arc::new(config))
-}
-
-/// `GET path` over TLS: the negotiated ALPN, the status and the body; any failure (the
-/// handshake, or the server's alert arriving with the first read) as its message.
-async fn fetch(
-    addr: std::net::SocketAddr,
-    connector: &tokio_rustls::TlsConnector,
-    path: &str,
-) -> Result<(Vec<u8>, u16, String), String> {
-    let tcp = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| e.to_string())?;
-    let tls = connector
-        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    let alpn = tls.get_ref().1.alpn_protocol().unwrap_or_default().to_vec();
-    let io = TokioIo::new(tls);
-    let request = Request::get(path)
-        .header("host", addr.to_string())
-        .body(Empty::<bytes::Bytes>::new())
-        .unwrap();
-    let response = if alpn == b"h2" {
-        let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
-            .await
-            .map_err(|e| format!("h2 handshake: {e}"))?;
-        tokio::spawn(conn);
-        sender.send_request(request).await
-    } else {
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-            .await
-            .map_err(|e| format!("http1 handshake: {e}"))?;
-        tokio::spawn(conn);
-        sender.send_request(request).await
-    }
-    .map_err(|e| format!("request: {e:?}"))?;
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("body: {e}"))?
-        .to_bytes();
-    Ok((alpn, status, String::from_utf8_lossy(&body).into_owned()))
-}
-
-/// What a client gets when the server refuses it: the handshake error, or the server's
-/// alert read right after the client's side of the handshake (TLS 1.3 sends it then).
-/// Panics if the server does not refuse.
-async fn refusal(addr: std::net::SocketAddr, connector: &tokio_rustls::TlsConnector) -> String {
-    use tokio::io::AsyncReadExt;
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut tls = match connector
-        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
-        .await
-    {
-        Ok(tls) => tls,
-        Err(err) => return format!("handshake: {err}"),
-    };
-    let mut buf = [0u8; 64];
-    match tokio::time::timeout(Duration::from_secs(5), tls.read(&mut buf)).await {
-        Ok(Err(err)) => err.to_string(),
-        other => panic!("the server did not refuse the client: {other:?}"),
-    }
-}
-
 impl Running {
     async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
@@ -191,9 +117,9 @@ impl Running {
 async fn plain_server_tls_serves_http1_and_http2_by_alpn() {
     let ca = TestCa::new("test CA");
     let server = serve_tls(&ca.server_tls(None)).await;
-    let h1 = fetch(server.addr, &client(&ca.cert, None, b"http/1.1"), "/").await;
+    let h1 = fetch(server.addr, &connector(&ca.cert, None, b"http/1.1"), "/").await;
     assert_eq!(h1, Ok((b"http/1.1".to_vec(), 200, "HTTP/1.1".into())));
-    let h2 = fetch(server.addr, &client(&ca.cert, None, b"h2"), "/").await;
+    let h2 = fetch(server.addr, &connector(&ca.cert, None, b"h2"), "/").await;
     assert_eq!(h2, Ok((b"h2".to_vec(), 200, "HTTP/2.0".into())));
     // plain HTTP on a TLS port gets no answer
     let plain = reqwest::get(format!("http://{}/", server.addr)).await;
@@ -206,16 +132,16 @@ async fn mutual_tls_refuses_a_client_without_a_certificate_and_serves_one_signed
     let ca = TestCa::new("test CA");
     let server = serve_tls(&ca.server_tls(Some(ca.cert.clone()))).await;
     for alpn in [&b"http/1.1"[..], b"h2"] {
-        let err = refusal(server.addr, &client(&ca.cert, None, alpn)).await;
+        let err = refusal(server.addr, &connector(&ca.cert, None, alpn)).await;
         assert!(err.contains("CertificateRequired"), "{err}");
     }
     let (cert, key) = ca.leaf("gateway", &["gateway"], ExtendedKeyUsagePurpose::ClientAuth);
-    let with_cert = client(&ca.cert, Some((&cert, &key)), b"h2");
+    let with_cert = connector(&ca.cert, Some((&cert, &key)), b"h2");
     assert_eq!(
         fetch(server.addr, &with_cert, "/").await,
         Ok((b"h2".to_vec(), 200, "HTTP/2.0".into()))
     );
-    let with_cert = client(&ca.cert, Some((&cert, &key)), b"http/1.1");
+    let with_cert = connector(&ca.cert, Some((&cert, &key)), b"http/1.1");
     assert_eq!(
         fetch(server.addr, &with_cert, "/").await,
         Ok((b"http/1.1".to_vec(), 200, "HTTP/1.1".into()))
@@ -230,7 +156,7 @@ async fn a_client_certificate_signed_by_another_ca_is_refused() {
     let server = serve_tls(&ca.server_tls(Some(ca.cert.clone()))).await;
     let (cert, key) = other.leaf("intruder", &["gateway"], ExtendedKeyUsagePurpose::ClientAuth);
     // it trusts the server (`ca`) but its own certificate chains to `other`
-    let err = refusal(server.addr, &client(&ca.cert, Some((&cert, &key)), b"h2")).await;
+    let err = refusal(server.addr, &connector(&ca.cert, Some((&cert, &key)), b"h2")).await;
     assert!(
         err.contains("UnknownCA") || err.contains("BadCertificate"),
         "{err}"
@@ -245,7 +171,7 @@ async fn shutdown_over_tls_lets_the_request_in_flight_finish() {
     let ca = TestCa::new("test CA");
     let mut server = serve_tls(&ca.server_tls(None)).await;
     let addr = server.addr;
-    let connector = client(&ca.cert, None, b"http/1.1");
+    let connector = connector(&ca.cert, None, b"http/1.1");
     let in_flight = tokio::spawn({
         let connector = connector.clone();
         async move { fetch(addr, &connector, "/slow").await }
@@ -273,70 +199,42 @@ fn an_unusable_file_is_named_with_its_config_key() {
     let garbage = ca.dir.path().join("garbage.pem");
     std::fs::write(&garbage, "not PEM at all\n").unwrap();
 
-    let err = ServerTls {
-        cert: missing.clone(),
+    let refused = |tls: ServerTls| tls.acceptor().err().expect("refused");
+    let with_cert = |cert: &PathBuf| ServerTls {
+        cert: cert.clone(),
         ..good.clone()
-    }
-    .acceptor()
-    .err()
-    .expect("refused");
+    };
+    let with_key = |key: &PathBuf| ServerTls {
+        key: key.clone(),
+        ..good.clone()
+    };
+    let with_client_ca = |client_ca: &PathBuf| ServerTls {
+        client_ca: Some(client_ca.clone()),
+        ..good.clone()
+    };
+    let err = refused(with_cert(&missing));
     assert_eq!(err.key, "tls.cert");
     assert!(
         err.to_string().starts_with("tls.cert: ") && err.message.contains("missing.pem"),
         "{err}"
     );
-    let err = ServerTls {
-        cert: garbage.clone(),
-        ..good.clone()
-    }
-    .acceptor()
-    .err()
-    .expect("refused");
+    let err = refused(with_cert(&garbage));
     assert_eq!(
         (err.key, err.message.contains("no certificate")),
         ("tls.cert", true),
         "{err}"
     );
-    let err = ServerTls {
-        key: missing.clone(),
-        ..good.clone()
-    }
-    .acceptor()
-    .err()
-    .expect("refused");
-    assert_eq!(err.key, "tls.key", "{err}");
-    let err = ServerTls {
-        key: garbage.clone(),
-        ..good.clone()
-    }
-    .acceptor()
-    .err()
-    .expect("refused");
-    assert_eq!(err.key, "tls.key", "{err}");
     // a key that is not the certificate's
     let (_, other_key) = ca.leaf("other", &["localhost"], ExtendedKeyUsagePurpose::ServerAuth);
-    let err = ServerTls {
-        key: other_key,
-        ..good.clone()
+    let refused_for = [
+        ("tls.key", with_key(&missing)),
+        ("tls.key", with_key(&garbage)),
+        ("tls.key", with_key(&other_key)),
+        ("tls.client_ca", with_client_ca(&missing)),
+        ("tls.client_ca", with_client_ca(&garbage)),
+    ];
+    for (key, tls) in refused_for {
+        let err = refused(tls);
+        assert_eq!(err.key, key, "{err}");
     }
-    .acceptor()
-    .err()
-    .expect("refused");
-    assert_eq!(err.key, "tls.key", "{err}");
-    let err = ServerTls {
-        client_ca: Some(missing),
-        ..good.clone()
-    }
-    .acceptor()
-    .err()
-    .expect("refused");
-    assert_eq!(err.key, "tls.client_ca", "{err}");
-    let err = ServerTls {
-        client_ca: Some(garbage),
-        ..good
-    }
-    .acceptor()
-    .err()
-    .expect("refused");
-    assert_eq!(err.key, "tls.client_ca", "{err}");
 }

@@ -9,6 +9,7 @@ use stack_catalog::proto::{
     CreateMovieRequest, DeleteMovieRequest, GetMovieRequest, ListMoviesRequest, MovieInput,
     UpdateMovieRequest,
 };
+use stack_testkit::net::get_text;
 use tokio_stream::StreamExt;
 
 use crate::openapi::{self, Exchange};
@@ -118,15 +119,7 @@ async fn rest_crud_through_the_gateway_with_a_token_from_iam() {
     assert_eq!((status, err["error"]["code"].as_str()), (404, Some("not_found")));
 
     // Both catalog instances served requests (round-robin), and the gateway's own endpoints answer.
-    let metrics = gw
-        .http
-        .get(gw.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&gw.http, gw.url("/metrics")).await;
     for addr in &services.catalogs {
         assert!(
             metrics.contains(&format!(
@@ -136,12 +129,7 @@ async fn rest_crud_through_the_gateway_with_a_token_from_iam() {
         );
     }
     for addr in &services.catalogs {
-        let text = reqwest::get(format!("http://{addr}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = get_text(&reqwest::Client::new(), format!("http://{addr}/metrics")).await;
         assert!(
             crate::support::sum_counter(&text, "http_requests_total", "route=\"/v1/movies/{id}\"") >= 2,
             "instance {addr} got its share: {text}"

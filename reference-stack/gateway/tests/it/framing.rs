@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::support::{RunningGateway, listener, single_route};
+use crate::support::{RunningGateway, listener, read_head, single_route};
 
 const LARGE: usize = 300_000;
 
@@ -39,15 +39,8 @@ async fn scripted_upstream() -> (SocketAddr, Arc<AtomicU64>) {
 async fn answer_requests(mut stream: TcpStream) {
     let mut buf = Vec::new();
     loop {
-        let head_end = loop {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end + 4;
-            }
-            let mut chunk = [0u8; 4096];
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
+        let Some(head_end) = read_head(&mut stream, &mut buf, None).await else {
+            return;
         };
         let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
         buf.drain(..head_end);

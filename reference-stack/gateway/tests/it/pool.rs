@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{RunningGateway, listener, single_route};
+use crate::support::{RunningGateway, content_length, listener, read_head, single_route};
 
 /// How a [`CountingUpstream`] treats its connections.
 #[derive(Clone, Copy, Default)]
@@ -72,32 +72,12 @@ impl Drop for CountingUpstream {
 async fn serve_connection(mut stream: TcpStream, requests: Arc<AtomicU64>, manners: Manners) {
     let mut buf = Vec::new();
     loop {
-        // One request head, then its Content-Length body.
-        let head_end = loop {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end + 4;
-            }
-            let mut chunk = [0u8; 4096];
-            let read = match manners.idle_close {
-                Some(idle) if buf.is_empty() => {
-                    match tokio::time::timeout(idle, stream.read(&mut chunk)).await {
-                        Ok(read) => read,
-                        Err(_) => return, // idle too long: close, as a server's keep-alive timeout does
-                    }
-                }
-                _ => stream.read(&mut chunk).await,
-            };
-            match read {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
+        // One request head (closing when idle too long, as a server's keep-alive timeout
+        // does), then its Content-Length body.
+        let Some(head_end) = read_head(&mut stream, &mut buf, manners.idle_close).await else {
+            return;
         };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
+        let length = content_length(&String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase());
         let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
         let body = format!("{{\"request\":{n}}}");
         let response = format!(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{Behaviour, RunningGateway, TestUpstream, single_route};
+use crate::support::{Behaviour, RunningGateway, TestUpstream, content_length, single_route};
 
 /// Reads from `client` until `count` complete responses (heads and Content-Length bodies) are
 /// in, or the connection closes; returns them as text.
@@ -18,12 +18,7 @@ async fn read_responses(client: &mut TcpStream, count: usize) -> Vec<String> {
     let mut responses = Vec::new();
     while responses.len() < count {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
+            let length = content_length(&String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase());
             if buf.len() >= end + 4 + length {
                 let whole: Vec<u8> = buf.drain(..end + 4 + length).collect();
                 responses.push(String::from_utf8_lossy(&whole).into_owned());

@@ -15,6 +15,7 @@ use stack_catalog::proto::movie_service_client::MovieServiceClient;
 use stack_gateway::Gateway;
 use stack_gateway::config::{GatewayConfig, RouteConfig, UpstreamConfig};
 use stack_iam::IamConfig;
+use stack_testkit::net::{get_json, get_text};
 use stack_testkit::services::{spawn_catalog, spawn_iam};
 use stack_testkit::stop::Stopper;
 use stack_testkit::tokens::{Forger, iam_signing_key};
@@ -93,15 +94,7 @@ impl Services {
     /// A forger holding iam's real signing key.
     pub async fn forger(&self, gw: &RunningGateway) -> Forger {
         let der = iam_signing_key(&self.data.path().join("iam"));
-        let jwks: Value = gw
-            .http
-            .get(gw.url("/iam/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jwks: Value = get_json(&gw.http, gw.url("/iam/.well-known/jwks.json")).await;
         Forger::new(&der, &jwks["keys"][0])
     }
 
@@ -110,12 +103,7 @@ impl Services {
     pub async fn catalog_requests(&self, route: &str) -> u64 {
         let mut total = 0;
         for addr in &self.catalogs {
-            let text = reqwest::get(format!("http://{addr}/metrics"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let text = get_text(&reqwest::Client::new(), format!("http://{addr}/metrics")).await;
             total += sum_counter(&text, "http_requests_total", &format!("route=\"{route}\""));
         }
         total
@@ -365,4 +353,39 @@ pub async fn raw(addr: SocketAddr, request: &str) -> String {
         .expect("a response within 10 s")
         .unwrap();
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads from `stream` into `buf` until `buf` holds a whole HTTP/1.1 head (through the blank
+/// line) and returns the head's length; `None` when the peer closed the connection, or, with
+/// `idle`, when nothing at all arrived for that long (a server's keep-alive timeout). For the
+/// hand-written upstreams and clients that look at bytes hyper would hide.
+pub async fn read_head(
+    stream: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+    idle: Option<Duration>,
+) -> Option<usize> {
+    use tokio::io::AsyncReadExt;
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            return Some(end + 4);
+        }
+        let mut chunk = [0u8; 4096];
+        let read = match idle {
+            Some(idle) if buf.is_empty() => tokio::time::timeout(idle, stream.read(&mut chunk)).await.ok()?,
+            _ => stream.read(&mut chunk).await,
+        };
+        match read {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// The `content-length` of a head already lowercased (0 when it has none).
+pub fn content_length(lowercase_head: &str) -> usize {
+    lowercase_head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }

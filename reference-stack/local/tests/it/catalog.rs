@@ -1,8 +1,9 @@
 //! catalog's REST API: the movie operations, their documented errors, pagination and filters.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{TestStack, movie_input};
+use crate::support::{Api, TestStack, movie_input};
 
 mod auth;
 mod create;
@@ -82,7 +83,34 @@ async fn seed(stack: &TestStack, token: &str, n: usize) -> Vec<String> {
     ids
 }
 
-/// Bodies every movie write must refuse with 400 `invalid_request`.
+/// Bodies every movie write must refuse with 400 `invalid_request`: each of
+/// [`invalid_movie_inputs`] as JSON, then each of [`MALFORMED_JSON`]. Each is named for the
+/// failure message.
+fn bad_movie_bodies() -> Vec<(&'static str, Vec<u8>)> {
+    let invalid = invalid_movie_inputs()
+        .into_iter()
+        .map(|(what, body)| (what, serde_json::to_vec(&body).unwrap()));
+    let malformed = MALFORMED_JSON
+        .iter()
+        .map(|raw| ("malformed JSON", raw.as_bytes().to_vec()));
+    invalid.chain(malformed).collect()
+}
+
+/// Sends each of `bodies` (a name, the raw JSON) as `method path`; each must be 400
+/// `invalid_request`.
+async fn expect_bodies_refused(catalog: &Api, method: Method, path: &str, bodies: Vec<(&str, Vec<u8>)>) {
+    for (what, raw) in bodies {
+        let reply = catalog
+            .request(method.clone(), path)
+            .raw("application/json", raw)
+            .send()
+            .await;
+        assert_eq!(reply.status, 400, "{what}: {}", reply.text());
+        reply.expect_error(400, "invalid_request");
+    }
+}
+
+/// Movie inputs every movie write must refuse with 400 `invalid_request`.
 fn invalid_movie_inputs() -> Vec<(&'static str, Value)> {
     vec![
         ("empty title", json!({"title": "", "year": 2000})),

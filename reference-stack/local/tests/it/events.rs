@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use stack_testkit::net::get_text;
 
 use crate::openapi;
 use crate::support::{Api, TestStack, authed, poll, start_with};
@@ -32,7 +33,6 @@ async fn queue_exists(name: &str) -> bool {
     exists
 }
 
-/// Polls partner's `GET /v1/events/{id}` until it answers 200, for at most 10 s.
 /// Creates a movie through `stack`'s gateway as the admin: its event id (the `event-id` header)
 /// and the movie's id.
 async fn create_through_gateway(stack: &TestStack, title: &str) -> (String, String) {
@@ -44,13 +44,11 @@ async fn create_through_gateway(stack: &TestStack, title: &str) -> (String, Stri
         .send()
         .await
         .expect(201);
-    let event_id = created
-        .header("event-id")
-        .expect("an event-id header")
-        .to_string();
+    let event_id = created.event_id();
     (event_id, created.json()["id"].as_str().unwrap().to_string())
 }
 
+/// Polls partner's `GET /v1/events/{id}` until it answers 200, for at most 10 s.
 async fn await_event(partner: &str, event_id: &str) -> Value {
     let http = reqwest::Client::new();
     let url = format!("{partner}/v1/events/{event_id}");
@@ -96,6 +94,20 @@ pub(crate) async fn over_tls(
         .map(|v| v.to_str().unwrap().to_string());
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, event_id, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// A stack on the machine's broker with TLS at the gateway (`stack up --tls`), and mutual TLS
+/// between the gateway and catalog (`--mtls`) when asked; fails unless the gateway serves HTTPS.
+pub(crate) async fn start_with_tls_gateway(mutual_tls: bool) -> TestStack {
+    let stack = start_with(|o| {
+        o.self_signed_tls = true;
+        o.mutual_tls = mutual_tls;
+        o.amqp_url = Some(BROKER.into());
+    })
+    .await;
+    let gateway = &stack.running().gateway.url;
+    assert!(gateway.starts_with("https://"), "{gateway}");
+    stack
 }
 
 /// With TLS at the gateway (`stack up --tls`, with or without `--mtls`), partner's leg runs
@@ -201,10 +213,7 @@ async fn a_write_through_the_gateway_is_processed_by_partner_under_its_event_id(
         .send()
         .await
         .expect(200);
-    let update_id = updated
-        .header("event-id")
-        .expect("an event-id header")
-        .to_string();
+    let update_id = updated.event_id();
     assert_ne!(update_id, event_id);
     let deleted = gateway
         .delete(&format!("/api/movies/{movie_id}"))
@@ -212,10 +221,7 @@ async fn a_write_through_the_gateway_is_processed_by_partner_under_its_event_id(
         .send()
         .await
         .expect(204);
-    let delete_id = deleted
-        .header("event-id")
-        .expect("an event-id header")
-        .to_string();
+    let delete_id = deleted.event_id();
     assert_eq!(
         await_event(&partner.url, &update_id).await["type"],
         "movie.updated"
@@ -312,34 +318,25 @@ async fn without_a_broker_the_stack_serves_crud_and_says_the_async_leg_is_off() 
     assert!(!why.contains("secret"), "the password is masked: {why}");
     assert!(!why.contains('\n'), "one line: {why}");
 
-    let token = stack.admin_token().await;
+    let (token, catalog) = stack.admin_catalog().await;
     let movie = stack
         .create_movie(&token, &json!({"title": "No broker", "year": 2026}))
         .await;
     let id = movie["id"].as_str().unwrap();
-    stack
-        .catalog
-        .get(&format!("/v1/movies/{id}"))
-        .bearer(&token)
-        .send()
-        .await
-        .expect(200);
-    let deleted = stack
-        .catalog
+    catalog.get(&format!("/v1/movies/{id}")).send().await.expect(200);
+    let deleted = catalog
         .delete(&format!("/v1/movies/{id}"))
-        .bearer(&token)
         .send()
         .await
         .expect(204);
     // the event is still committed to the outbox, so the header is there
     assert!(deleted.header("event-id").is_some());
     // no relay runs
-    let metrics = reqwest::get(format!("{}/metrics", running.catalog.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(
+        &reqwest::Client::new(),
+        format!("{}/metrics", running.catalog.url),
+    )
+    .await;
     assert!(metrics.contains("catalog_events_relay_connected 0"), "{metrics}");
     stack.stop().await;
 }

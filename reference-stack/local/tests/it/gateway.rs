@@ -2,9 +2,10 @@
 //! instances sharing one database. Everything a client needs goes through the gateway's URL.
 
 use serde_json::json;
+use stack_testkit::net::get_text;
 
 use crate::openapi;
-use crate::support::{Api, start};
+use crate::support::{Api, password_form, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_fronts_iam_and_two_catalog_instances_on_one_database() {
@@ -17,11 +18,7 @@ async fn the_gateway_fronts_iam_and_two_catalog_instances_on_one_database() {
 
     let token = gateway
         .post("/iam/v1/token")
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "admin"),
-            ("password", "admin-password"),
-        ])
+        .form(&password_form("admin", "admin-password", &[]))
         .send()
         .await
         .ok_json(200)["access_token"]
@@ -58,12 +55,7 @@ async fn the_gateway_fronts_iam_and_two_catalog_instances_on_one_database() {
             .expect(200);
     }
     for instance in &running.catalogs {
-        let metrics = reqwest::get(format!("{}/metrics", instance.url))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = get_text(&reqwest::Client::new(), format!("{}/metrics", instance.url)).await;
         assert!(
             metrics
                 .lines()
@@ -83,17 +75,8 @@ async fn self_signed_tls_at_the_gateway() {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
 
-    let stack = crate::support::start_with(|o| {
-        o.self_signed_tls = true;
-        o.amqp_url = Some(crate::events::BROKER.into());
-    })
-    .await;
+    let stack = crate::events::start_with_tls_gateway(false).await;
     let running = stack.running();
-    assert!(
-        running.gateway.url.starts_with("https://"),
-        "{}",
-        running.gateway.url
-    );
     let cert = running
         .gateway_certificate
         .clone()

@@ -10,7 +10,7 @@ use stack_catalog::proto::{
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::support::{self, Call, authed, movie_input, parse_time};
+use crate::support::{self, Call, authed, movie_input, movie_path, parse_time};
 
 const UNKNOWN_ID: &str = "5d1c9e7a-2b3f-4c8d-9e0f-1a2b3c4d5e6f";
 
@@ -50,6 +50,22 @@ async fn list(
         movies.push(movie);
     }
     Ok(movies)
+}
+
+/// A CreateMovie request with a valid input (title "T", 2000): for calls that must be refused
+/// before the input matters.
+fn create_t() -> CreateMovieRequest {
+    CreateMovieRequest {
+        movie: Some(input("T", 2000, &[], None)),
+    }
+}
+
+/// An UpdateMovie request giving movie `id` a valid input (title "T", 2000).
+fn update_to_t(id: &str) -> UpdateMovieRequest {
+    UpdateMovieRequest {
+        id: id.to_string(),
+        movie: Some(input("T", 2000, &[], None)),
+    }
 }
 
 fn titles(movies: &[Movie]) -> Vec<&str> {
@@ -184,67 +200,31 @@ async fn grpc_list_movies_streams_the_matching_movies_in_creation_order() {
         "same movies, same order, same fields as REST"
     );
 
+    // (limit, genre, year, title_contains) -> the titles streamed
     let cases = [
+        (2, None, None, None, vec!["Alien", "Aliens"]),
+        (0, Some("horror"), None, None, vec!["Alien", "The Thing"]),
+        (0, Some("sci"), None, None, vec![]),
+        (0, None, Some(1982), None, vec!["The Thing", "BLADE RUNNER"]),
+        (0, None, None, Some("ALIEN"), vec!["Alien", "Aliens"]),
+        (0, None, None, Some("runner"), vec!["BLADE RUNNER"]),
+        (1, Some("sci-fi"), Some(1982), None, vec!["The Thing"]),
         (
-            ListMoviesRequest {
-                limit: 2,
-                ..Default::default()
-            },
-            vec!["Alien", "Aliens"],
-        ),
-        (
-            ListMoviesRequest {
-                genre: Some("horror".into()),
-                ..Default::default()
-            },
-            vec!["Alien", "The Thing"],
-        ),
-        (
-            ListMoviesRequest {
-                genre: Some("sci".into()),
-                ..Default::default()
-            },
-            vec![],
-        ),
-        (
-            ListMoviesRequest {
-                year: Some(1982),
-                ..Default::default()
-            },
-            vec!["The Thing", "BLADE RUNNER"],
-        ),
-        (
-            ListMoviesRequest {
-                title_contains: Some("ALIEN".into()),
-                ..Default::default()
-            },
-            vec!["Alien", "Aliens"],
-        ),
-        (
-            ListMoviesRequest {
-                title_contains: Some("runner".into()),
-                ..Default::default()
-            },
-            vec!["BLADE RUNNER"],
-        ),
-        (
-            ListMoviesRequest {
-                limit: 1,
-                genre: Some("sci-fi".into()),
-                year: Some(1982),
-                ..Default::default()
-            },
-            vec!["The Thing"],
-        ),
-        (
-            ListMoviesRequest {
-                limit: 1000,
-                ..Default::default()
-            },
+            1000,
+            None,
+            None,
+            None,
             vec!["Alien", "Aliens", "The Thing", "Heat", "BLADE RUNNER"],
         ),
     ];
-    for (request, expected) in cases {
+    for (limit, genre, year, title_contains, expected) in cases {
+        let request = ListMoviesRequest {
+            limit,
+            genre: genre.map(String::from),
+            year,
+            title_contains: title_contains.map(String::from),
+            ..Default::default()
+        };
         let what = format!("{request:?}");
         let movies = list(&mut client, &token, request).await.unwrap();
         assert_eq!(titles(&movies), expected, "{what}");
@@ -341,7 +321,7 @@ async fn grpc_list_movies_streams_more_than_one_rest_page() {
 #[tokio::test]
 async fn movies_created_over_rest_are_visible_over_grpc_and_vice_versa() {
     let stack = support::start().await;
-    let token = stack.admin_token().await;
+    let (token, catalog) = stack.admin_catalog().await;
     let mut client = stack.grpc().await;
 
     let over_rest = stack
@@ -372,20 +352,16 @@ async fn movies_created_over_rest_are_visible_over_grpc_and_vice_versa() {
         .await
         .unwrap()
         .into_inner();
-    let seen = stack
-        .catalog
+    let seen = catalog
         .get(&format!("/v1/movies/{}", over_grpc.id))
-        .bearer(&token)
         .send()
         .await
         .ok_json(200);
     assert_eq!(seen, as_json(&over_grpc));
 
     // A REST update is seen over gRPC, a gRPC delete over REST.
-    stack
-        .catalog
+    catalog
         .put(&format!("/v1/movies/{}", over_grpc.id))
-        .bearer(&token)
         .json(&json!({"title": "Solaris", "year": 1972, "rating": 8.0}))
         .send()
         .await
@@ -411,10 +387,8 @@ async fn movies_created_over_rest_are_visible_over_grpc_and_vice_versa() {
         ))
         .await
         .unwrap();
-    stack
-        .catalog
-        .get(&format!("/v1/movies/{}", over_rest["id"].as_str().unwrap()))
-        .bearer(&token)
+    catalog
+        .get(&movie_path(&over_rest))
         .send()
         .await
         .expect_error(404, "not_found");
@@ -431,7 +405,7 @@ async fn rest_message(call: Call) -> String {
 #[tokio::test]
 async fn grpc_invalid_ids_and_inputs_are_invalid_argument_with_the_rest_message() {
     let stack = support::start().await;
-    let token = stack.admin_token().await;
+    let (token, catalog) = stack.admin_catalog().await;
     let mut client = stack.grpc().await;
     let existing = stack.create_movie(&token, &movie_input("Alien", 1979, &[])).await;
     let existing_id = existing["id"].as_str().unwrap().to_string();
@@ -443,7 +417,7 @@ async fn grpc_invalid_ids_and_inputs_are_invalid_argument_with_the_rest_message(
         Code::InvalidArgument,
         "GetMovie with a non-UUID id",
     );
-    let rest = rest_message(stack.catalog.get("/v1/movies/nope").bearer(&token)).await;
+    let rest = rest_message(catalog.get("/v1/movies/nope")).await;
     assert_eq!(status.message(), rest, "the same text as REST");
     assert_code(
         client
@@ -460,15 +434,7 @@ async fn grpc_invalid_ids_and_inputs_are_invalid_argument_with_the_rest_message(
         "DeleteMovie with a non-UUID id",
     );
     assert_code(
-        client
-            .update_movie(authed(
-                UpdateMovieRequest {
-                    id: "nope".into(),
-                    movie: Some(input("T", 2000, &[], None)),
-                },
-                &token,
-            ))
-            .await,
+        client.update_movie(authed(update_to_t("nope"), &token)).await,
         Code::InvalidArgument,
         "UpdateMovie with a non-UUID id",
     );
@@ -520,12 +486,7 @@ async fn grpc_invalid_ids_and_inputs_are_invalid_argument_with_the_rest_message(
         Code::InvalidArgument,
         "year too early",
     );
-    let rest = rest_message(stack.catalog.post("/v1/movies").bearer(&token).json(&movie_input(
-        "T",
-        1887,
-        &[],
-    )))
-    .await;
+    let rest = rest_message(catalog.post("/v1/movies").json(&movie_input("T", 1887, &[]))).await;
     assert_eq!(status.message(), rest, "the same text as REST");
 
     // Nothing was created or changed.
@@ -563,15 +524,7 @@ async fn grpc_unknown_ids_are_not_found_with_the_rest_message() {
     .await;
     assert_eq!(status.message(), rest);
     assert_code(
-        client
-            .update_movie(authed(
-                UpdateMovieRequest {
-                    id: UNKNOWN_ID.into(),
-                    movie: Some(input("T", 2000, &[], None)),
-                },
-                &token,
-            ))
-            .await,
+        client.update_movie(authed(update_to_t(UNKNOWN_ID), &token)).await,
         Code::NotFound,
         "UpdateMovie",
     );
@@ -618,9 +571,7 @@ async fn grpc_calls_without_a_valid_token_are_unauthenticated() {
             Code::Unauthenticated,
             &format!("ListMovies, {what}"),
         );
-        let create = CreateMovieRequest {
-            movie: Some(input("T", 2000, &[], None)),
-        };
+        let create = create_t();
         let create = match bad {
             None => tonic::Request::new(create),
             Some(t) => authed(create, t),
@@ -630,10 +581,7 @@ async fn grpc_calls_without_a_valid_token_are_unauthenticated() {
             Code::Unauthenticated,
             &format!("CreateMovie, {what}"),
         );
-        let update = UpdateMovieRequest {
-            id: id.clone(),
-            movie: Some(input("T", 2000, &[], None)),
-        };
+        let update = update_to_t(&id);
         let update = match bad {
             None => tonic::Request::new(update),
             Some(t) => authed(update, t),
@@ -678,27 +626,12 @@ async fn grpc_calls_without_the_scope_are_permission_denied() {
     let mut client = stack.grpc().await;
 
     assert_code(
-        client
-            .create_movie(authed(
-                CreateMovieRequest {
-                    movie: Some(input("T", 2000, &[], None)),
-                },
-                &read_only,
-            ))
-            .await,
+        client.create_movie(authed(create_t(), &read_only)).await,
         Code::PermissionDenied,
         "CreateMovie with movies:read",
     );
     assert_code(
-        client
-            .update_movie(authed(
-                UpdateMovieRequest {
-                    id: id.clone(),
-                    movie: Some(input("T", 2000, &[], None)),
-                },
-                &read_only,
-            ))
-            .await,
+        client.update_movie(authed(update_to_t(&id), &read_only)).await,
         Code::PermissionDenied,
         "UpdateMovie with movies:read",
     );

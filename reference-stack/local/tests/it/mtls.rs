@@ -4,85 +4,19 @@
 //! it.
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
 
-use http_body_util::BodyExt;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use rustls::pki_types::ServerName;
+use stack_common::tls::probe::{connector, fetch, refusal};
+use stack_testkit::net::get_text;
+use tokio_rustls::TlsConnector;
 
 use crate::support::start_with;
 
-/// A client trusting `ca`, presenting `identity` (cert, key) if any, offering `alpn`.
-fn connector(ca: &Path, identity: Option<(&Path, &Path)>, alpn: &[u8]) -> tokio_rustls::TlsConnector {
-    let mut config = stack_common::tls::client_config(ca, identity).unwrap();
-    config.alpn_protocols = vec![alpn.to_vec()];
-    tokio_rustls::TlsConnector::from(Arc::new(config))
-}
-
-/// `GET path` at `addr` over TLS, checking the certificate against the instance's IP address
-/// (as the gateway does): the status and body, or what failed (the handshake, or the server's
-/// alert arriving with the first read).
-async fn get(
-    addr: SocketAddr,
-    connector: &tokio_rustls::TlsConnector,
-    path: &str,
-) -> Result<(u16, String), String> {
-    let tcp = tokio::net::TcpStream::connect(addr)
+/// `GET path` at `addr` over TLS (the probe's [`fetch`] without the ALPN, which these tests
+/// do not look at): the status and body, or what failed.
+async fn get(addr: SocketAddr, connector: &TlsConnector, path: &str) -> Result<(u16, String), String> {
+    fetch(addr, connector, path)
         .await
-        .map_err(|e| e.to_string())?;
-    let tls = connector
-        .connect(ServerName::IpAddress(addr.ip().into()), tcp)
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-    let io = TokioIo::new(tls);
-    let request = http::Request::get(path)
-        .header("host", addr.to_string())
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .unwrap();
-    let response = if h2 {
-        let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
-            .await
-            .map_err(|e| format!("h2 handshake: {e}"))?;
-        tokio::spawn(conn);
-        sender.send_request(request).await
-    } else {
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-            .await
-            .map_err(|e| format!("http1 handshake: {e}"))?;
-        tokio::spawn(conn);
-        sender.send_request(request).await
-    }
-    .map_err(|e| format!("request: {e:?}"))?;
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("body: {e}"))?
-        .to_bytes();
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
-}
-
-/// What a client gets from `addr` when the server refuses it: the handshake error, or the
-/// server's alert read right after the client's side of the handshake (TLS 1.3 sends it
-/// then). Panics if the server does not refuse.
-async fn refusal(addr: SocketAddr, connector: &tokio_rustls::TlsConnector) -> String {
-    use tokio::io::AsyncReadExt;
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut tls = match connector
-        .connect(ServerName::IpAddress(addr.ip().into()), tcp)
-        .await
-    {
-        Ok(tls) => tls,
-        Err(err) => return format!("handshake: {err}"),
-    };
-    let mut buf = [0u8; 64];
-    match tokio::time::timeout(std::time::Duration::from_secs(5), tls.read(&mut buf)).await {
-        Ok(Err(err)) => err.to_string(),
-        other => panic!("{addr} did not refuse the client: {other:?}"),
-    }
+        .map(|(_, status, body)| (status, body))
 }
 
 /// `stack up --mtls`: the instances refuse clients without the stack's certificate, and the
@@ -197,14 +131,7 @@ async fn mutual_tls_catalog_instances_require_the_stack_client_certificate() {
         .into_inner();
     assert_eq!(got.title, "Over mTLS");
     // both instances pass the health checks over mutual TLS, and no request failed
-    let metrics = http
-        .get(format!("{gateway}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&http, format!("{gateway}/metrics")).await;
     for instance in &running.catalogs {
         let up = format!(
             "gateway_upstream_instance_up{{upstream=\"catalog\",instance=\"{}\"}} 1",
@@ -221,18 +148,8 @@ async fn mutual_tls_catalog_instances_require_the_stack_client_certificate() {
 /// gateway of its own; it has no client certificate to reach catalog directly).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_tls_at_the_gateway_and_mutual_tls_to_catalog_partner_fetches_through_the_gateway() {
-    let stack = start_with(|o| {
-        o.self_signed_tls = true;
-        o.mutual_tls = true;
-        o.amqp_url = Some(crate::events::BROKER.into());
-    })
-    .await;
+    let stack = crate::events::start_with_tls_gateway(true).await;
     let running = stack.running();
-    assert!(
-        running.gateway.url.starts_with("https://"),
-        "{}",
-        running.gateway.url
-    );
     assert!(running.catalogs.iter().all(|c| c.url.starts_with("https://")));
     crate::events::partner_fetches_through_the_tls_gateway(&stack).await;
     stack.stop().await;

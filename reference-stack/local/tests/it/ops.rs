@@ -45,18 +45,16 @@ fn counter(metrics: &str, method: &str, route: &str, status: u16) -> Option<u64>
 #[tokio::test]
 async fn metrics_count_requests_by_route_template_and_status_with_a_latency_histogram() {
     let stack = support::start().await;
-    let token = stack.admin_token().await;
+    let (token, catalog) = stack.admin_catalog().await;
     let movie = stack
         .create_movie(&token, &movie_input("Alien", 1979, &["sci-fi"]))
         .await;
     let id = movie["id"].as_str().unwrap();
     let path = format!("/v1/movies/{id}");
-    stack.catalog.get(&path).bearer(&token).send().await.expect(200);
-    stack.catalog.get(&path).bearer(&token).send().await.expect(200);
-    stack
-        .catalog
+    catalog.get(&path).send().await.expect(200);
+    catalog.get(&path).send().await.expect(200);
+    catalog
         .get("/v1/movies/7c0a3b5e-0000-4000-8000-000000000000")
-        .bearer(&token)
         .send()
         .await
         .expect(404);

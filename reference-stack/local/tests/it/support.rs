@@ -30,6 +30,8 @@ pub struct Api {
     http: reqwest::Client,
     base: String,
     contract: &'static Contract,
+    /// Sent as `Authorization: Bearer` on every request (see [`Api::with_bearer`]).
+    bearer: Option<String>,
 }
 
 impl Api {
@@ -44,6 +46,16 @@ impl Api {
             http,
             base: base.trim_end_matches('/').to_string(),
             contract,
+            bearer: None,
+        }
+    }
+
+    /// The same client, sending `Authorization: Bearer token` on every request: most tests act
+    /// as one user throughout, and a call then says only what differs (method, path, body).
+    pub fn with_bearer(&self, token: &str) -> Api {
+        Api {
+            bearer: Some(token.to_string()),
+            ..self.clone()
         }
     }
 
@@ -54,10 +66,14 @@ impl Api {
 
     /// Any method.
     pub fn request(&self, method: Method, path: &str) -> Call {
-        Call {
+        let call = Call {
             builder: self.http.request(method, format!("{}{path}", self.base)),
             http: self.http.clone(),
             contract: self.contract,
+        };
+        match &self.bearer {
+            Some(token) => call.bearer(token),
+            None => call,
         }
     }
 
@@ -241,6 +257,11 @@ impl Reply {
             .map(|v| v.to_str().expect("an ASCII header"))
     }
 
+    /// The `event-id` header catalog sets on a write: the id of the event it publishes.
+    pub fn event_id(&self) -> String {
+        self.header("event-id").expect("an event-id header").to_string()
+    }
+
     /// Asserts the status; returns the reply.
     #[track_caller]
     pub fn expect(self, status: u16) -> Reply {
@@ -373,27 +394,44 @@ impl TestStack {
             .expect("the stack stops cleanly");
     }
 
-    /// A token from the password grant; `scope` `None` asks for no particular scope.
-    pub async fn password_token(&self, username: &str, password: &str, scope: Option<&str>) -> String {
-        let mut form = vec![
-            ("grant_type", "password"),
-            ("username", username),
-            ("password", password),
-        ];
+    /// `POST /v1/token` at iam with this form: a grant, or a request iam must refuse.
+    pub async fn request_token(&self, form: &[(&str, &str)]) -> Reply {
+        self.iam.post("/v1/token").form(form).send().await
+    }
+
+    /// `POST /v1/users` at iam with this JSON body: a registration, or one iam must refuse.
+    pub async fn register_user(&self, body: &Value) -> Reply {
+        self.iam.post("/v1/users").json(body).send().await
+    }
+
+    /// The access token iam issues for `grant` (its form fields), narrowed to `scope` when given.
+    async fn token<'a>(&self, mut grant: Vec<(&'a str, &'a str)>, scope: Option<&'a str>) -> String {
         if let Some(scope) = scope {
-            form.push(("scope", scope));
+            grant.push(("scope", scope));
         }
-        let body = self.iam.post("/v1/token").form(&form).send().await.ok_json(200);
+        let body = self.request_token(&grant).await.ok_json(200);
         body["access_token"]
             .as_str()
             .expect("an access token")
             .to_string()
     }
 
+    /// A token from the password grant; `scope` `None` asks for no particular scope.
+    pub async fn password_token(&self, username: &str, password: &str, scope: Option<&str>) -> String {
+        self.token(password_form(username, password, &[]), scope).await
+    }
+
     /// The admin's token with every user scope (`movies:read movies:write`).
     pub async fn admin_token(&self) -> String {
         let (user, password) = self.running().admin.clone();
         self.password_token(&user, &password, None).await
+    }
+
+    /// The admin's token, and a catalog client that sends it: how most catalog tests begin.
+    pub async fn admin_catalog(&self) -> (String, Api) {
+        let token = self.admin_token().await;
+        let catalog = self.catalog.with_bearer(&token);
+        (token, catalog)
     }
 
     /// The admin's token with only `scope`.
@@ -405,19 +443,12 @@ impl TestStack {
     /// A client-credentials token for the demo client (credentials in the body).
     pub async fn client_token(&self, scope: Option<&str>) -> String {
         let (id, secret) = self.running().demo_client.clone().expect("a demo client");
-        let mut form = vec![
+        let grant = vec![
             ("grant_type", "client_credentials"),
             ("client_id", id.as_str()),
             ("client_secret", secret.as_str()),
         ];
-        if let Some(scope) = scope {
-            form.push(("scope", scope));
-        }
-        let body = self.iam.post("/v1/token").form(&form).send().await.ok_json(200);
-        body["access_token"]
-            .as_str()
-            .expect("an access token")
-            .to_string()
+        self.token(grant, scope).await
     }
 
     /// Creates a movie over REST; returns it.
@@ -431,6 +462,12 @@ impl TestStack {
             .ok_json(201)
     }
 
+    /// `GET /v1/movies` at catalog as the holder of `token`: the request the token tests make to
+    /// see whether catalog accepts a token.
+    pub async fn list_movies(&self, token: &str) -> Reply {
+        self.catalog.get("/v1/movies").bearer(token).send().await
+    }
+
     /// iam's introspection of `token`.
     pub async fn introspect(&self, token: &str) -> Value {
         self.iam
@@ -439,6 +476,21 @@ impl TestStack {
             .send()
             .await
             .ok_json(200)
+    }
+
+    /// iam's answer to revoking `token` (form body): `{"revoked": bool}`.
+    pub async fn revoke(&self, token: &str) -> Value {
+        self.iam
+            .post("/v1/tokens/revoke")
+            .form(&[("token", token)])
+            .send()
+            .await
+            .ok_json(200)
+    }
+
+    /// iam's revocation list.
+    pub async fn revocations(&self) -> Value {
+        self.iam.get("/v1/revocations").send().await.ok_json(200)
     }
 
     /// iam's JWKS (exactly one key).
@@ -468,6 +520,26 @@ impl TestStack {
             .expect("a gRPC connection");
         MovieServiceClient::new(channel)
     }
+}
+
+/// The password grant's form for `username`, followed by `extra` fields (a scope, say).
+pub fn password_form<'a>(
+    username: &'a str,
+    password: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", password),
+    ];
+    form.extend_from_slice(extra);
+    form
+}
+
+/// The path of `movie` (a movie as catalog returns it): `/v1/movies/{id}`.
+pub fn movie_path(movie: &Value) -> String {
+    format!("/v1/movies/{}", movie["id"].as_str().expect("a movie id"))
 }
 
 /// A valid MovieInput body.

@@ -9,8 +9,8 @@ use stack_catalog::proto::{CreateMovieRequest, GetMovieRequest, ListMoviesReques
 use tonic::Code;
 
 use crate::support::{
-    self, Forger, SPKI_ED25519_PREFIX, TestStack, alg_none_token, authed, hs256_token, movie_input, now,
-    other_ed25519_key, payload, poll, tamper_payload, tamper_signature,
+    self, Api, Forger, SPKI_ED25519_PREFIX, TestStack, alg_none_token, authed, hs256_token, movie_input, now,
+    other_ed25519_key, password_form, payload, poll, tamper_payload, tamper_signature,
 };
 
 /// A bad token, and whether iam's introspection must also call it inactive (iam has one key
@@ -131,13 +131,7 @@ async fn a_properly_forged_token_is_accepted_so_the_matrix_below_tests_one_defec
     let stack = support::start().await;
     let forger = stack.forger().await;
     let token = forger.sign(&forger.claims());
-    stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&token)
-        .send()
-        .await
-        .expect(200);
+    stack.list_movies(&token).await.expect(200);
     stack
         .create_movie(&token, &movie_input("Forged", 2000, &[]))
         .await;
@@ -163,36 +157,23 @@ async fn catalog_rest_refuses_every_bad_token_with_401_invalid_token() {
     let forger = stack.forger().await;
     let cases = bad_tokens(&stack, &forger).await;
     for case in &cases {
-        let reply = stack.catalog.get("/v1/movies").bearer(&case.token).send().await;
-        assert_eq!(reply.status, 401, "{}: {}", case.name, reply.text());
-        reply.expect_invalid_token();
-        let reply = stack
-            .catalog
-            .post("/v1/movies")
-            .bearer(&case.token)
-            .json(&movie_input(case.name, 2000, &[]))
-            .send()
-            .await;
-        assert_eq!(reply.status, 401, "{}: {}", case.name, reply.text());
-        reply.expect_invalid_token();
-        let reply = stack
-            .catalog
-            .delete("/v1/movies/5d1c9e7a-2b3f-4c8d-9e0f-1a2b3c4d5e6f")
-            .bearer(&case.token)
-            .send()
-            .await;
-        assert_eq!(reply.status, 401, "{}: {}", case.name, reply.text());
-        reply.expect_invalid_token();
+        let catalog = stack.catalog.with_bearer(&case.token);
+        let calls = [
+            catalog.get("/v1/movies"),
+            catalog
+                .post("/v1/movies")
+                .json(&movie_input(case.name, 2000, &[])),
+            catalog.delete("/v1/movies/5d1c9e7a-2b3f-4c8d-9e0f-1a2b3c4d5e6f"),
+        ];
+        for call in calls {
+            let reply = call.send().await;
+            assert_eq!(reply.status, 401, "{}: {}", case.name, reply.text());
+            reply.expect_invalid_token();
+        }
     }
     // None of the POSTs created anything.
     let token = stack.admin_token().await;
-    let page = stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&token)
-        .send()
-        .await
-        .ok_json(200);
+    let page = stack.list_movies(&token).await.ok_json(200);
     assert_eq!(page, json!({"items": []}));
     stack.stop().await;
 }
@@ -250,26 +231,16 @@ async fn catalog_grpc_refuses_every_bad_token_with_unauthenticated() {
     stack.stop().await;
 }
 
-async fn list_status(stack: &TestStack, token: &str) -> u16 {
-    stack.catalog.get("/v1/movies").bearer(token).send().await.status
-}
-
 #[tokio::test]
 async fn a_revoked_token_is_inactive_at_iam_at_once_and_refused_by_catalog_within_the_refresh() {
     let stack = support::start_with(|o| o.catalog.revocation_refresh_ms = 200).await;
-    let token = stack.admin_token().await;
+    let (token, catalog) = stack.admin_catalog().await;
     let bystander = stack.admin_token().await;
     let jti = payload(&token)["jti"].clone();
     let mut client = stack.grpc().await;
 
     // Accepted before the revocation, over REST and gRPC.
-    stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&token)
-        .send()
-        .await
-        .expect(200);
+    catalog.get("/v1/movies").send().await.expect(200);
     client
         .list_movies(authed(ListMoviesRequest::default(), &token))
         .await
@@ -288,7 +259,7 @@ async fn a_revoked_token_is_inactive_at_iam_at_once_and_refused_by_catalog_withi
         json!({"active": false}),
         "inactive at once"
     );
-    let list = stack.iam.get("/v1/revocations").send().await.ok_json(200);
+    let list = stack.revocations().await;
     assert!(
         list["revoked"]
             .as_array()
@@ -300,17 +271,15 @@ async fn a_revoked_token_is_inactive_at_iam_at_once_and_refused_by_catalog_withi
 
     // catalog polls every 200 ms: refused well within 5 s.
     let (_, waited) = poll(Duration::from_secs(5), || async {
-        (list_status(&stack, &token).await == 401).then_some(())
+        (stack.list_movies(&token).await.status == 401).then_some(())
     })
     .await
     .expect("catalog refuses the revoked token within 5 s");
     eprintln!("catalog refused the revoked token after {waited:?}");
-    let reply = stack.catalog.get("/v1/movies").bearer(&token).send().await;
+    let reply = catalog.get("/v1/movies").send().await;
     reply.expect_invalid_token();
-    let reply = stack
-        .catalog
+    let reply = catalog
         .post("/v1/movies")
-        .bearer(&token)
         .json(&movie_input("Revoked", 2000, &[]))
         .send()
         .await;
@@ -323,13 +292,7 @@ async fn a_revoked_token_is_inactive_at_iam_at_once_and_refused_by_catalog_withi
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
 
     // Revocation is per token: another token of the same user still works.
-    stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&bystander)
-        .send()
-        .await
-        .expect(200);
+    stack.list_movies(&bystander).await.expect(200);
     assert_eq!(stack.introspect(&bystander).await["active"], true);
     drop(client);
     stack.stop().await;
@@ -348,13 +311,7 @@ async fn a_token_without_the_scope_is_403_insufficient_scope_over_rest_and_permi
         .send()
         .await;
     reply.expect_insufficient_scope("movies:write");
-    stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&read_only)
-        .send()
-        .await
-        .expect(200);
+    stack.list_movies(&read_only).await.expect(200);
     let mut client = stack.grpc().await;
     let status = client
         .create_movie(authed(
@@ -384,17 +341,11 @@ async fn a_token_without_the_scope_is_403_insufficient_scope_over_rest_and_permi
         let mut claims = forger.claims();
         claims.scope = scope.into();
         let token = forger.sign(&claims);
-        let reply = stack.catalog.get("/v1/movies").bearer(&token).send().await;
+        let reply = stack.list_movies(&token).await;
         reply.expect_insufficient_scope("movies:read");
     }
     // Nothing was created by the refused calls.
-    let page = stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&read_only)
-        .send()
-        .await
-        .ok_json(200);
+    let page = stack.list_movies(&read_only).await.ok_json(200);
     assert_eq!(page["items"], Value::Array(vec![]));
     drop(client);
     stack.stop().await;
@@ -405,13 +356,7 @@ async fn client_credentials_tokens_are_accepted_by_catalog() {
     let stack = support::start().await;
     let token = stack.client_token(None).await;
     let movie = stack.create_movie(&token, &movie_input("Alien", 1979, &[])).await;
-    let page = stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&token)
-        .send()
-        .await
-        .ok_json(200);
+    let page = stack.list_movies(&token).await.ok_json(200);
     assert_eq!(page["items"], json!([movie]));
     stack.stop().await;
 }
@@ -420,48 +365,24 @@ async fn client_credentials_tokens_are_accepted_by_catalog() {
 async fn an_issued_token_is_refused_once_its_lifetime_is_over() {
     let stack = support::start_with(|o| o.iam.token_ttl_secs = 2).await;
     let body = stack
-        .iam
-        .post("/v1/token")
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "admin"),
-            ("password", "admin-password"),
-        ])
-        .send()
+        .request_token(&password_form("admin", "admin-password", &[]))
         .await
         .ok_json(200);
     assert_eq!(body["expires_in"], 2);
     let token = body["access_token"].as_str().unwrap().to_string();
+    let catalog = stack.catalog.with_bearer(&token);
     let exp = payload(&token)["exp"].as_u64().unwrap();
-    stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&token)
-        .send()
-        .await
-        .expect(200);
+    catalog.get("/v1/movies").send().await.expect(200);
 
     poll(Duration::from_secs(5), || async {
-        (list_status(&stack, &token).await == 401).then_some(())
+        (stack.list_movies(&token).await.status == 401).then_some(())
     })
     .await
     .expect("catalog refuses the token once it expired");
     assert!(now() >= exp, "refused before exp");
-    stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&token)
-        .send()
-        .await
-        .expect_invalid_token();
+    catalog.get("/v1/movies").send().await.expect_invalid_token();
     assert_eq!(stack.introspect(&token).await, json!({"active": false}));
-    let result = stack
-        .iam
-        .post("/v1/tokens/revoke")
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .ok_json(200);
+    let result = stack.revoke(&token).await;
     assert_eq!(
         result,
         json!({"revoked": false}),
@@ -485,53 +406,33 @@ async fn jwks_fetches_caused_by_junk_kids(stack: &TestStack, forger: &Forger, n:
         let mut header = forger.header();
         header.kid = Some(format!("junk-kid-{i}"));
         let junk = forger.sign_with_header(&header, &forger.claims());
-        stack
-            .catalog
-            .get("/v1/movies")
-            .bearer(&junk)
-            .send()
-            .await
-            .expect_invalid_token();
+        stack.list_movies(&junk).await.expect_invalid_token();
     }
     let after = jwks_fetches(&stack.iam.get("/metrics").send().await.expect(200).text());
     after - before
 }
 
+/// A stack whose catalog refetches the JWKS at most every `min_refresh_ms`, a forger, and the
+/// admin's catalog client, whose first request (accepted) made catalog fetch the JWKS once.
+async fn start_with_jwks_fetched(min_refresh_ms: u64) -> (TestStack, Forger, Api) {
+    let stack = support::start_with(|o| o.catalog.jwks_min_refresh_ms = min_refresh_ms).await;
+    let forger = stack.forger().await;
+    let catalog = stack.catalog.with_bearer(&stack.admin_token().await);
+    catalog.get("/v1/movies").send().await.expect(200);
+    (stack, forger, catalog)
+}
+
 #[tokio::test]
 async fn unknown_kids_make_catalog_refetch_the_jwks_at_most_once_per_jwks_min_refresh() {
     // No minimum: every unknown kid is looked up again at iam.
-    let stack = support::start_with(|o| o.catalog.jwks_min_refresh_ms = 0).await;
-    let forger = stack.forger().await;
-    let token = stack.admin_token().await;
-    stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&token)
-        .send()
-        .await
-        .expect(200);
+    let (stack, forger, _) = start_with_jwks_fetched(0).await;
     assert_eq!(jwks_fetches_caused_by_junk_kids(&stack, &forger, 3).await, 3);
     stack.stop().await;
 
     // A minute's minimum: after the first fetch, junk kids cause none.
-    let stack = support::start_with(|o| o.catalog.jwks_min_refresh_ms = 60_000).await;
-    let forger = stack.forger().await;
-    let token = stack.admin_token().await;
-    stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&token)
-        .send()
-        .await
-        .expect(200);
+    let (stack, forger, catalog) = start_with_jwks_fetched(60_000).await;
     assert_eq!(jwks_fetches_caused_by_junk_kids(&stack, &forger, 10).await, 0);
     // The known kid keeps working from the cache.
-    stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&token)
-        .send()
-        .await
-        .expect(200);
+    catalog.get("/v1/movies").send().await.expect(200);
     stack.stop().await;
 }

@@ -6,8 +6,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use lapin::options::BasicGetOptions;
-use lapin::{Connection, ConnectionProperties};
+use lapin::{Channel, Connection, ConnectionProperties};
 use serde_json::Value;
+use stack_testkit::net::get_text;
 
 use crate::support::{
     Options, Stack, assert_contract, broker_available, counts, percentile, poll, synthetic_event,
@@ -93,15 +94,7 @@ async fn n_creates_give_n_processed_events_each_once() {
     );
 
     // /metrics shows the outbox and the consumer
-    let catalog_metrics = stack
-        .http
-        .get(format!("{}/metrics", stack.catalog))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let catalog_metrics = get_text(&stack.http, format!("{}/metrics", stack.catalog)).await;
     assert!(
         catalog_metrics.contains("catalog_outbox_depth 0\n"),
         "{catalog_metrics}"
@@ -110,15 +103,7 @@ async fn n_creates_give_n_processed_events_each_once() {
         catalog_metrics.contains(&format!("catalog_events_published_total {}\n", N + 2)),
         "{catalog_metrics}"
     );
-    let partner_metrics = stack
-        .http
-        .get(format!("{}/metrics", stack.partner))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let partner_metrics = get_text(&stack.http, format!("{}/metrics", stack.partner)).await;
     assert!(
         partner_metrics.contains(&format!("partner_events_processed_total {}\n", N + 2)),
         "{partner_metrics}"
@@ -167,6 +152,21 @@ async fn the_same_event_published_twice_is_processed_once() {
     stack.shutdown().await;
 }
 
+/// The body of the next message taken (auto-acked) from the dead-letter queue `dlq`, if one
+/// arrives `within`.
+async fn next_dead_letter(ch: &Channel, dlq: &str, within: Duration) -> Option<Vec<u8>> {
+    let (body, _) = poll(within, move || async move {
+        let m = ch
+            .basic_get(dlq.into(), BasicGetOptions { no_ack: true })
+            .await
+            .ok()
+            .flatten()?;
+        Some(m.delivery.data.clone())
+    })
+    .await?;
+    Some(body)
+}
+
 #[tokio::test]
 async fn poison_goes_to_the_dead_letter_queue_and_does_not_block() {
     if !broker_available("poison_goes_to_the_dead_letter_queue_and_does_not_block").await {
@@ -198,36 +198,10 @@ async fn poison_goes_to_the_dead_letter_queue_and_does_not_block() {
         .unwrap();
     let ch = conn.create_channel().await.unwrap();
     let mut bodies = Vec::new();
-    let got = poll(Duration::from_secs(10), || {
-        let ch = ch.clone();
-        let dlq = stack.topology.dlq.clone();
-        async move {
-            let m = ch
-                .basic_get(dlq.as_str().into(), BasicGetOptions { no_ack: true })
-                .await
-                .ok()
-                .flatten()?;
-            Some(m.delivery.data.clone())
+    for within in [Duration::from_secs(10), Duration::from_secs(5)] {
+        if let Some(body) = next_dead_letter(&ch, &stack.topology.dlq, within).await {
+            bodies.push(body);
         }
-    });
-    if let Some((b, _)) = got.await {
-        bodies.push(b);
-    }
-    if let Some((b, _)) = poll(Duration::from_secs(5), || {
-        let ch = ch.clone();
-        let dlq = stack.topology.dlq.clone();
-        async move {
-            let m = ch
-                .basic_get(dlq.as_str().into(), BasicGetOptions { no_ack: true })
-                .await
-                .ok()
-                .flatten()?;
-            Some(m.delivery.data.clone())
-        }
-    })
-    .await
-    {
-        bodies.push(b);
     }
     assert_eq!(bodies, vec![b"{not json".to_vec(), unknown.into_bytes()]);
     let _ = conn.close(200, "done".into()).await;

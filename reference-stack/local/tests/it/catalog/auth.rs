@@ -1,14 +1,14 @@
 //! Authentication and scope on every movie operation: 401 without a usable token, 403 without
 //! the operation's scope.
 
-use crate::support::{self, movie_input};
+use crate::support::{self, movie_input, movie_path};
 
 #[tokio::test]
 async fn every_movie_operation_without_a_token_is_401_missing_token() {
     let stack = support::start().await;
     let token = stack.admin_token().await;
     let movie = stack.create_movie(&token, &movie_input("Alien", 1979, &[])).await;
-    let path = format!("/v1/movies/{}", movie["id"].as_str().unwrap());
+    let path = movie_path(&movie);
     let input = movie_input("Aliens", 1986, &[]);
     let calls = [
         stack.catalog.get("/v1/movies"),
@@ -48,7 +48,7 @@ async fn every_movie_operation_needs_its_scope_else_403_insufficient_scope() {
     let read_only = stack.admin_token_with_scope("movies:read").await;
     let write_only = stack.client_token(Some("movies:write")).await;
     let movie = stack.create_movie(&token, &movie_input("Alien", 1979, &[])).await;
-    let path = format!("/v1/movies/{}", movie["id"].as_str().unwrap());
+    let path = movie_path(&movie);
     let input = movie_input("Aliens", 1986, &[]);
 
     for call in [

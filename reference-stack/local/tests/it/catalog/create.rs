@@ -4,18 +4,16 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::support::{self, movie_input, parse_time};
+use crate::support::{self, movie_input, movie_path, parse_time};
 
-use super::{MALFORMED_JSON, invalid_movie_inputs};
+use super::{bad_movie_bodies, expect_bodies_refused};
 
 #[tokio::test]
 async fn create_movie_returns_201_with_location_and_the_stored_movie() {
     let stack = support::start().await;
-    let token = stack.admin_token().await;
-    let reply = stack
-        .catalog
+    let (token, catalog) = stack.admin_catalog().await;
+    let reply = catalog
         .post("/v1/movies")
-        .bearer(&token)
         .json(&json!({"title": "Metropolis", "year": 1927, "genres": ["drama", "sci-fi"], "rating": 8.3}))
         .send()
         .await
@@ -38,10 +36,8 @@ async fn create_movie_returns_201_with_location_and_the_stored_movie() {
     );
 
     // The Location is where the movie is.
-    let fetched = stack
-        .catalog
+    let fetched = catalog
         .get(reply.header("location").unwrap())
-        .bearer(&token)
         .send()
         .await
         .ok_json(200);
@@ -102,29 +98,9 @@ async fn create_movie_accepts_the_boundaries_of_every_field() {
 #[tokio::test]
 async fn create_movie_rejects_invalid_input_with_400_invalid_request() {
     let stack = support::start().await;
-    let token = stack.admin_token().await;
-    for (what, body) in invalid_movie_inputs() {
-        let reply = stack
-            .catalog
-            .post("/v1/movies")
-            .bearer(&token)
-            .raw("application/json", serde_json::to_vec(&body).unwrap())
-            .send()
-            .await;
-        assert_eq!(reply.status, 400, "{what}: {}", reply.text());
-        reply.expect_error(400, "invalid_request");
-    }
-    for raw in MALFORMED_JSON {
-        let reply = stack
-            .catalog
-            .post("/v1/movies")
-            .bearer(&token)
-            .raw("application/json", raw)
-            .send()
-            .await;
-        reply.expect_error(400, "invalid_request");
-    }
-    let hostile: [(&str, Vec<u8>); 3] = [
+    let (_, catalog) = stack.admin_catalog().await;
+    expect_bodies_refused(&catalog, Method::POST, "/v1/movies", bad_movie_bodies()).await;
+    let hostile = vec![
         (
             "duplicate field",
             br#"{"title": "A", "title": "B", "year": 2000}"#.to_vec(),
@@ -135,25 +111,9 @@ async fn create_movie_rejects_invalid_input_with_400_invalid_request() {
         ),
         ("nested 10000 deep", "[".repeat(10_000).into_bytes()),
     ];
-    for (what, raw) in hostile {
-        let reply = stack
-            .catalog
-            .post("/v1/movies")
-            .bearer(&token)
-            .raw("application/json", raw)
-            .send()
-            .await;
-        assert_eq!(reply.status, 400, "{what}: {}", reply.text());
-        reply.expect_error(400, "invalid_request");
-    }
+    expect_bodies_refused(&catalog, Method::POST, "/v1/movies", hostile).await;
     // Nothing was stored.
-    let page = stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&token)
-        .send()
-        .await
-        .ok_json(200);
+    let page = catalog.get("/v1/movies").send().await.ok_json(200);
     assert_eq!(page, json!({"items": []}));
     stack.stop().await;
 }
@@ -174,7 +134,7 @@ async fn movie_writes_with_a_body_that_is_not_json_are_415() {
     let stack = support::start().await;
     let token = stack.admin_token().await;
     let movie = stack.create_movie(&token, &movie_input("Alien", 1979, &[])).await;
-    let path = format!("/v1/movies/{}", movie["id"].as_str().unwrap());
+    let path = movie_path(&movie);
     let body = r#"{"title": "Alien", "year": 1979}"#;
     for content_type in [
         "text/plain",
@@ -199,24 +159,20 @@ async fn movie_writes_with_a_body_that_is_not_json_are_415() {
 #[tokio::test]
 async fn movie_bodies_over_max_body_bytes_are_413_and_at_the_limit_are_accepted() {
     let stack = support::start_with(|o| o.catalog.max_body_bytes = 1024).await;
-    let token = stack.admin_token().await;
+    let (token, catalog) = stack.admin_catalog().await;
     let movie = stack.create_movie(&token, &movie_input("Alien", 1979, &[])).await;
-    let path = format!("/v1/movies/{}", movie["id"].as_str().unwrap());
+    let path = movie_path(&movie);
     let json = r#"{"title": "Padded", "year": 2000}"#;
     let pad = |len: usize| format!("{json}{}", " ".repeat(len - json.len()));
     for (method, target) in [(Method::POST, "/v1/movies"), (Method::PUT, path.as_str())] {
-        let reply = stack
-            .catalog
+        let reply = catalog
             .request(method.clone(), target)
-            .bearer(&token)
             .raw("application/json", pad(1025))
             .send()
             .await;
         reply.expect_error(413, "payload_too_large");
-        let reply = stack
-            .catalog
+        let reply = catalog
             .request(method.clone(), target)
-            .bearer(&token)
             .raw("application/json", pad(1024))
             .send()
             .await;
@@ -227,10 +183,8 @@ async fn movie_bodies_over_max_body_bytes_are_413_and_at_the_limit_are_accepted(
         );
     }
     // Far over the limit.
-    let reply = stack
-        .catalog
+    let reply = catalog
         .post("/v1/movies")
-        .bearer(&token)
         .raw("application/json", pad(64 * 1024))
         .send()
         .await;

@@ -10,7 +10,7 @@ use super::{ids, list_all, seed, titles};
 #[tokio::test]
 async fn list_pagination_walks_every_movie_exactly_once_in_creation_order() {
     let stack = support::start().await;
-    let token = stack.admin_token().await;
+    let (token, catalog) = stack.admin_catalog().await;
     let created = seed(&stack, &token, 7).await;
     for (limit, expected_pages) in [(3, 3), (1, 7), (7, 1), (1000, 1)] {
         let (items, pages) = list_all(&stack, &token, limit, &[]).await;
@@ -26,27 +26,21 @@ async fn list_pagination_walks_every_movie_exactly_once_in_creation_order() {
     assert_eq!(seen.len(), 9, "no movie twice");
     assert_eq!(ids(&items), all);
     // A movie created while walking shows up on a later page; one deleted is not returned.
-    let page = stack
-        .catalog
+    let page = catalog
         .get("/v1/movies")
-        .bearer(&token)
         .query(&[("limit", "5")])
         .send()
         .await
         .ok_json(200);
     let cursor = page["next_cursor"].as_str().unwrap().to_string();
     let late = seed(&stack, &token, 1).await;
-    stack
-        .catalog
+    catalog
         .delete(&format!("/v1/movies/{}", all[6]))
-        .bearer(&token)
         .send()
         .await
         .expect(204);
-    let rest = stack
-        .catalog
+    let rest = catalog
         .get("/v1/movies")
-        .bearer(&token)
         .query(&[("limit", "1000"), ("cursor", cursor.as_str())])
         .send()
         .await
@@ -61,22 +55,14 @@ async fn list_pagination_walks_every_movie_exactly_once_in_creation_order() {
 #[tokio::test]
 async fn list_pages_hold_50_movies_by_default() {
     let stack = support::start().await;
-    let token = stack.admin_token().await;
+    let (token, catalog) = stack.admin_catalog().await;
     let created = seed(&stack, &token, 51).await;
-    let page = stack
-        .catalog
-        .get("/v1/movies")
-        .bearer(&token)
-        .send()
-        .await
-        .ok_json(200);
+    let page = catalog.get("/v1/movies").send().await.ok_json(200);
     let items = page["items"].as_array().unwrap();
     assert_eq!(ids(items), created[..50]);
     let cursor = page["next_cursor"].as_str().expect("a next page");
-    let last = stack
-        .catalog
+    let last = catalog
         .get("/v1/movies")
-        .bearer(&token)
         .query(&[("cursor", cursor)])
         .send()
         .await
@@ -187,7 +173,7 @@ async fn list_title_filter_is_case_insensitive_beyond_ascii() {
 #[tokio::test]
 async fn list_rejects_bad_query_parameters_with_400_invalid_request() {
     let stack = support::start().await;
-    let token = stack.admin_token().await;
+    let (token, catalog) = stack.admin_catalog().await;
     seed(&stack, &token, 2).await;
     let not_a_number = b64("abc");
     let cases: [(&str, &str); 12] = [
@@ -205,13 +191,7 @@ async fn list_rejects_bad_query_parameters_with_400_invalid_request() {
         ("limit", "99999999999"),
     ];
     for (name, value) in cases {
-        let reply = stack
-            .catalog
-            .get("/v1/movies")
-            .bearer(&token)
-            .query(&[(name, value)])
-            .send()
-            .await;
+        let reply = catalog.get("/v1/movies").query(&[(name, value)]).send().await;
         assert_eq!(reply.status, 400, "{name}={value}: {}", reply.text());
         reply.expect_error(400, "invalid_request");
     }
@@ -222,10 +202,8 @@ async fn list_rejects_bad_query_parameters_with_400_invalid_request() {
         ("year", "1888"),
         ("year", "2100"),
     ] {
-        stack
-            .catalog
+        catalog
             .get("/v1/movies")
-            .bearer(&token)
             .query(&[(name, value)])
             .send()
             .await

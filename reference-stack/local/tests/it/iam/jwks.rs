@@ -5,7 +5,7 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::Value;
 
-use crate::support::{self};
+use crate::support::{self, movie_path};
 
 #[tokio::test]
 async fn jwks_publishes_the_ed25519_key_of_signing_key_der() {
@@ -51,7 +51,7 @@ async fn the_signing_key_persists_so_tokens_and_movies_survive_a_restart() {
     assert_eq!(stack.jwk().await["kid"], kid);
     let again = stack
         .catalog
-        .get(&format!("/v1/movies/{}", movie["id"].as_str().unwrap()))
+        .get(&movie_path(&movie))
         .bearer(&token)
         .send()
         .await

@@ -68,24 +68,15 @@ async fn introspection_reports_unverifiable_and_expired_tokens_as_inactive() {
 async fn introspect_and_revoke_without_a_token_are_400_invalid_request() {
     let stack = support::start().await;
     for path in ["/v1/tokens/introspect", "/v1/tokens/revoke"] {
-        let reply = stack
-            .iam
-            .post(path)
-            .form(&[("token_type_hint", "access_token")])
-            .send()
-            .await;
-        reply.expect_error(400, "invalid_request");
-        let reply = stack.iam.post(path).json(&json!({})).send().await;
-        reply.expect_error(400, "invalid_request");
-        let reply = stack.iam.post(path).json(&json!({"token": 12})).send().await;
-        reply.expect_error(400, "invalid_request");
-        let reply = stack
-            .iam
-            .post(path)
-            .raw("application/json", "{\"token\":")
-            .send()
-            .await;
-        reply.expect_error(400, "invalid_request");
+        let calls = [
+            stack.iam.post(path).form(&[("token_type_hint", "access_token")]),
+            stack.iam.post(path).json(&json!({})),
+            stack.iam.post(path).json(&json!({"token": 12})),
+            stack.iam.post(path).raw("application/json", "{\"token\":"),
+        ];
+        for call in calls {
+            call.send().await.expect_error(400, "invalid_request");
+        }
     }
     stack.stop().await;
 }
@@ -93,25 +84,19 @@ async fn introspect_and_revoke_without_a_token_are_400_invalid_request() {
 #[tokio::test]
 async fn revocation_makes_a_token_inactive_at_once_and_lists_it() {
     let stack = support::start().await;
-    let empty = stack.iam.get("/v1/revocations").send().await.ok_json(200);
+    let empty = stack.revocations().await;
     assert_eq!(empty, json!({"revoked": []}));
 
     let token = stack.admin_token().await;
     let other = stack.admin_token().await;
     let claims = payload(&token);
-    let result = stack
-        .iam
-        .post("/v1/tokens/revoke")
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .ok_json(200);
+    let result = stack.revoke(&token).await;
     assert_eq!(result, json!({"revoked": true}));
     assert_eq!(stack.introspect(&token).await, json!({"active": false}));
     // Only that token.
     assert_eq!(stack.introspect(&other).await["active"], true);
 
-    let list = stack.iam.get("/v1/revocations").send().await.ok_json(200);
+    let list = stack.revocations().await;
     assert_eq!(
         list,
         json!({"revoked": [{"jti": claims["jti"], "exp": claims["exp"]}]})
@@ -126,7 +111,7 @@ async fn revocation_makes_a_token_inactive_at_once_and_lists_it() {
         .await
         .ok_json(200);
     assert_eq!(result, json!({"revoked": true}));
-    let list = stack.iam.get("/v1/revocations").send().await.ok_json(200);
+    let list = stack.revocations().await;
     assert_eq!(list["revoked"].as_array().unwrap().len(), 2, "{list}");
     stack.stop().await;
 }
@@ -139,18 +124,12 @@ async fn the_revocation_list_drops_a_revoked_token_once_it_expires() {
     let mut claims = forger.claims();
     claims.exp = now() + 3;
     let token = forger.sign(&claims);
-    let result = stack
-        .iam
-        .post("/v1/tokens/revoke")
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .ok_json(200);
+    let result = stack.revoke(&token).await;
     assert_eq!(result, json!({"revoked": true}));
-    let list = stack.iam.get("/v1/revocations").send().await.ok_json(200);
+    let list = stack.revocations().await;
     assert_eq!(list, json!({"revoked": [{"jti": claims.jti, "exp": claims.exp}]}));
     poll(Duration::from_secs(8), || async {
-        let list = stack.iam.get("/v1/revocations").send().await.ok_json(200);
+        let list = stack.revocations().await;
         (list == json!({"revoked": []})).then_some(())
     })
     .await
@@ -168,17 +147,11 @@ async fn revoking_a_token_iam_did_not_issue_or_that_expired_reports_revoked_fals
     let foreign =
         jsonwebtoken::encode(&forger.header(), &forger.claims(), &support::other_ed25519_key()).unwrap();
     for token in ["garbage".to_string(), forger.sign(&expired), foreign] {
-        let result = stack
-            .iam
-            .post("/v1/tokens/revoke")
-            .form(&[("token", token.as_str())])
-            .send()
-            .await
-            .ok_json(200);
+        let result = stack.revoke(&token).await;
         assert_eq!(result, json!({"revoked": false}), "{token}");
     }
     // None of them reached the list.
-    let list = stack.iam.get("/v1/revocations").send().await.ok_json(200);
+    let list = stack.revocations().await;
     assert_eq!(list, json!({"revoked": []}));
     stack.stop().await;
 }

@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::json;
 use stack_common::auth::Claims;
 
-use crate::support::{self, jwt_header, now, payload};
+use crate::support::{self, jwt_header, now, password_form, payload};
 
 #[tokio::test]
 async fn password_grant_issues_an_eddsa_jwt_with_the_documented_claims_and_no_store() {
@@ -14,14 +14,7 @@ async fn password_grant_issues_an_eddsa_jwt_with_the_documented_claims_and_no_st
     let jwk = stack.jwk().await;
     let before = now();
     let reply = stack
-        .iam
-        .post("/v1/token")
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "admin"),
-            ("password", "admin-password"),
-        ])
-        .send()
+        .request_token(&password_form("admin", "admin-password", &[]))
         .await
         .expect(200);
     assert_eq!(reply.header("cache-control"), Some("no-store"));
@@ -63,25 +56,18 @@ async fn password_grant_issues_an_eddsa_jwt_with_the_documented_claims_and_no_st
 async fn users_get_the_configured_user_scopes_and_no_others() {
     let stack = support::start_with(|o| o.iam.user_scopes = vec!["movies:read".into()]).await;
     let user = stack
-        .iam
-        .post("/v1/users")
-        .json(&json!({"username": "reader", "password": "reader-password"}))
-        .send()
+        .register_user(&json!({"username": "reader", "password": "reader-password"}))
         .await
         .ok_json(201);
     assert_eq!(user["scopes"], json!(["movies:read"]));
     let token = stack.password_token("reader", "reader-password", None).await;
     assert_eq!(payload(&token)["scope"], "movies:read");
     let reply = stack
-        .iam
-        .post("/v1/token")
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "reader"),
-            ("password", "reader-password"),
-            ("scope", "movies:write"),
-        ])
-        .send()
+        .request_token(&password_form(
+            "reader",
+            "reader-password",
+            &[("scope", "movies:write")],
+        ))
         .await;
     reply.expect_error(400, "invalid_scope");
     stack.stop().await;
@@ -120,15 +106,7 @@ async fn password_grant_narrows_to_the_requested_scope() {
         ("", "movies:read movies:write"),
     ] {
         let body = stack
-            .iam
-            .post("/v1/token")
-            .form(&[
-                ("grant_type", "password"),
-                ("username", "admin"),
-                ("password", "admin-password"),
-                ("scope", asked),
-            ])
-            .send()
+            .request_token(&password_form("admin", "admin-password", &[("scope", asked)]))
             .await
             .ok_json(200);
         assert_eq!(body["scope"], granted, "asked {asked:?}");
@@ -141,15 +119,12 @@ async fn password_grant_narrows_to_the_requested_scope() {
 async fn client_credentials_grant_works_with_body_credentials_and_with_http_basic() {
     let stack = support::start().await;
     let body = stack
-        .iam
-        .post("/v1/token")
-        .form(&[
+        .request_token(&[
             ("grant_type", "client_credentials"),
             ("client_id", "demo-client"),
             ("client_secret", "demo-secret"),
             ("scope", "movies:read"),
         ])
-        .send()
         .await
         .ok_json(200);
     assert_eq!(body["scope"], "movies:read");
@@ -185,7 +160,7 @@ async fn token_endpoint_rejects_incomplete_requests_with_400_invalid_request() {
         &[("grant_type", "password"), ("password", "admin-password")],
     ];
     for form in form_cases {
-        let reply = stack.iam.post("/v1/token").form(form).send().await;
+        let reply = stack.request_token(form).await;
         reply.expect_error(400, "invalid_request");
     }
     let json_cases = [
@@ -217,16 +192,7 @@ async fn wrong_user_credentials_are_400_invalid_grant() {
         ("nobody", "admin-password"),
         ("admin", ""),
     ] {
-        let reply = stack
-            .iam
-            .post("/v1/token")
-            .form(&[
-                ("grant_type", "password"),
-                ("username", username),
-                ("password", password),
-            ])
-            .send()
-            .await;
+        let reply = stack.request_token(&password_form(username, password, &[])).await;
         let body = reply.expect_error(400, "invalid_grant");
         assert!(
             !body.to_string().contains(password) || password.is_empty(),
@@ -241,14 +207,11 @@ async fn unknown_grant_types_are_400_unsupported_grant_type() {
     let stack = support::start().await;
     for grant in ["implicit", "authorization_code", "refresh_token", "PASSWORD"] {
         let reply = stack
-            .iam
-            .post("/v1/token")
-            .form(&[
+            .request_token(&[
                 ("grant_type", grant),
                 ("username", "admin"),
                 ("password", "admin-password"),
             ])
-            .send()
             .await;
         reply.expect_error(400, "unsupported_grant_type");
     }
@@ -260,15 +223,7 @@ async fn scopes_outside_the_allowed_ones_are_400_invalid_scope() {
     let stack = support::start().await;
     for scope in ["admin", "movies:read admin", "movies:delete", "MOVIES:READ"] {
         let reply = stack
-            .iam
-            .post("/v1/token")
-            .form(&[
-                ("grant_type", "password"),
-                ("username", "admin"),
-                ("password", "admin-password"),
-                ("scope", scope),
-            ])
-            .send()
+            .request_token(&password_form("admin", "admin-password", &[("scope", scope)]))
             .await;
         reply.expect_error(400, "invalid_scope");
         let reply = stack
@@ -295,7 +250,7 @@ async fn bad_client_credentials_are_401_invalid_client_with_a_basic_challenge_fo
     for creds in body_cases {
         let mut form = vec![("grant_type", "client_credentials")];
         form.extend_from_slice(creds);
-        let reply = stack.iam.post("/v1/token").form(&form).send().await;
+        let reply = stack.request_token(&form).await;
         reply.expect_error(401, "invalid_client");
     }
     for (id, secret) in [("demo-client", "wrong-secret"), ("no-such-client", "demo-secret")] {

@@ -3,17 +3,14 @@
 
 use serde_json::json;
 
-use crate::support::{self, now, payload};
+use crate::support::{self, now, password_form, payload};
 
 #[tokio::test]
 async fn register_user_returns_201_with_the_user_and_the_user_can_log_in() {
     let stack = support::start().await;
     let before = now();
     let user = stack
-        .iam
-        .post("/v1/users")
-        .json(&json!({"username": "alice", "password": "alice-password"}))
-        .send()
+        .register_user(&json!({"username": "alice", "password": "alice-password"}))
         .await
         .ok_json(201);
     assert_eq!(user["username"], "alice");
@@ -41,10 +38,7 @@ async fn register_user_accepts_the_boundaries_of_username_and_password() {
     ];
     for (username, password) in cases {
         let user = stack
-            .iam
-            .post("/v1/users")
-            .json(&json!({"username": username, "password": password}))
-            .send()
+            .register_user(&json!({"username": username, "password": password}))
             .await
             .ok_json(201);
         assert_eq!(user["username"], username.as_str());
@@ -99,7 +93,7 @@ async fn register_user_rejects_invalid_input_with_400_invalid_request() {
         ("a string", json!("bob")),
     ];
     for (what, body) in json_cases {
-        let reply = stack.iam.post("/v1/users").json(&body).send().await;
+        let reply = stack.register_user(&body).await;
         let err = reply.expect_error(400, "invalid_request");
         assert!(
             !err.to_string().contains("password1"),
@@ -125,10 +119,7 @@ async fn register_user_rejects_invalid_input_with_400_invalid_request() {
     }
     // Nothing was created: bob is still free.
     stack
-        .iam
-        .post("/v1/users")
-        .json(&json!({"username": "bob", "password": "password1"}))
-        .send()
+        .register_user(&json!({"username": "bob", "password": "password1"}))
         .await
         .expect(201);
     stack.stop().await;
@@ -138,30 +129,17 @@ async fn register_user_rejects_invalid_input_with_400_invalid_request() {
 async fn register_user_with_a_taken_username_is_409_conflict() {
     let stack = support::start().await;
     let body = json!({"username": "carol", "password": "carol-password"});
-    stack.iam.post("/v1/users").json(&body).send().await.expect(201);
+    stack.register_user(&body).await.expect(201);
     let again = json!({"username": "carol", "password": "another-password"});
-    let reply = stack.iam.post("/v1/users").json(&again).send().await;
+    let reply = stack.register_user(&again).await;
     reply.expect_error(409, "conflict");
     // The seeded admin's name is taken too.
     let admin = json!({"username": "admin", "password": "whatever-password"});
-    stack
-        .iam
-        .post("/v1/users")
-        .json(&admin)
-        .send()
-        .await
-        .expect_error(409, "conflict");
+    stack.register_user(&admin).await.expect_error(409, "conflict");
     // The first registration's password still works; the second did not overwrite it.
     stack.password_token("carol", "carol-password", None).await;
     let reply = stack
-        .iam
-        .post("/v1/token")
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "carol"),
-            ("password", "another-password"),
-        ])
-        .send()
+        .request_token(&password_form("carol", "another-password", &[]))
         .await;
     reply.expect_error(400, "invalid_grant");
     stack.stop().await;
