@@ -56,13 +56,7 @@ pub fn render(report: &Report) -> String {
     }
     row(&mut out, &report.total);
     if !report.total.failures.is_empty() {
-        let kinds: Vec<String> = report
-            .total
-            .failures
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        let _ = writeln!(out, "  failures: {}", kinds.join(", "));
+        let _ = writeln!(out, "  failures: {}", report.total.failures_list(""));
     }
     if let Some(c) = &report.contract {
         let total: u64 = c.violations.iter().map(|v| v.count).sum();

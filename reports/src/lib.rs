@@ -257,6 +257,19 @@ pub struct StepReport {
     pub windows: Vec<WindowReport>,
 }
 
+impl StepReport {
+    /// Its failures as `kind n, kind n`, each kind between `quote`s (a console line, a
+    /// markdown list).
+    pub fn failures_list(&self, quote: &str) -> String {
+        let kinds: Vec<String> = self
+            .failures
+            .iter()
+            .map(|(k, n)| format!("{quote}{k}{quote} {n}"))
+            .collect();
+        kinds.join(", ")
+    }
+}
+
 /// One second of one step (or of all steps).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowReport {

@@ -60,13 +60,7 @@ pub fn render(report: &Report) -> String {
     }
     row(&mut out, &report.total);
     if !report.total.failures.is_empty() {
-        let kinds: Vec<String> = report
-            .total
-            .failures
-            .iter()
-            .map(|(k, n)| format!("`{k}` {n}"))
-            .collect();
-        let _ = writeln!(out, "\nFailures: {}", kinds.join(", "));
+        let _ = writeln!(out, "\nFailures: {}", report.total.failures_list("`"));
     }
     if !report.thresholds.is_empty() {
         out.push_str("\n| threshold | observed | |\n|---|---:|---|\n");

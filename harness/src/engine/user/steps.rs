@@ -149,15 +149,9 @@ impl VirtualUser {
                     .await
             }
         };
-        let (latency, bytes, outcome) = match &result {
-            Err(failed) => (failed.elapsed, 0, Outcome::failed(failed.kind)),
-            Ok((exchange, elapsed)) => (
-                Some(*elapsed),
-                exchange.bytes,
-                judge_grpc(step, exchange, &mut self.vars),
-            ),
-        };
-        self.record(stats_index, latency, bytes, &outcome);
+        self.record_result(stats_index, &result, |exchange, vars| {
+            (exchange.bytes, judge_grpc(step, exchange, vars))
+        });
     }
 
     /// Polls until the step's checks hold or its deadline passes. Records one request per
@@ -259,14 +253,26 @@ impl VirtualUser {
                 }
             });
         }
-        // Judge outside the lock; then record everything about this request at once.
-        let (latency, bytes, outcome) = match &result {
+        self.record_result(stats_index, &result, |exchange, vars| {
+            (exchange.body_len, judge(step, exchange, vars))
+        });
+    }
+
+    /// Records one request: a failure by its kind, or the response as `judged` finds it (its
+    /// bytes received and its outcome). Judged outside the recording lock, then everything
+    /// about the request recorded at once.
+    fn record_result<R>(
+        &mut self,
+        stats_index: usize,
+        result: &Result<(R, Duration), Failed>,
+        judged: impl FnOnce(&R, &mut [String]) -> (u64, Outcome),
+    ) {
+        let (latency, bytes, outcome) = match result {
             Err(failed) => (failed.elapsed, 0, Outcome::failed(failed.kind)),
-            Ok((exchange, elapsed)) => (
-                Some(*elapsed),
-                exchange.body_len,
-                judge(step, exchange, &mut self.vars),
-            ),
+            Ok((response, elapsed)) => {
+                let (bytes, outcome) = judged(response, &mut self.vars);
+                (Some(*elapsed), bytes, outcome)
+            }
         };
         self.record(stats_index, latency, bytes, &outcome);
     }
