@@ -12,9 +12,11 @@ mod http_step;
 mod load;
 pub mod plan;
 mod read;
+mod size;
 pub mod template;
 mod thresholds;
 mod validate;
+mod variables;
 
 use std::fmt;
 use std::path::Path;

@@ -13,7 +13,8 @@ use toml::Spanned;
 use super::duration;
 use super::file::{self, RawFile, RawStep};
 use super::plan::{self, JsonTemplate, RunPlan, ScenarioPlan, StepKind, StepPlan};
-use super::template::{self, Resolver, Template};
+use super::template::{self, Template};
+pub(super) use super::variables::StepScope;
 use super::{Env, LoadError, Overrides, ScenarioError};
 pub(super) use gauntlet_contract::text::toml_to_json;
 
@@ -84,57 +85,6 @@ pub(super) struct Validator<'a> {
     pub(super) protos_failed: bool,
 }
 
-/// Resolves names against the variables visible at one step.
-pub(super) struct StepScope<'v> {
-    pub(super) feeders: &'v [plan::Feeder],
-    /// The slot of each name in this step's scenario.
-    pub(super) slots: &'v HashMap<String, usize>,
-    pub(super) visible: &'v HashSet<String>,
-    pub(super) env: Env<'v>,
-}
-
-impl Resolver for StepScope<'_> {
-    fn var(&mut self, name: &str) -> Result<usize, String> {
-        if self.visible.contains(name)
-            && let Some(&slot) = self.slots.get(name)
-        {
-            return Ok(slot);
-        }
-        let mut known: Vec<&str> = self.visible.iter().map(String::as_str).collect();
-        known.sort_unstable();
-        Err(format!(
-            "undefined variable {name:?} (defined at this point: {}; built-ins: uuid, user, iteration, random(A,B), env.NAME)",
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            }
-        ))
-    }
-
-    fn env(&self, name: &str) -> Result<String, String> {
-        (self.env)(name).ok_or_else(|| format!("environment variable {name} is not set"))
-    }
-
-    fn feed(&mut self, name: &str) -> Option<Result<(usize, usize), String>> {
-        let (feeder_name, column) = name.split_once('.')?;
-        let feeder = self.feeders.iter().position(|f| f.name == feeder_name)?;
-        let columns = &self.feeders[feeder].columns;
-        Some(
-            columns
-                .iter()
-                .position(|c| c == column)
-                .map(|c| (feeder, c))
-                .ok_or_else(|| {
-                    format!(
-                        "data {feeder_name:?} has no column {column:?} (columns: {})",
-                        columns.join(", ")
-                    )
-                }),
-        )
-    }
-}
-
 pub(super) fn scalar_to_string(value: &toml::Value) -> Option<String> {
     match value {
         toml::Value::String(s) => Some(s.clone()),
@@ -146,44 +96,6 @@ pub(super) fn scalar_to_string(value: &toml::Value) -> Option<String> {
 }
 
 impl Validator<'_> {
-    /// The variable slot an `extract` writes to: the scenario's own slot of that name, made
-    /// by [`Validator::scenario_slots`] before its steps.
-    pub(super) fn extracted_slot(&mut self, name: &str) -> usize {
-        match self.slots.get(name) {
-            Some(&slot) => slot,
-            None => self.new_slot(name, String::new()),
-        }
-    }
-
-    fn new_slot(&mut self, name: &str, initial: String) -> usize {
-        self.vars.push((name.to_string(), initial));
-        let slot = self.vars.len() - 1;
-        self.slots.insert(name.to_string(), slot);
-        slot
-    }
-
-    /// Points [`Validator::slots`] at one scenario: the shared `[vars]` (`globals`), and a new
-    /// slot for each name the scenario extracts anywhere — starting from the `[vars]` value of
-    /// that name, if any — so every step of the scenario, before or after the extract, reads
-    /// the scenario's own value.
-    fn scenario_slots(&mut self, globals: &HashMap<String, usize>, scenario: &file::RawScenario) {
-        self.slots = globals.clone();
-        let mut extracted: Vec<&String> = scenario
-            .steps
-            .iter()
-            .flat_map(|step| step.get_ref().extract.keys())
-            .collect();
-        extracted.sort_unstable();
-        extracted.dedup();
-        for name in extracted {
-            let initial = globals
-                .get(name)
-                .map(|&g| self.vars[g].1.clone())
-                .unwrap_or_default();
-            self.new_slot(name, initial);
-        }
-    }
-
     /// `[target] openapi`: the spec responses are checked against during the run.
     pub(super) fn contract(
         &mut self,
@@ -390,7 +302,7 @@ impl Validator<'_> {
 
         let max_body = match &raw.target.max_body {
             None => gauntlet_client::http::DEFAULT_MAX_BODY,
-            Some(value) => match size_of(value.get_ref()) {
+            Some(value) => match super::size::size_of(value.get_ref()) {
                 Ok(n) if n > 0 => n,
                 Ok(_) => {
                     self.error(value.span(), "target.max_body must be above zero");
@@ -552,42 +464,4 @@ impl Validator<'_> {
             once: raw.once,
         }
     }
-}
-
-/// A size in bytes: an integer, or a string with a unit (`512KiB`, `16MiB`, `1GiB`, `100kB`,
-/// `2MB`, `1GB`, `300B`).
-fn size_of(value: &toml::Value) -> Result<usize, String> {
-    let text = match value {
-        toml::Value::Integer(n) => return usize::try_from(*n).map_err(|_| format!("{n} is not a size")),
-        toml::Value::String(s) => s.trim(),
-        other => {
-            return Err(format!(
-                "a {} is not a size (bytes, or e.g. \"16MiB\")",
-                other.type_str()
-            ));
-        }
-    };
-    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(digits);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (e.g. \"16MiB\")"))?;
-    let scale: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "kB" | "KB" => 1_000,
-        "KiB" => 1 << 10,
-        "MB" => 1_000_000,
-        "MiB" => 1 << 20,
-        "GB" => 1_000_000_000,
-        "GiB" => 1 << 30,
-        other => {
-            return Err(format!(
-                "{other:?} is not a size unit (B, kB, KiB, MB, MiB, GB, GiB)"
-            ));
-        }
-    };
-    number
-        .checked_mul(scale)
-        .and_then(|n| usize::try_from(n).ok())
-        .ok_or_else(|| format!("{text:?} is too large"))
 }
