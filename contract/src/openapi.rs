@@ -125,6 +125,15 @@ fn dangling_ref(doc: &Value, at: &mut String) -> Option<(String, String)> {
     walk(doc, doc, at)
 }
 
+fn has_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(has_null),
+        Value::Object(map) => map.values().any(has_null),
+        _ => false,
+    }
+}
+
 /// A `$ref` fragment is a URI fragment: `%7B` and the like stand for their characters.
 fn percent_decode(text: &str) -> String {
     if !text.contains('%') {
@@ -176,12 +185,25 @@ pub fn parse(text: &str, path: &Path) -> Result<Spec, SpecError> {
         .unwrap_or_default()
         .to_string();
     if version.starts_with("3.0.") {
-        serde_yaml::from_str::<openapiv3::OpenAPI>(text).map_err(|e| {
-            invalid(
-                e.location().map(|l| (l.line(), l.column())),
-                format!("not a valid OpenAPI 3.0 document: {e}"),
-            )
-        })?;
+        // Checked in its JSON form: openapiv3 read from YAML panics ("somehow this parsed
+        // successfully the second time") on a parameter with `schema: null` beside `content`,
+        // which its JSON form reads (found by fuzzing, issue 20). The YAML text is read again
+        // only to say where a mistake is, and not when the document has a null, that panic's
+        // trigger.
+        if let Err(e) = serde_json::from_value::<openapiv3::OpenAPI>(doc.clone()) {
+            let located = if has_null(&doc) {
+                None
+            } else {
+                serde_yaml::from_str::<openapiv3::OpenAPI>(text).err()
+            };
+            return Err(match located {
+                Some(e) => invalid(
+                    e.location().map(|l| (l.line(), l.column())),
+                    format!("not a valid OpenAPI 3.0 document: {e}"),
+                ),
+                None => invalid(None, format!("not a valid OpenAPI 3.0 document: {e}")),
+            });
+        }
     } else if version.starts_with("3.1.") {
         let json = serde_json::to_string(&doc).map_err(|e| invalid(None, e.to_string()))?;
         oas3::from_json(json).map_err(|e| invalid(None, format!("not a valid OpenAPI 3.1 document: {e}")))?;
@@ -370,6 +392,29 @@ mod tests {
         std::fs::write(dir.join("31.yaml"), "openapi: 3.1.0\ninfo:\n  title: t\n  version: '1'\npaths:\n  /p:\n    get:\n      operationId: p\n      responses:\n        '200':\n          description: ok\n").unwrap();
         let spec31 = load(&dir.join("31.yaml")).unwrap();
         assert_eq!(spec31.operations[0].id, "p");
+    }
+
+    /// Issue 20, found by fuzzing: openapiv3 panicked reading this from YAML (a parameter with
+    /// `schema: null` beside `content`), so `contract test --spec` died with exit 101. Its JSON
+    /// form reads; a document with another mistake is refused, and still located when it can be.
+    #[test]
+    fn a_null_parameter_schema_beside_content_is_no_panic() {
+        let doc = "openapi: 3.0.3\ninfo: {title: M, version: '1'}\npaths:\n  /m:\n    parameters:\n      - name: limit\n        in: query\n        schema:\n        content: {}\n";
+        assert!(parse(doc, Path::new("null.yaml")).is_ok());
+        let broken = format!("{doc}components: 5\n");
+        let err = parse(&broken, Path::new("null.yaml")).unwrap_err().to_string();
+        assert!(
+            err.starts_with("null.yaml: not a valid OpenAPI 3.0 document"),
+            "{err}"
+        );
+        let located = parse(
+            "openapi: 3.0.3\ninfo: {title: M, version: '1'}\npaths:\n  /m: {get: 5}\n",
+            Path::new("bad.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(located.starts_with("bad.yaml:"), "{located}");
+        assert!(located.contains("not a valid OpenAPI 3.0 document"), "{located}");
     }
 
     /// Issue 20: a Swagger 2.0 document got "`openapi: ` is not 3.0.x or 3.1.x", which names
