@@ -35,7 +35,7 @@ else
   mapfile -t targets < <("${fuzz[@]}" list)
 fi
 
-echo "== building ${#targets[@]} fuzz targets"
+echo "== building the fuzz targets"
 "${fuzz[@]}" build
 
 logs=fuzz/target/logs
