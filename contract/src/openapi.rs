@@ -125,6 +125,51 @@ fn dangling_ref(doc: &Value, at: &mut String) -> Option<(String, String)> {
     walk(doc, doc, at)
 }
 
+/// Why a 3.0 document does not read as openapiv3's model, and where: the first path item,
+/// operation or component that does not read on its own, as a JSON pointer.
+fn invalid_30(doc: &Value) -> Option<String> {
+    fn reads<T: serde::de::DeserializeOwned>(value: &Value) -> Result<(), String> {
+        serde_json::from_value::<T>(value.clone())
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+    let whole = reads::<openapiv3::OpenAPI>(doc).err()?;
+    let at = |pointer: String, e: String| Some(format!("at {pointer}: {e}"));
+    if let Some(Err(e)) = doc.get("info").map(reads::<openapiv3::Info>) {
+        return at("/info".into(), e);
+    }
+    for (template, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
+        let pointer = format!("/paths/{}", escape_pointer(template));
+        for (method, op) in item.as_object().into_iter().flatten() {
+            if METHODS.contains(&method.as_str())
+                && let Err(e) = reads::<openapiv3::Operation>(op)
+            {
+                return at(format!("{pointer}/{method}"), e);
+            }
+        }
+        if let Err(e) = reads::<openapiv3::ReferenceOr<openapiv3::PathItem>>(item) {
+            return at(pointer, e);
+        }
+    }
+    for (kind, entries) in doc
+        .get("components")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        for (name, entry) in entries.as_object().into_iter().flatten() {
+            let one = Value::Object(Map::from_iter([(
+                kind.clone(),
+                Value::Object(Map::from_iter([(name.clone(), entry.clone())])),
+            )]));
+            if let Err(e) = reads::<openapiv3::Components>(&one) {
+                return at(format!("/components/{kind}/{}", escape_pointer(name)), e);
+            }
+        }
+    }
+    Some(whole)
+}
+
 /// A `$ref` fragment is a URI fragment: `%7B` and the like stand for their characters.
 fn percent_decode(text: &str) -> String {
     if !text.contains('%') {
@@ -191,12 +236,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Spec, SpecError> {
         .unwrap_or_default()
         .to_string();
     if version.starts_with("3.0.") {
-        serde_yaml::from_str::<openapiv3::OpenAPI>(text).map_err(|e| {
-            invalid(
-                e.location().map(|l| (l.line(), l.column())),
-                format!("not a valid OpenAPI 3.0 document: {e}"),
-            )
-        })?;
+        // Checked in its JSON form, never read from the YAML text: openapiv3 2.2 read from YAML
+        // panics ("somehow this parsed successfully the second time") on documents its JSON form
+        // reads or refuses cleanly — a parameter with `schema: null` beside `content`, a
+        // response with `content` given twice (found by fuzzing, issue 20).
+        if let Some(message) = invalid_30(&doc) {
+            return Err(invalid(
+                None,
+                format!("not a valid OpenAPI 3.0 document: {message}"),
+            ));
+        }
     } else if version.starts_with("3.1.") {
         let json = serde_json::to_string(&doc).map_err(|e| invalid(None, e.to_string()))?;
         oas3::from_json(json).map_err(|e| invalid(None, format!("not a valid OpenAPI 3.1 document: {e}")))?;
@@ -385,6 +434,38 @@ mod tests {
         std::fs::write(dir.join("31.yaml"), "openapi: 3.1.0\ninfo:\n  title: t\n  version: '1'\npaths:\n  /p:\n    get:\n      operationId: p\n      responses:\n        '200':\n          description: ok\n").unwrap();
         let spec31 = load(&dir.join("31.yaml")).unwrap();
         assert_eq!(spec31.operations[0].id, "p");
+    }
+
+    /// Issue 20, found by fuzzing: openapiv3 read from YAML panicked on these (a parameter
+    /// with `schema: null` beside `content`; a response with `content` twice), so
+    /// `contract test --spec` died with exit 101. The first reads; the others are refused,
+    /// saying where.
+    #[test]
+    fn documents_openapiv3_panicked_on_are_read_or_refused() {
+        let null_schema = "openapi: 3.0.3\ninfo: {title: M, version: '1'}\npaths:\n  /m:\n    parameters:\n      - name: limit\n        in: query\n        schema:\n        content: {}\n";
+        assert!(parse(null_schema, Path::new("null.yaml")).is_ok());
+        let err = parse(&format!("{null_schema}    get: 5\n"), Path::new("null.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("null.yaml: not a valid OpenAPI 3.0 document: at /paths/~1m/get:"),
+            "{err}"
+        );
+        let content_twice = "openapi: 3.0.3\ninfo: {title: M, version: '1'}\npaths:\n  /m:\n    get:\n      responses:\n        '200':\n          content:\n          description: d\n          content:\n            schema: {type: object}\n    post: {operationId: p}\n";
+        let err = parse(content_twice, Path::new("twice.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("at /paths/~1m/post: missing field `responses`"),
+            "{err}"
+        );
+        let err = parse(
+            "openapi: 3.0.3\ninfo: {title: M, version: '1'}\npaths: {}\ncomponents: {schemas: {A: 5}}\n",
+            Path::new("c.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("at /components/schemas/A:"), "{err}");
     }
 
     /// Issue 20: a Swagger 2.0 document got "`openapi: ` is not 3.0.x or 3.1.x", which names

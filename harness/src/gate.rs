@@ -93,7 +93,7 @@ fn observe(measured: &Measured<'_>, metric: &MetricRef, aggregate: Aggregate) ->
         ("http_req_failed" | "grpc_req_failed", _) => ratio(s.failed(), s.requests),
         ("contract_violations", _) => Some(s.violation_count() as f64),
         ("checks", Aggregate::Count) => Some(s.checks_passed as f64),
-        ("checks", _) => ratio(s.checks_passed, s.checks_passed + s.checks_failed),
+        ("checks", _) => ratio(s.checks_passed, s.checks_passed.saturating_add(s.checks_failed)),
         // Events not seen within the deadline (failed checks on ones that came are `checks`).
         ("events_lost", _) => Some(
             s.failures
@@ -271,5 +271,48 @@ mod tests {
         assert_eq!(verdict(false, false, true, &held, 0), Verdict::Failed);
         assert_eq!(verdict(false, false, false, &held, 0), Verdict::NoData);
         assert_eq!(verdict(true, false, true, &held, 10), Verdict::Interrupted);
+    }
+
+    fn step(name: &str, requests: u64, checks_passed: u64, checks_failed: u64) -> serde_json::Value {
+        serde_json::json!({
+            "name": name, "requests": requests, "failed": 0, "failures": {},
+            "checks_passed": checks_passed, "checks_failed": checks_failed, "bytes_received": 0,
+            "rate_per_sec": 0.0, "histogram": "", "windows": [],
+        })
+    }
+
+    /// Issue 20, found by fuzzing `merge`: re-judging a merged report added its counts with
+    /// `+`, so `checks` over passed + failed checks beyond u64::MAX (or `http_reqs` over two
+    /// such steps) panicked with an overflow in a debug build and wrapped in a release one.
+    #[test]
+    fn reevaluating_counts_beyond_u64_saturates_instead_of_overflowing() {
+        let max = u64::MAX;
+        let text = serde_json::json!({
+            "schema_version": 1, "scenario": "s", "target": "http://t", "started_at": "",
+            "duration_secs": 1.0, "load": {"model": "closed", "users": 1},
+            "plan": {"timeout_ms": 1000, "scenarios": [{"name": "main", "weight": 1, "steps": [
+                {"name": "a", "kind": "http", "target": "GET /a"},
+                {"name": "b", "kind": "http", "target": "GET /b"},
+            ]}]},
+            "iterations": 1, "late_starts": 0,
+            "total": step("all", max, max, 1),
+            "steps": [step("a", max, max, 1), step("b", max, 0, max)],
+            "thresholds": [
+                {"metric": "checks", "condition": "rate > 0.4", "passed": false},
+                {"metric": "http_reqs", "condition": "count > 0", "passed": false},
+            ],
+            "verdict": "failed",
+            "environment": {"harness_version": "0", "os": "linux", "cpus": 1},
+        })
+        .to_string();
+        let mut report = gauntlet_reports::Report::from_json(&text).unwrap();
+        reevaluate(&mut report).unwrap();
+        assert!(
+            report.thresholds.iter().all(|t| t.passed),
+            "{:?}",
+            report.thresholds
+        );
+        assert_eq!(report.thresholds[1].observed, Some(max as f64));
+        assert_eq!(report.verdict, Verdict::Passed);
     }
 }

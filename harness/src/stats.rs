@@ -69,7 +69,7 @@ impl Default for StepStats {
 impl StepStats {
     /// Requests that failed.
     pub fn failed(&self) -> u64 {
-        self.failures.values().sum()
+        self.failures.values().fold(0, |sum, n| sum.saturating_add(*n))
     }
 
     /// Records one latency, clamped into the histogram's range.
@@ -91,23 +91,27 @@ impl StepStats {
 
     /// Responses that broke the contract, counting each violation once per response.
     pub fn violation_count(&self) -> u64 {
-        self.violations.values().map(|t| t.count).sum()
+        self.violations
+            .values()
+            .fold(0, |sum, t| sum.saturating_add(t.count))
     }
 
-    /// Adds `other` into `self`.
+    /// Adds `other` into `self`. Counts saturate: a run cannot reach u64::MAX, but the steps
+    /// of a report read back (the gate re-judging a merged report) are any numbers.
     pub fn add(&mut self, other: &StepStats) {
         let _ = self.latency.add(&other.latency);
-        self.requests += other.requests;
+        self.requests = self.requests.saturating_add(other.requests);
         for (kind, n) in &other.failures {
-            *self.failures.entry(*kind).or_default() += n;
+            let mine = self.failures.entry(*kind).or_default();
+            *mine = mine.saturating_add(*n);
         }
-        self.checks_passed += other.checks_passed;
-        self.checks_failed += other.checks_failed;
-        self.bytes_received += other.bytes_received;
-        self.contract_checked += other.contract_checked;
+        self.checks_passed = self.checks_passed.saturating_add(other.checks_passed);
+        self.checks_failed = self.checks_failed.saturating_add(other.checks_failed);
+        self.bytes_received = self.bytes_received.saturating_add(other.bytes_received);
+        self.contract_checked = self.contract_checked.saturating_add(other.contract_checked);
         for (key, tally) in &other.violations {
             let mine = self.violations.entry(key.clone()).or_default();
-            mine.count += tally.count;
+            mine.count = mine.count.saturating_add(tally.count);
             let room = VIOLATION_EXAMPLES.saturating_sub(mine.examples.len());
             mine.examples.extend(tally.examples.iter().take(room).cloned());
         }

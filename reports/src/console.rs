@@ -59,7 +59,7 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "  failures: {}", report.total.failures_list(""));
     }
     if let Some(c) = &report.contract {
-        let total: u64 = c.violations.iter().map(|v| v.count).sum();
+        let total: u64 = c.violations.iter().map(|v| v.count).fold(0, u64::saturating_add);
         let _ = writeln!(
             out,
             "contract ({}): {} responses checked, {total} violations",

@@ -75,7 +75,7 @@ pub fn render(report: &Report) -> String {
         }
     }
     if let Some(c) = &report.contract {
-        let total: u64 = c.violations.iter().map(|v| v.count).sum();
+        let total: u64 = c.violations.iter().map(|v| v.count).fold(0, u64::saturating_add);
         let _ = writeln!(
             out,
             "\nContract `{}`: {} responses checked, {total} violations.",

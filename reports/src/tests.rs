@@ -84,3 +84,37 @@ fn refuses_other_schema_versions_and_non_reports() {
         ReportError::Malformed(_)
     ));
 }
+
+/// Issue 20, found by fuzzing `merge`: the console, Markdown and HTML renderers summed the
+/// contract violations with `sum()`, which panicked (debug) or wrapped (release) when the
+/// counts of a merged report's violations added past u64::MAX.
+#[test]
+fn violation_totals_past_u64_saturate_in_every_renderer() {
+    let mut report = crate::testing::run(&[1_000], 0);
+    let violation = |check: &str| ViolationReport {
+        step: "get".into(),
+        operation: "getMovie".into(),
+        check: check.into(),
+        pointer: String::new(),
+        expected: "200".into(),
+        count: u64::MAX,
+        examples: Vec::new(),
+    };
+    report.contract = Some(ContractReport {
+        spec: "catalog.yaml".into(),
+        sample: 1.0,
+        checked: 1,
+        violations: vec![
+            violation("status_code_conformance"),
+            violation("content_type_conformance"),
+        ],
+    });
+    let total = format!("{} violations", u64::MAX);
+    for text in [
+        console::render(&report),
+        markdown::render(&report),
+        html::render(&report),
+    ] {
+        assert!(text.contains(&total), "{text}");
+    }
+}

@@ -212,7 +212,7 @@ pub(super) fn steps(out: &mut String, report: &Report) {
 /// The contract section: responses checked and each distinct violation with an example.
 pub(super) fn contract(out: &mut String, report: &Report) {
     let Some(c) = &report.contract else { return };
-    let total: u64 = c.violations.iter().map(|v| v.count).sum();
+    let total: u64 = c.violations.iter().map(|v| v.count).fold(0, u64::saturating_add);
     let _ = writeln!(
         out,
         "<h2>Contract</h2>\n<p><code>{}</code>: {} responses checked{}, {total} violations.</p>",
