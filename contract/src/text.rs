@@ -12,6 +12,27 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Reads a file a user names, up to `limit` bytes: one larger (a log named by mistake, or a
+/// device such as /dev/zero, whose size says 0) is refused without reading further, with an
+/// `InvalidData` error that says so, instead of filling memory (issue 20).
+pub fn read_capped(path: &std::path::Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "larger than {} MiB, the most gauntlet reads from such a file",
+                limit >> 20
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
 /// A TOML value as JSON: scenario bodies and checks, and gRPC example messages, are written in
 /// TOML and sent or compared as JSON. Datetimes become their RFC 3339 text; a non-finite float
 /// becomes `null` (JSON has none).
@@ -30,6 +51,18 @@ pub fn toml_to_json(value: &toml::Value) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A device that never ends is refused at the cap, not read into memory.
+    #[test]
+    fn an_endless_file_is_refused_at_the_cap() {
+        let err = read_capped(std::path::Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("larger than 1 MiB"), "{err}");
+        let small = std::env::temp_dir().join(format!("gauntlet-capped-{}", std::process::id()));
+        std::fs::write(&small, "a,b\n1,2\n").unwrap();
+        assert_eq!(read_capped(&small, 1 << 20).unwrap(), "a,b\n1,2\n");
+        let _ = std::fs::remove_file(&small);
+    }
 
     #[test]
     fn lines_and_columns_count_from_one_in_characters() {

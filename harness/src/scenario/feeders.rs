@@ -9,6 +9,9 @@ use super::Validator;
 use super::file::RawData;
 use super::plan::{FeedMode, Feeder};
 
+/// The largest data file read: its rows are held in memory for the whole run.
+const MAX_DATA_BYTES: u64 = 256 << 20;
+
 /// Splits CSV text (RFC 4180: quoted fields may hold commas, quotes as `""`, newlines) into
 /// records; a line that ends inside quotes is an error naming its line.
 pub fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
@@ -87,7 +90,7 @@ impl Validator<'_> {
                 Some(dir) if file.is_relative() => dir.join(file),
                 _ => file.to_path_buf(),
             };
-            let text = match std::fs::read_to_string(&path) {
+            let text = match gauntlet_contract::text::read_capped(&path, MAX_DATA_BYTES) {
                 Ok(text) => text,
                 Err(e) => {
                     self.error(data.file.span(), format!("cannot read {}: {e}", path.display()));

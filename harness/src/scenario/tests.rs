@@ -562,3 +562,19 @@ fn a_proto_syntax_error_is_located_in_the_proto_and_reported_once() {
         found[0]
     );
 }
+
+/// Found while fuzzing (issue 20): a scenario, or a `[[data]]` file, naming a device that
+/// never ends (/dev/zero) was read into memory without bound. Both are refused at a cap.
+#[test]
+fn a_file_that_never_ends_is_refused_not_read() {
+    let err = load(Path::new("/dev/zero"), &env, &Overrides::default()).unwrap_err();
+    assert!(err.to_string().contains("larger than 16 MiB"), "{err}");
+    let text = format!("{GOOD}[[data]]\nname = \"zeros\"\nfile = \"/dev/zero\"\n");
+    let found = errors(&text);
+    assert!(
+        found
+            .iter()
+            .any(|e| e.contains("cannot read /dev/zero") && e.contains("larger than 256 MiB")),
+        "{found:#?}"
+    );
+}
