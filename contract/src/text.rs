@@ -15,7 +15,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// Reads a file a user names, up to `limit` bytes: one larger (a log named by mistake, or a
 /// device such as /dev/zero, whose size says 0) is refused without reading further, with an
 /// `InvalidData` error that says so, instead of filling memory (issue 20).
-pub fn read_capped(path: &std::path::Path, limit: u64) -> std::io::Result<String> {
+pub fn read_capped_bytes(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut bytes = Vec::new();
     std::fs::File::open(path)?
@@ -30,7 +30,13 @@ pub fn read_capped(path: &std::path::Path, limit: u64) -> std::io::Result<String
             ),
         ));
     }
-    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    Ok(bytes)
+}
+
+/// [`read_capped_bytes`], as UTF-8 text.
+pub fn read_capped(path: &std::path::Path, limit: u64) -> std::io::Result<String> {
+    String::from_utf8(read_capped_bytes(path, limit)?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 /// A TOML value as JSON: scenario bodies and checks, and gRPC example messages, are written in

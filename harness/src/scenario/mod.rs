@@ -79,25 +79,13 @@ const MAX_SCENARIO_BYTES: u64 = 16 << 20;
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path, env: Env<'_>, overrides: &Overrides) -> Result<RunPlan, LoadError> {
-    use std::io::Read;
-    let unreadable = |source| LoadError::Unreadable {
-        path: path.display().to_string(),
-        source,
-    };
     // Capped: a scenario is a few KiB; /dev/zero or a log named by mistake must not fill memory.
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_SCENARIO_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
-        return Err(LoadError::Invalid(vec![ScenarioError {
-            location: path.display().to_string(),
-            message: format!(
-                "larger than {} MiB: not a scenario file",
-                MAX_SCENARIO_BYTES >> 20
-            ),
-        }]));
-    }
+    let bytes = gauntlet_contract::text::read_capped_bytes(path, MAX_SCENARIO_BYTES).map_err(|source| {
+        LoadError::Unreadable {
+            path: path.display().to_string(),
+            source,
+        }
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| not_utf8(&path.display().to_string(), &e))?;
     let default_name = path
         .file_stem()
